@@ -55,9 +55,18 @@ export function partitionPath(p: HourPartition): string {
   return `year=${p.year}/month=${p.month}/day=${p.day}/hour=${p.hour}`;
 }
 
-/** Key of a snapshot's exact API response: `raw/year=.../<timestamp>.json`. */
-export function rawKey(timestamp: number): string {
-  return `${LAKE_PREFIXES.raw}/${partitionPath(partitionOf(timestamp))}/${timestamp}.json`;
+/**
+ * Key of one page of a snapshot's exact API response: `raw/year=.../<timestamp>.json` for page 1 and
+ * `<timestamp>.p<N>.json` for page N > 1 (when topN exceeds one 250-coin page).
+ */
+export function rawKey(timestamp: number, page = 1): string {
+  const suffix = page === 1 ? "" : `.p${page}`;
+  return `${LAKE_PREFIXES.raw}/${partitionPath(partitionOf(timestamp))}/${timestamp}${suffix}.json`;
+}
+
+/** Key of the request record kept beside a snapshot's raw pages: parameters (never the key), fetch time, sizes. */
+export function rawRequestKey(timestamp: number): string {
+  return `${LAKE_PREFIXES.raw}/${partitionPath(partitionOf(timestamp))}/${timestamp}.request.json`;
 }
 
 /** Key of a snapshot's typed rows: `processed/year=.../<timestamp>.ndjson.gz`. */
@@ -70,8 +79,8 @@ export function hourPrefix(area: keyof typeof LAKE_PREFIXES, p: HourPartition): 
   return `${LAKE_PREFIXES[area]}/${partitionPath(p)}/`;
 }
 
-/** The snapshot timestamp encoded in a raw or processed key, or undefined for any other key. */
+/** The snapshot timestamp encoded in a raw page or processed key, or undefined for any other key. */
 export function timestampOfKey(key: string): number | undefined {
-  const m = /\/(\d+)\.(?:json|ndjson\.gz)$/.exec(key);
+  const m = /\/(\d+)(?:\.p\d+)?\.(?:json|ndjson\.gz)$/.exec(key);
   return m ? Number(m[1]) : undefined;
 }
