@@ -17,10 +17,14 @@ import {
   RESULTS_PAGE_SIZE,
 } from "../functions/athenaQueryEngine";
 import { createLogger } from "../functions/telemetry";
+import { createAthenaStandIn } from "./helpers/athenaStandIn";
+import { AwsStandIn, STAND_IN_REGION, startAwsStandIn } from "./helpers/awsStandIn";
 
 const QUERY_ID = "5f0e7c8a-1111-2222-3333-444455556666";
 const KEY = "transform-2024-9-3-7-0123456789abcdef0123456789abcdef";
-const athena = mockClient(AthenaClient);
+// Only this instance is mocked: the HTTP tests below use their own clients against a loopback stand-in.
+const mockedClient = new AthenaClient({ region: "eu-west-1" });
+const athena = mockClient(mockedClient);
 
 /** A virtual clock that only the injected sleep advances, so polling takes no real time. */
 function fakeTime() {
@@ -39,7 +43,7 @@ function engine(options: Partial<AthenaQueryEngineOptions> = {}) {
   const time = fakeTime();
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger("test", { sink: (l) => lines.push(JSON.parse(l)) });
-  const e = new AthenaQueryEngine(new AthenaClient({ region: "eu-west-1" }), {
+  const e = new AthenaQueryEngine(mockedClient, {
     workGroup: "wg_test",
     database: "crypto_data",
     now: time.now,
@@ -329,5 +333,60 @@ describe("AthenaQueryEngine: results", () => {
     const result = await engine().engine.execute("SHOW PARTITIONS analytics_prices");
 
     expect(result.rows).toEqual([{ partition: "year=2024/month=9/day=3/hour=7" }]);
+  });
+});
+
+describe("AthenaQueryEngine over HTTP: the real SDK against a loopback Athena", () => {
+  const athenaStandIn = createAthenaStandIn((sql) =>
+    /^INSERT/.test(sql) ? { states: ["QUEUED", "RUNNING", "SUCCEEDED"], updateCount: 42 } : { columns: ["id"], rows: [["bitcoin"]] },
+  );
+  let standIn: AwsStandIn;
+  beforeAll(async () => {
+    standIn = await startAwsStandIn({ routes: [athenaStandIn.route] });
+  });
+  afterAll(() => standIn.close());
+
+  function httpEngine() {
+    const client = new AthenaClient({
+      region: STAND_IN_REGION,
+      endpoint: standIn.url,
+      credentials: { accessKeyId: "AKIDSTANDIN", secretAccessKey: "stand-in-secret" },
+    });
+    const time = fakeTime();
+    return new AthenaQueryEngine(client, { workGroup: "wg_http", database: "crypto_data", sleep: time.sleep, now: time.now, logger: createLogger("test", { sink: () => undefined }) });
+  }
+
+  it.each([
+    ["with an idempotency key", KEY],
+    ["without one (the engine's random token)", undefined],
+  ])("the SDK's own retry of a throttled StartQueryExecution resends the identical token, %s", async (_name, key) => {
+    standIn.requests.length = 0;
+    athenaStandIn.throttleNextStarts = 1;
+    const queriesBefore = athenaStandIn.queries.length;
+
+    const result = await httpEngine().execute("INSERT INTO analytics_prices SELECT 1", { idempotencyKey: key });
+
+    const starts = standIn.ops("StartQueryExecution").map((r) => r.input as { ClientRequestToken: string; WorkGroup: string });
+    expect(starts).toHaveLength(2);
+    expect(starts[1]).toEqual(starts[0]);
+    if (key) expect(starts[0].ClientRequestToken).toBe(key);
+    expect(athenaStandIn.queries).toHaveLength(queriesBefore + 1);
+    expect(result).toEqual({ queryId: athenaStandIn.queries[queriesBefore].id, rows: [], rowsWritten: 42 });
+  });
+
+  it("a second execute with the same key re-attaches to the first execution instead of starting another", async () => {
+    const queriesBefore = athenaStandIn.queries.length;
+    const key = "reattach-" + "0".repeat(40);
+
+    const first = await httpEngine().execute("INSERT INTO analytics_prices SELECT 2", { idempotencyKey: key });
+    const second = await httpEngine().execute("INSERT INTO analytics_prices SELECT 2", { idempotencyKey: key });
+
+    expect(second.queryId).toBe(first.queryId);
+    expect(athenaStandIn.queries).toHaveLength(queriesBefore + 1);
+  });
+
+  it("SELECT over the wire: the header row is dropped and rows come back by column name", async () => {
+    const result = await httpEngine().execute("SELECT id FROM analytics_prices");
+    expect(result.rows).toEqual([{ id: "bitcoin" }]);
   });
 });
