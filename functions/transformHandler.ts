@@ -1,0 +1,136 @@
+/**
+ * The hourly transform Lambda: wires S3, Athena and the SSM-held INSERT template into the
+ * engine-agnostic transform core (transform.ts). Exported as a zero-argument factory for Pulumi's
+ * `CallbackFunction({ callbackFactory })`, so clients are built and the template read once per container.
+ */
+import { AthenaClient } from "@aws-sdk/client-athena";
+import { S3Client } from "@aws-sdk/client-s3";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { AthenaQueryEngine } from "./athenaQueryEngine";
+import { S3ObjectStore } from "./s3ObjectStore";
+import { renderTemplate } from "./sqlTemplate";
+import { createLogger, createMetrics } from "./telemetry";
+import { runTransform, TransformSummary } from "./transform";
+
+/** Names of the environment variables the transform function reads (the component sets them). */
+export const TRANSFORM_ENV = {
+  /** Bucket holding `processed/` snapshots (the IngestLake archive). Required. */
+  archiveBucket: "ARCHIVE_BUCKET",
+  /** Bucket holding `analytics/` and the transform manifests. Required. */
+  analyticsBucket: "ANALYTICS_BUCKET",
+  /** Athena workgroup the INSERT runs in. Required. */
+  workGroup: "ATHENA_WORKGROUP",
+  /** Glue database of the lake tables. Required. */
+  database: "GLUE_DATABASE",
+  /** Name of the SSM parameter holding the rendered INSERT template. Required. */
+  templateParameter: "INSERT_TEMPLATE_PARAMETER",
+  /** Hours back to look for unmaterialised snapshots; a positive integer. Optional: the transform core's default. */
+  lookbackHours: "LOOKBACK_HOURS",
+  /** Pipeline name: the metrics dimension and a field of every log line. Required. */
+  pipeline: "PIPELINE_NAME",
+  /** CloudWatch namespace of the EMF metrics. Optional: DEFAULT_METRICS_NAMESPACE. */
+  namespace: "METRICS_NAMESPACE",
+} as const;
+
+/**
+ * Time kept back from the invocation's remaining time when bounding Athena waits: enough to stop a
+ * still-running query, log and emit metrics before Lambda kills the function.
+ */
+export const TRANSFORM_DEADLINE_MARGIN_MS = 15_000;
+
+/** What the handler needs from the Lambda context. */
+export interface TransformContext {
+  /** Milliseconds before Lambda ends this invocation. */
+  getRemainingTimeInMillis(): number;
+}
+
+/** The transform settings read from {@link TRANSFORM_ENV}. */
+export interface TransformSettings {
+  archiveBucket: string;
+  analyticsBucket: string;
+  workGroup: string;
+  database: string;
+  templateParameter: string;
+  /** Undefined when LOOKBACK_HOURS is unset. */
+  lookbackHours?: number;
+  pipeline: string;
+  /** Undefined when METRICS_NAMESPACE is unset. */
+  namespace?: string;
+}
+
+/** Reads and checks the settings; throws one error naming every missing or malformed variable. */
+export function readTransformSettings(env: NodeJS.ProcessEnv): TransformSettings {
+  const problems: string[] = [];
+  const required = (name: string): string => {
+    const value = env[name];
+    if (value === undefined || value.trim() === "") problems.push(`${name} is not set`);
+    return value ?? "";
+  };
+  const settings: TransformSettings = {
+    archiveBucket: required(TRANSFORM_ENV.archiveBucket),
+    analyticsBucket: required(TRANSFORM_ENV.analyticsBucket),
+    workGroup: required(TRANSFORM_ENV.workGroup),
+    database: required(TRANSFORM_ENV.database),
+    templateParameter: required(TRANSFORM_ENV.templateParameter),
+    pipeline: required(TRANSFORM_ENV.pipeline),
+  };
+  const lookback = env[TRANSFORM_ENV.lookbackHours];
+  if (lookback !== undefined && lookback !== "") {
+    if (!/^[1-9]\d*$/.test(lookback)) problems.push(`${TRANSFORM_ENV.lookbackHours} must be a positive integer, got "${lookback}"`);
+    settings.lookbackHours = Number(lookback);
+  }
+  const namespace = env[TRANSFORM_ENV.namespace];
+  if (namespace !== undefined && namespace !== "") settings.namespace = namespace;
+  if (problems.length > 0) throw new Error(`transform function misconfigured: ${problems.join("; ")}`);
+  return settings;
+}
+
+/**
+ * Builds the transform handler. Runs once per container: reads the settings (throwing at cold start if
+ * any is missing), creates the SDK clients (region and credentials from the Lambda environment) and
+ * prepares a cached read of the INSERT template from SSM. Each invocation materialises every hour inside
+ * the lookback window whose processed snapshots are not all in the manifests yet, bounding every Athena
+ * wait by the invocation's remaining time minus {@link TRANSFORM_DEADLINE_MARGIN_MS}.
+ */
+export function createTransformHandler(): (event: unknown, context: TransformContext) => Promise<TransformSummary> {
+  const settings = readTransformSettings(process.env);
+  const athena = new AthenaClient({});
+  const s3 = new S3Client({});
+  const ssm = new SSMClient({});
+  const logger = createLogger("transform", { base: { pipeline: settings.pipeline } });
+  const metrics = createMetrics(settings.pipeline, { namespace: settings.namespace });
+  const processed = new S3ObjectStore(s3, settings.archiveBucket);
+  const state = new S3ObjectStore(s3, settings.analyticsBucket);
+
+  let template: Promise<string> | undefined;
+  const loadTemplate = (): Promise<string> => {
+    template ??= ssm.send(new GetParameterCommand({ Name: settings.templateParameter })).then((out) => {
+      const value = out.Parameter?.Value;
+      if (!value) throw new Error(`SSM parameter ${settings.templateParameter} holds no INSERT template`);
+      return value;
+    });
+    // A failed read is not cached: the next invocation in this container tries again.
+    template.catch(() => (template = undefined));
+    return template;
+  };
+
+  return async (_event: unknown, context: TransformContext): Promise<TransformSummary> => {
+    const insertTemplate = await loadTemplate();
+    const engine = new AthenaQueryEngine(athena, {
+      workGroup: settings.workGroup,
+      database: settings.database,
+      deadlineMs: Date.now() + context.getRemainingTimeInMillis() - TRANSFORM_DEADLINE_MARGIN_MS,
+      logger,
+    });
+    return runTransform({
+      processed,
+      state,
+      engine,
+      renderInsert: (p) => renderTemplate(insertTemplate, p),
+      logger,
+      metrics,
+      nowMs: Date.now,
+      lookbackHours: settings.lookbackHours,
+    });
+  };
+}
