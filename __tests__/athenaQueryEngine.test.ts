@@ -16,9 +16,9 @@ import {
   DEFAULT_POLL_INITIAL_MS,
   RESULTS_PAGE_SIZE,
 } from "../functions/athenaQueryEngine";
-import { createLogger } from "../functions/telemetry";
 import { createAthenaStandIn } from "./helpers/athenaStandIn";
 import { AwsStandIn, STAND_IN_REGION, startAwsStandIn } from "./helpers/awsStandIn";
+import { recorder } from "./helpers/factories";
 
 const QUERY_ID = "5f0e7c8a-1111-2222-3333-444455556666";
 const KEY = "transform-2024-9-3-7-0123456789abcdef0123456789abcdef";
@@ -41,17 +41,16 @@ function fakeTime() {
 
 function engine(options: Partial<AthenaQueryEngineOptions> = {}) {
   const time = fakeTime();
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger("test", { sink: (l) => lines.push(JSON.parse(l)) });
+  const log = recorder();
   const e = new AthenaQueryEngine(mockedClient, {
     workGroup: "wg_test",
     database: "crypto_data",
     now: time.now,
     sleep: time.sleep,
-    logger,
+    logger: log.logger,
     ...options,
   });
-  return { engine: e, time, lines };
+  return { engine: e, time, lines: () => log.logs() };
 }
 
 /** A GetQueryExecution response in one state. */
@@ -121,7 +120,7 @@ describe("AthenaQueryEngine: polling until the statement ends", () => {
     expect(time.state.sleeps).toEqual([DEFAULT_POLL_INITIAL_MS, DEFAULT_POLL_INITIAL_MS * 2, DEFAULT_POLL_INITIAL_MS * 4]);
     expect(result.queryId).toBe(QUERY_ID);
     expect(inputsOf(StopQueryExecutionCommand)).toEqual([]);
-    expect(lines.filter((l) => l.queryId === QUERY_ID).map((l) => l.message)).toEqual([
+    expect(lines().filter((l) => l.queryId === QUERY_ID).map((l) => l.message)).toEqual([
       "athena query started",
       "athena query succeeded",
     ]);
@@ -167,7 +166,7 @@ describe("AthenaQueryEngine: statements that end without success", () => {
     );
     expect(inputsOf(GetQueryResultsCommand)).toEqual([]);
     expect(inputsOf(StopQueryExecutionCommand)).toEqual([]);
-    expect(lines).toContainEqual(
+    expect(lines()).toContainEqual(
       expect.objectContaining({ level: "error", queryId: QUERY_ID, state: "FAILED", athenaError }),
     );
   });
@@ -199,7 +198,7 @@ describe("AthenaQueryEngine: statements that end without success", () => {
     expect(time.state.sleeps).toEqual([500, 1_000, 1_000, 500]);
     expect(inputsOf(StopQueryExecutionCommand)).toEqual([{ QueryExecutionId: QUERY_ID }]);
     expect(inputsOf(GetQueryResultsCommand)).toEqual([]);
-    expect(lines).toContainEqual(expect.objectContaining({ message: "athena query timed out", queryId: QUERY_ID }));
+    expect(lines()).toContainEqual(expect.objectContaining({ message: "athena query timed out", queryId: QUERY_ID }));
   });
 
   it("timeout: the caller's deadline wins over a longer timeoutMs", async () => {
@@ -221,7 +220,7 @@ describe("AthenaQueryEngine: statements that end without success", () => {
 
     await expect(e.execute("SELECT 1 AS n")).rejects.toMatchObject({ kind: "TIMEOUT" });
 
-    expect(lines).toContainEqual(
+    expect(lines()).toContainEqual(
       expect.objectContaining({ message: "athena query could not be stopped", queryId: QUERY_ID, errorMessage: "AccessDenied: athena:StopQueryExecution" }),
     );
   });
@@ -321,7 +320,7 @@ describe("AthenaQueryEngine: results", () => {
 
     expect(result).toEqual({ queryId: QUERY_ID, rows: [], rowsWritten: 2750 });
     expect(inputsOf(GetQueryResultsCommand)).toEqual([{ QueryExecutionId: QUERY_ID, MaxResults: 1 }]);
-    expect(lines).toContainEqual(
+    expect(lines()).toContainEqual(
       expect.objectContaining({ message: "athena query succeeded", queryId: QUERY_ID, rowsWritten: 2750, dataScannedBytes: 1234 }),
     );
   });
@@ -353,7 +352,7 @@ describe("AthenaQueryEngine over HTTP: the real SDK against a loopback Athena", 
       credentials: { accessKeyId: "AKIDSTANDIN", secretAccessKey: "stand-in-secret" },
     });
     const time = fakeTime();
-    return new AthenaQueryEngine(client, { workGroup: "wg_http", database: "crypto_data", sleep: time.sleep, now: time.now, logger: createLogger("test", { sink: () => undefined }) });
+    return new AthenaQueryEngine(client, { workGroup: "wg_http", database: "crypto_data", sleep: time.sleep, now: time.now, logger: recorder().logger });
   }
 
   it.each([

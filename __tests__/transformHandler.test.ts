@@ -15,6 +15,7 @@ import { athenaInsertTemplate } from "../functions/sqlFiles";
 import { renderTemplate } from "../functions/sqlTemplate";
 import { manifestKey, transformIdempotencyKey } from "../functions/transform";
 import { createTransformHandler, TRANSFORM_DEADLINE_MARGIN_MS, TRANSFORM_ENV } from "../functions/transformHandler";
+import { lambdaContext } from "./helpers/factories";
 
 const athena = mockClient(AthenaClient);
 const s3 = mockClient(S3Client);
@@ -118,7 +119,7 @@ async function settle<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-const context = (remainingMs = 5 * 60_000) => ({ getRemainingTimeInMillis: () => remainingMs });
+const context = (remainingMs = 5 * 60_000) => lambdaContext(remainingMs);
 
 let stdout: string[];
 const savedEnv = { ...process.env };

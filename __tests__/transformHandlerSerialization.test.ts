@@ -4,18 +4,15 @@
  * process against a loopback AWS stand-in (S3, SSM and Athena over real HTTP).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { execFile } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { promisify } from "util";
-import { floorToHour, HOUR_SECONDS, partitionOf, partitionStart, processedKey } from "../functions/partitions";
+import { floorToHour, HOUR_SECONDS, partitionOf, processedKey } from "../functions/partitions";
 import { athenaInsertTemplate } from "../functions/sqlFiles";
 import { renderTemplate } from "../functions/sqlTemplate";
 import { manifestKey } from "../functions/transform";
 import { createTransformHandler, TRANSFORM_ENV } from "../functions/transformHandler";
 import { createAthenaStandIn } from "./helpers/athenaStandIn";
 import { AwsStandIn, startAwsStandIn } from "./helpers/awsStandIn";
+import { removeTempDir } from "./helpers/factories";
+import { runSerializedHandler, serializedHandlerEnv, writeSerializedHandler } from "./helpers/serializedHandler";
 
 const ARCHIVE = "archive-bucket-serialized";
 const ANALYTICS = "analytics-bucket-serialized";
@@ -37,7 +34,8 @@ let serialized: pulumi.runtime.SerializedFunction;
 let dir: string;
 
 beforeAll(async () => {
-  // Set while serializing: none of these may be captured into the function text.
+  // Set while serializing: a factory that captured process.env (or a value read from it at import time)
+  // would carry these into the function text.
   const saved = { ...process.env };
   Object.assign(process.env, TRANSFORM_SETTINGS, { COINGECKO_API_KEY: SECRET_SENTINEL });
   try {
@@ -45,12 +43,11 @@ beforeAll(async () => {
   } finally {
     process.env = saved;
   }
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "transform-handler-"));
-  fs.writeFileSync(path.join(dir, "__index.js"), serialized.text);
+  dir = writeSerializedHandler(serialized.text, "transform-serialized");
 });
 
 afterAll(async () => {
-  fs.rmSync(dir, { recursive: true, force: true });
+  removeTempDir(dir);
   await pulumi.runtime.disconnect();
 });
 
@@ -79,60 +76,43 @@ describe("transform handler serialization", () => {
 });
 
 describe("the serialized handler in a fresh Node process", () => {
-  let standIn: AwsStandIn;
+  let aws: AwsStandIn;
   const athena = createAthenaStandIn((sql) => (/^INSERT/.test(sql) ? { states: ["RUNNING", "SUCCEEDED"], updateCount: 250 } : {}));
 
   beforeAll(async () => {
-    standIn = await startAwsStandIn({ routes: [athena.route] });
+    aws = await startAwsStandIn({ routes: [athena.route] });
   });
-  afterAll(() => standIn.close());
+  afterAll(() => aws.close());
 
-  it("materialises the last completed hour through S3, SSM and Athena over HTTP", async () => {
+  it("materialises the last completed hour through S3, SSM and Athena over HTTP, and a second invocation finds nothing to do", async () => {
     const hourStart = floorToHour(Math.floor(Date.now() / 1000)) - HOUR_SECONDS;
     const hour = partitionOf(hourStart);
     const snapshots = [hourStart, hourStart + 300, hourStart + 600];
-    standIn.buckets.set(ARCHIVE, new Map(snapshots.map((t) => [processedKey(t), { body: Buffer.from("gz") }])));
-    standIn.buckets.set(ANALYTICS, new Map());
+    aws.buckets.set(ARCHIVE, new Map(snapshots.map((t) => [processedKey(t), { body: Buffer.from("gz") }])));
+    aws.buckets.set(ANALYTICS, new Map());
     const template = athenaInsertTemplate();
-    standIn.parameters.set(TEMPLATE_PARAMETER, template);
-    fs.writeFileSync(
-      path.join(dir, "invoke.js"),
-      `const { handler } = require("./__index.js");
-       handler({ source: "aws.scheduler" }, { getRemainingTimeInMillis: () => 120000 })
-         .then((summary) => process.stdout.write("SUMMARY " + JSON.stringify(summary) + "\\n"))
-         .catch((err) => { process.stderr.write("FAILED " + err.message + "\\n"); process.exit(1); });`,
-    );
+    aws.parameters.set(TEMPLATE_PARAMETER, template);
+    const event = { source: "aws.scheduler" };
 
-    const { stdout } = await promisify(execFile)(process.execPath, ["invoke.js"], {
-      cwd: dir,
-      timeout: 60_000,
-      env: {
-        PATH: process.env.PATH,
-        NODE_PATH: path.resolve(__dirname, "..", "node_modules"),
-        AWS_CONFIG_FILE: path.join(dir, "no-aws-config"),
-        AWS_SHARED_CREDENTIALS_FILE: path.join(dir, "no-aws-credentials"),
-        ...standIn.env(),
-        ...TRANSFORM_SETTINGS,
-      },
-    });
+    const run = await runSerializedHandler(dir, [event, event], serializedHandlerEnv(dir, aws, TRANSFORM_SETTINGS));
 
-    const summaryLine = stdout.split("\n").find((l) => l.startsWith("SUMMARY "));
-    const summary = JSON.parse(summaryLine?.slice("SUMMARY ".length) ?? "null");
-    expect(summary.hours).toEqual([{ partition: hour, snapshots: 3, rowsWritten: 250, queryId: athena.queries[0].id }]);
-    expect(summary.rowsMaterialised).toBe(250);
-
-    expect(standIn.ops("GetParameter").map((r) => r.input)).toEqual([{ Name: TEMPLATE_PARAMETER }]);
+    const queryId = athena.queries[0]?.id;
+    // lagHours/hoursCaughtUp are left out: they depend on whether the wall clock crossed an hour meanwhile.
+    expect(run.outcomes).toEqual([
+      { result: expect.objectContaining({ hours: [{ partition: hour, snapshots: 3, rowsWritten: 250, queryId }], rowsMaterialised: 250 }) },
+      { result: expect.objectContaining({ hours: [], rowsMaterialised: 0 }) },
+    ]);
+    // One container: the template was read once for both invocations.
+    expect(aws.ops("GetParameter").map((r) => r.input)).toEqual([{ Name: TEMPLATE_PARAMETER }]);
     expect(athena.queries.map((q) => [q.sql, q.workGroup, q.database, q.token.length])).toEqual([
       [renderTemplate(template, hour), "crypto_wg_serialized", "crypto_data_serialized", 64],
     ]);
-    const manifest = standIn.buckets.get(ANALYTICS)?.get(manifestKey(hour));
-    expect(JSON.parse(manifest?.body.toString("utf8") ?? "null")).toMatchObject({ snapshots, queryId: athena.queries[0].id });
+    const manifest = aws.buckets.get(ANALYTICS)?.get(manifestKey(hour));
+    expect(JSON.parse(manifest?.body.toString("utf8") ?? "null")).toMatchObject({ snapshots, queryId });
     expect(manifest?.contentType).toBe("application/json");
     // S3 calls went path-style to the IP endpoint: /<bucket>/<key>.
-    expect(standIn.ops("PutObject").map((r) => r.url.split("?")[0])).toEqual([`/${ANALYTICS}/${manifestKey(hour).split("/").map(encodeURIComponent).join("/")}`]);
-    const logLines = stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(logLines).toContainEqual(expect.objectContaining({ message: "athena query started", queryId: athena.queries[0].id, pipeline: "crypto-serialized" }));
-    expect(logLines).toContainEqual(expect.objectContaining({ Pipeline: "crypto-serialized", RowsMaterialised: 250, HoursMaterialised: 1 }));
-    expect(partitionStart(hour)).toBe(hourStart);
+    expect(aws.ops("PutObject").map((r) => r.url.split("?")[0])).toEqual([`/${ANALYTICS}/${manifestKey(hour).split("/").map(encodeURIComponent).join("/")}`]);
+    expect(run.jsonLines()).toContainEqual(expect.objectContaining({ message: "athena query started", queryId, pipeline: "crypto-serialized" }));
+    expect(run.jsonLines()).toContainEqual(expect.objectContaining({ Pipeline: "crypto-serialized", RowsMaterialised: 250, HoursMaterialised: 1 }));
   });
 });
