@@ -1,0 +1,398 @@
+/**
+ * The pipeline's function backbone: a serialized `CallbackFunction` run on an EventBridge Scheduler
+ * schedule, with an explicit least-privilege role, its own log group, a delivery DLQ for the schedule
+ * and an on-failure destination for Lambda's asynchronous retries. IngestLake and AnalyticsLayer both
+ * build their functions with it; they differ only in handler, permissions, environment and schedule.
+ */
+import { createHash } from "crypto";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { checked, integerIn, matching, oneOf } from "./args";
+import { allow, allowPrincipal, denyEveryone, LeastPrivilegeRole, PolicyStatement, policyDocument } from "./iam";
+
+/** Lambda runtime of every pipeline function; it ships AWS SDK v3, so the zip never carries it. */
+export const LAMBDA_RUNTIME = "nodejs22.x";
+
+/** Architecture of every pipeline function (Graviton: cheaper per GB-second). */
+export const LAMBDA_ARCHITECTURE = "arm64";
+
+/**
+ * Packages kept out of every function zip. Pulumi zips the deploying project's `dependencies`
+ * transitively, not what the handler imports; an excluded name is neither zipped nor walked into,
+ * so naming the roots drops their whole trees, and naming every scoped SDK package as well keeps them
+ * out even when some other dependency reaches them. The archive test fails if one slips back in.
+ * - AWS SDK v3 (`@aws-sdk/*`, `@smithy/*`, `@aws/lambda-invoke-store`): provided by the nodejs22.x runtime.
+ * - `@duckdb/*`: local mode only; its native binding is ~70 MB.
+ * - `@pulumi/*`: deployment-time only.
+ * - chart.js (+ `@kurkle/color`), commander, playwright-core: local dashboard, CLI and browser tests.
+ */
+export const LAMBDA_EXCLUDED_PACKAGES: readonly string[] = Object.freeze([
+  "@aws-sdk/checksums",
+  "@aws-sdk/client-athena",
+  "@aws-sdk/client-s3",
+  "@aws-sdk/client-ssm",
+  "@aws-sdk/core",
+  "@aws-sdk/credential-provider-env",
+  "@aws-sdk/credential-provider-http",
+  "@aws-sdk/credential-provider-ini",
+  "@aws-sdk/credential-provider-login",
+  "@aws-sdk/credential-provider-node",
+  "@aws-sdk/credential-provider-process",
+  "@aws-sdk/credential-provider-sso",
+  "@aws-sdk/credential-provider-web-identity",
+  "@aws-sdk/middleware-sdk-s3",
+  "@aws-sdk/nested-clients",
+  "@aws-sdk/signature-v4-multi-region",
+  "@aws-sdk/token-providers",
+  "@aws-sdk/types",
+  "@aws-sdk/xml-builder",
+  "@smithy/core",
+  "@smithy/credential-provider-imds",
+  "@smithy/fetch-http-handler",
+  "@smithy/node-http-handler",
+  "@smithy/signature-v4",
+  "@smithy/types",
+  "@aws/lambda-invoke-store",
+  "@duckdb/node-api",
+  "@duckdb/node-bindings",
+  "@duckdb/node-bindings-linux-x64",
+  "@duckdb/node-bindings-linux-arm64",
+  "@duckdb/node-bindings-darwin-arm64",
+  "@duckdb/node-bindings-darwin-x64",
+  "@duckdb/node-bindings-win32-x64",
+  "@pulumi/pulumi",
+  "@pulumi/aws",
+  "chart.js",
+  "@kurkle/color",
+  "commander",
+  "playwright-core",
+]);
+
+/**
+ * Target input of every schedule: EventBridge Scheduler substitutes the slot's scheduled time, so a
+ * retried or re-delivered invocation names the same slot as the first one.
+ */
+export const SCHEDULED_TIME_INPUT = JSON.stringify({ scheduledTime: "<aws.scheduler.scheduled-time>" });
+
+/** Function timeout in seconds. */
+export const DEFAULT_TIMEOUT_SECONDS = 60;
+/** Function memory in MB. */
+export const DEFAULT_MEMORY_MB = 256;
+/** Log retention in days. */
+export const DEFAULT_LOG_RETENTION_DAYS = 30;
+/** Time zone of cron schedule expressions. */
+export const DEFAULT_SCHEDULE_TIMEZONE = "UTC";
+/** Scheduler delivery retries before an event goes to the DLQ. */
+export const DEFAULT_SCHEDULE_RETRY_ATTEMPTS = 3;
+/** Lambda asynchronous retries after a function error or throttle before the on-failure destination. */
+export const DEFAULT_MAX_RETRY_ATTEMPTS = 2;
+/** Age in seconds after which the scheduler and Lambda stop retrying an event. */
+export const DEFAULT_MAX_EVENT_AGE_SECONDS = 3600;
+/** Both queues keep messages 14 days, SQS's maximum, so a failure can be investigated and replayed. */
+export const QUEUE_RETENTION_SECONDS = 14 * 24 * 3600;
+
+/** Retention periods CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS_ALLOWED = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const LAMBDA_NAME_MAX = 64;
+const SCHEDULE_EXPRESSION = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$/;
+
+/** Arguments of {@link ScheduledFunction}. */
+export interface ScheduledFunctionArgs<E, R> {
+  /**
+   * Factory called once per container that returns the handler (load clients and SSM values there).
+   * It is serialized with its closure: it must not capture secrets or mutable module state.
+   */
+  callbackFactory: aws.lambda.CallbackFactory<E, R>;
+  /** Describes the function. */
+  description?: pulumi.Input<string>;
+  /**
+   * What the function may do at run time besides writing its own logs and its failure queue (those
+   * two are added here). Exact actions and resources only.
+   */
+  statements: pulumi.Input<PolicyStatement>[];
+  /** Environment variables: names and settings only, never secrets. None by default. */
+  environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** `rate(...)` or `cron(...)` expression. Required: each component has its own default. */
+  scheduleExpression: pulumi.Input<string>;
+  /** Time zone of cron expressions. Defaults to {@link DEFAULT_SCHEDULE_TIMEZONE}. */
+  scheduleTimezone?: pulumi.Input<string>;
+  /** Defaults to {@link DEFAULT_TIMEOUT_SECONDS}. 1–900. */
+  timeoutSeconds?: pulumi.Input<number>;
+  /** Defaults to {@link DEFAULT_MEMORY_MB}. 128–10240. */
+  memoryMb?: pulumi.Input<number>;
+  /** Defaults to {@link DEFAULT_LOG_RETENTION_DAYS}; one of {@link LOG_RETENTION_DAYS_ALLOWED}. */
+  logRetentionDays?: pulumi.Input<number>;
+  /** Defaults to {@link DEFAULT_SCHEDULE_RETRY_ATTEMPTS}. 0–185. */
+  scheduleRetryAttempts?: pulumi.Input<number>;
+  /** Defaults to {@link DEFAULT_MAX_RETRY_ATTEMPTS}. 0–2. */
+  maxRetryAttempts?: pulumi.Input<number>;
+  /** Applies to scheduler delivery and Lambda async retries. Defaults to {@link DEFAULT_MAX_EVENT_AGE_SECONDS}. 60–21600. */
+  maxEventAgeSeconds?: pulumi.Input<number>;
+  /** Reserved concurrency (1 prevents overlapping runs but fails deploys on low-quota accounts). Unreserved by default. */
+  reservedConcurrency?: pulumi.Input<number>;
+  /** Tags for every taggable child. None by default. */
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * A scheduled function and everything around it. Children (for name `n`): `n-role`, `n-logs`,
+ * `n-failures` (+ `-policy`), `n-function`, `n-invoke-config`, `n-schedule-group`, `n-scheduler-role`,
+ * `n-dlq` (+ `-policy`), `n-schedule`.
+ */
+export class ScheduledFunction<E = unknown, R = unknown> extends pulumi.ComponentResource {
+  /** Function name (also the log group's suffix). */
+  public readonly functionName: pulumi.Output<string>;
+  /** Function ARN. */
+  public readonly functionArn: pulumi.Output<string>;
+  /** Execution role ARN. */
+  public readonly roleArn: pulumi.Output<string>;
+  /** Execution role name. */
+  public readonly roleName: pulumi.Output<string>;
+  /** `/aws/lambda/<function name>`. */
+  public readonly logGroupName: pulumi.Output<string>;
+  /** Delivery DLQ ARN (events the scheduler could not deliver). */
+  public readonly dlqArn: pulumi.Output<string>;
+  /** Delivery DLQ name (CloudWatch `QueueName` dimension). */
+  public readonly dlqName: pulumi.Output<string>;
+  /** Delivery DLQ URL. */
+  public readonly dlqUrl: pulumi.Output<string>;
+  /** On-failure destination ARN (events whose invocations kept failing). */
+  public readonly failureQueueArn: pulumi.Output<string>;
+  /** On-failure destination name (CloudWatch `QueueName` dimension). */
+  public readonly failureQueueName: pulumi.Output<string>;
+  /** On-failure destination URL. */
+  public readonly failureQueueUrl: pulumi.Output<string>;
+  /** Schedule name. */
+  public readonly scheduleName: pulumi.Output<string>;
+  /** Scheduler execution role ARN. */
+  public readonly schedulerRoleArn: pulumi.Output<string>;
+
+  constructor(name: string, args: ScheduledFunctionArgs<E, R>, opts?: pulumi.ComponentResourceOptions) {
+    super("crypto-analytics:pipeline:ScheduledFunction", name, {}, opts);
+    const settings = scheduledFunctionSettings(name, args);
+    const tags = args.tags;
+    const child = { parent: this };
+
+    // The log group must exist, with its retention, before the function's first line is written, and
+    // Lambda writes to `/aws/lambda/<name>`: so the name is fixed up front (unique per
+    // project/stack/component) instead of auto-named after the function.
+    const functionName = lambdaPhysicalName(name);
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { name: `/aws/lambda/${functionName}`, retentionInDays: settings.logRetentionDays, tags },
+      child,
+    );
+    const failureQueue = new aws.sqs.Queue(
+      `${name}-failures`,
+      { sqsManagedSseEnabled: true, messageRetentionSeconds: QUEUE_RETENTION_SECONDS, tags },
+      child,
+    );
+    const role = new LeastPrivilegeRole(
+      `${name}-role`,
+      {
+        service: "lambda.amazonaws.com",
+        description: pulumi.interpolate`Run-time permissions of Lambda function ${functionName}`,
+        statements: [
+          ...args.statements,
+          allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.interpolate`${logGroup.arn}:*`]),
+          allow("SendToFailureDestination", ["sqs:SendMessage"], [failureQueue.arn]),
+        ],
+        tags,
+      },
+      child,
+    );
+    senderOnlyQueuePolicy(`${name}-failures-policy`, failureQueue, role.arn, this);
+
+    const fn = new aws.lambda.CallbackFunction<E, R>(
+      `${name}-function`,
+      {
+        name: functionName,
+        description: args.description,
+        callbackFactory: args.callbackFactory,
+        role: role.arn,
+        runtime: LAMBDA_RUNTIME,
+        architectures: [LAMBDA_ARCHITECTURE],
+        timeout: settings.timeoutSeconds,
+        memorySize: settings.memoryMb,
+        reservedConcurrentExecutions: settings.reservedConcurrency,
+        environment: args.environment === undefined ? undefined : { variables: args.environment },
+        // A copy: CallbackFunction appends "aws-sdk" to the array it is given.
+        codePathOptions: { extraExcludePackages: [...LAMBDA_EXCLUDED_PACKAGES] },
+        tags,
+      },
+      { parent: this, dependsOn: [logGroup, role.policy] },
+    );
+    new aws.lambda.FunctionEventInvokeConfig(
+      `${name}-invoke-config`,
+      {
+        functionName: fn.name,
+        maximumRetryAttempts: settings.maxRetryAttempts,
+        maximumEventAgeInSeconds: settings.maxEventAgeSeconds,
+        destinationConfig: { onFailure: { destination: failureQueue.arn } },
+      },
+      // Lambda checks that the execution role may send to the destination when the config is saved.
+      { parent: this, dependsOn: [role.policy] },
+    );
+
+    const group = new aws.scheduler.ScheduleGroup(`${name}-schedule-group`, { tags }, child);
+    const dlq = new aws.sqs.Queue(
+      `${name}-dlq`,
+      { sqsManagedSseEnabled: true, messageRetentionSeconds: QUEUE_RETENTION_SECONDS, tags },
+      child,
+    );
+    const account = aws.getCallerIdentityOutput({}, child).accountId;
+    const schedulerRole = new LeastPrivilegeRole(
+      `${name}-scheduler-role`,
+      {
+        service: "scheduler.amazonaws.com",
+        // Only schedules in this component's own group may use the role (confused-deputy protection).
+        trustCondition: { StringEquals: { "aws:SourceAccount": account, "aws:SourceArn": group.arn } },
+        description: pulumi.interpolate`Lets the schedule of ${functionName} invoke it`,
+        statements: [
+          allow("InvokeTarget", ["lambda:InvokeFunction"], [fn.arn]),
+          allow("SendToDeliveryDlq", ["sqs:SendMessage"], [dlq.arn]),
+        ],
+        tags,
+      },
+      child,
+    );
+    senderOnlyQueuePolicy(`${name}-dlq-policy`, dlq, schedulerRole.arn, this);
+    const schedule = new aws.scheduler.Schedule(
+      `${name}-schedule`,
+      {
+        groupName: group.name,
+        description: args.description,
+        scheduleExpression: settings.scheduleExpression,
+        scheduleExpressionTimezone: settings.scheduleTimezone,
+        flexibleTimeWindow: { mode: "OFF" },
+        target: {
+          arn: fn.arn,
+          roleArn: schedulerRole.arn,
+          input: SCHEDULED_TIME_INPUT,
+          retryPolicy: {
+            maximumRetryAttempts: settings.scheduleRetryAttempts,
+            maximumEventAgeInSeconds: settings.maxEventAgeSeconds,
+          },
+          deadLetterConfig: { arn: dlq.arn },
+        },
+      },
+      { parent: this, dependsOn: [schedulerRole.policy] },
+    );
+
+    this.functionName = fn.name;
+    this.functionArn = fn.arn;
+    this.roleArn = role.arn;
+    this.roleName = role.name;
+    this.logGroupName = logGroup.name;
+    this.dlqArn = dlq.arn;
+    this.dlqName = dlq.name;
+    this.dlqUrl = dlq.url;
+    this.failureQueueArn = failureQueue.arn;
+    this.failureQueueName = failureQueue.name;
+    this.failureQueueUrl = failureQueue.url;
+    this.scheduleName = schedule.name;
+    this.schedulerRoleArn = schedulerRole.arn;
+    this.registerOutputs({
+      functionName: this.functionName,
+      functionArn: this.functionArn,
+      roleArn: this.roleArn,
+      logGroupName: this.logGroupName,
+      dlqArn: this.dlqArn,
+      failureQueueArn: this.failureQueueArn,
+      scheduleName: this.scheduleName,
+    });
+  }
+}
+
+/** The schedule and sizing arguments of a {@link ScheduledFunction}. */
+export type ScheduleSettings = Pick<
+  ScheduledFunctionArgs<unknown, unknown>,
+  | "scheduleExpression"
+  | "scheduleTimezone"
+  | "timeoutSeconds"
+  | "memoryMb"
+  | "logRetentionDays"
+  | "scheduleRetryAttempts"
+  | "maxRetryAttempts"
+  | "maxEventAgeSeconds"
+  | "reservedConcurrency"
+>;
+
+/**
+ * Defaults applied and every value checked (plain values now, Outputs when they resolve). The
+ * component calls it first; a composing component can call it before creating anything else, so a
+ * bad argument fails before any resource exists. `name` is the ScheduledFunction's name.
+ */
+export function scheduledFunctionSettings(
+  name: string,
+  args: ScheduleSettings,
+): Required<Omit<ScheduleSettings, "reservedConcurrency">> & Pick<ScheduleSettings, "reservedConcurrency"> {
+  const what = `ScheduledFunction "${name}"`;
+  return {
+    scheduleExpression: checked(
+      args.scheduleExpression,
+      matching(`${what}: scheduleExpression`, SCHEDULE_EXPRESSION, 'like "rate(5 minutes)" or "cron(5 * * * ? *)"'),
+    ),
+    scheduleTimezone: args.scheduleTimezone ?? DEFAULT_SCHEDULE_TIMEZONE,
+    timeoutSeconds: checked(args.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS, integerIn(`${what}: timeoutSeconds`, 1, 900)),
+    memoryMb: checked(args.memoryMb ?? DEFAULT_MEMORY_MB, integerIn(`${what}: memoryMb`, 128, 10240)),
+    logRetentionDays: checked(
+      args.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS,
+      oneOf(`${what}: logRetentionDays`, LOG_RETENTION_DAYS_ALLOWED as readonly number[]),
+    ),
+    scheduleRetryAttempts: checked(
+      args.scheduleRetryAttempts ?? DEFAULT_SCHEDULE_RETRY_ATTEMPTS,
+      integerIn(`${what}: scheduleRetryAttempts`, 0, 185),
+    ),
+    maxRetryAttempts: checked(args.maxRetryAttempts ?? DEFAULT_MAX_RETRY_ATTEMPTS, integerIn(`${what}: maxRetryAttempts`, 0, 2)),
+    maxEventAgeSeconds: checked(
+      args.maxEventAgeSeconds ?? DEFAULT_MAX_EVENT_AGE_SECONDS,
+      integerIn(`${what}: maxEventAgeSeconds`, 60, 21600),
+    ),
+    reservedConcurrency:
+      args.reservedConcurrency === undefined
+        ? undefined
+        : checked(args.reservedConcurrency, integerIn(`${what}: reservedConcurrency`, 1, 1000)),
+  };
+}
+
+/**
+ * Queue policy: `sender` may send; every other principal is denied sending, so only the schedule
+ * (DLQ) or the function (failure destination) can put messages there.
+ */
+function senderOnlyQueuePolicy(
+  name: string,
+  queue: aws.sqs.Queue,
+  sender: pulumi.Output<string>,
+  parent: pulumi.Resource,
+): aws.sqs.QueuePolicy {
+  return new aws.sqs.QueuePolicy(
+    name,
+    {
+      queueUrl: queue.url,
+      policy: policyDocument([
+        allowPrincipal("AllowSender", { AWS: sender }, ["sqs:SendMessage"], [queue.arn]),
+        denyEveryone("DenyOtherSenders", ["sqs:SendMessage"], [queue.arn], {
+          ArnNotEquals: { "aws:PrincipalArn": sender },
+        }),
+      ]),
+    },
+    { parent },
+  );
+}
+
+/**
+ * `<name>-<hash>`: a Lambda name unique per project, stack and component name, at most 64 characters
+ * of `[A-Za-z0-9-_]`, stable across deployments.
+ */
+export function lambdaPhysicalName(name: string): string {
+  const hash = createHash("sha256")
+    .update(`${pulumi.getProject()}/${pulumi.getStack()}/${name}`)
+    .digest("hex")
+    .slice(0, 8);
+  const prefix = name.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, LAMBDA_NAME_MAX - hash.length - 1);
+  return `${prefix}-${hash}`;
+}
