@@ -286,12 +286,17 @@ describe("createTransformHandler", () => {
     expect(startInputs()).toHaveLength(2);
   });
 
-  it("an empty template parameter fails the invocation with a clear error and starts nothing", async () => {
+  it.each([
+    ["empty", "", "${year}, ${month}, ${day}, ${hour}"],
+    ["without the hour placeholder", "INSERT INTO analytics_prices SELECT 1 WHERE year = ${year} AND month = ${month} AND day = ${day}", "${hour}"],
+  ])("a template parameter that is %s fails the invocation with its name and starts nothing", async (_name, value, missing) => {
     seedLake();
     fakeAthena();
-    ssm.on(GetParameterCommand).resolves({ Parameter: { Name: TEMPLATE_PARAMETER, Value: "" } });
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Name: TEMPLATE_PARAMETER, Value: value } });
 
-    await expect(settle(createTransformHandler()({}, context()))).rejects.toThrow(`SSM parameter ${TEMPLATE_PARAMETER} holds no INSERT template`);
+    await expect(settle(createTransformHandler()({}, context()))).rejects.toThrow(
+      `SSM parameter ${TEMPLATE_PARAMETER} holds no INSERT template: missing ${missing}`,
+    );
     expect(startInputs()).toEqual([]);
   });
 

@@ -8,7 +8,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { AthenaQueryEngine } from "./athenaQueryEngine";
 import { S3ObjectStore } from "./s3ObjectStore";
-import { renderTemplate } from "./sqlTemplate";
+import { HOUR_PLACEHOLDERS, placeholdersIn, renderTemplate } from "./sqlTemplate";
 import { createLogger, createMetrics } from "./telemetry";
 import { runTransform, TransformSummary } from "./transform";
 
@@ -105,8 +105,17 @@ export function createTransformHandler(): (event: unknown, context: TransformCon
   let template: Promise<string> | undefined;
   const loadTemplate = (): Promise<string> => {
     template ??= ssm.send(new GetParameterCommand({ Name: settings.templateParameter })).then((out) => {
-      const value = out.Parameter?.Value;
-      if (!value) throw new Error(`SSM parameter ${settings.templateParameter} holds no INSERT template`);
+      const value = out.Parameter?.Value ?? "";
+      // Checked once here so a wrong parameter (empty, a SecureString read without decryption, another
+      // file) fails the invocation with its name instead of reaching Athena as garbage SQL.
+      const found = new Set(placeholdersIn(value));
+      const missing = HOUR_PLACEHOLDERS.filter((name) => !found.has(name));
+      if (missing.length > 0) {
+        throw new Error(
+          `SSM parameter ${settings.templateParameter} holds no INSERT template: ` +
+            `missing ${missing.map((name) => "${" + name + "}").join(", ")}`,
+        );
+      }
       return value;
     });
     // A failed read is not cached: the next invocation in this container tries again.
