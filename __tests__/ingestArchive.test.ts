@@ -9,7 +9,7 @@ import { builtinModules } from "module";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { zipSync, Zippable } from "fflate";
-import { IngestLake, LAMBDA_EXCLUDED_PACKAGES } from "../components";
+import { IngestLake, LAMBDA_EXCLUDED_PACKAGES, ScheduledFunction } from "../components";
 import { installPulumiMocks } from "./helpers/pulumiMocks";
 
 const mocks = installPulumiMocks();
@@ -58,14 +58,25 @@ function zippedSize(files: Map<string, Uint8Array>): number {
   return zipSync(tree).length;
 }
 
+async function zipOf(functionName: string): Promise<Map<string, Uint8Array>> {
+  const code = mocks.one("aws:lambda/function:Function", functionName).inputs.code;
+  if (!(code instanceof pulumi.asset.AssetArchive)) throw new Error(`${functionName}: code input is not an AssetArchive`);
+  return filesOf(code);
+}
+
 let files: Map<string, Uint8Array>;
 
 beforeAll(async () => {
   new IngestLake("zip", { coingeckoPlan: "keyless" });
+  // A function without HTTP calls (like the transform) drops the HTTP client too.
+  new ScheduledFunction("nohttp", {
+    callbackFactory: () => async () => "done",
+    statements: [],
+    scheduleExpression: "cron(5 * * * ? *)",
+    excludePackages: ["axios", "axios-retry"],
+  });
   await mocks.settled();
-  const code = mocks.one("aws:lambda/function:Function", "zip-ingest-function").inputs.code;
-  if (!(code instanceof pulumi.asset.AssetArchive)) throw new Error("the function's code input is not an AssetArchive");
-  files = await filesOf(code);
+  files = await zipOf("zip-ingest-function");
 });
 
 test("holds the serialized handler and axios/axios-retry, and no AWS SDK, Smithy, Pulumi, DuckDB or tooling files", () => {
@@ -105,4 +116,8 @@ test("the exclusions are what keep the SDK and DuckDB out: without them Pulumi w
   // CallbackFunction appends "aws-sdk" to the list it gets; the shared constant is passed as a copy and frozen.
   expect(Object.isFrozen(LAMBDA_EXCLUDED_PACKAGES)).toBe(true);
   expect(LAMBDA_EXCLUDED_PACKAGES).not.toContain("aws-sdk");
+});
+
+test("excludePackages drops further packages: a function without HTTP calls ships its handler alone", async () => {
+  expect([...(await zipOf("nohttp-function")).keys()]).toEqual(["__index.js"]);
 });

@@ -40,14 +40,6 @@ export interface PolicyStatement {
   Condition?: IamCondition;
 }
 
-/** A policy document as it is serialized. */
-export interface PolicyDocument {
-  /** Always {@link IAM_POLICY_VERSION}. */
-  Version: string;
-  /** The statements. */
-  Statement: PolicyStatement[];
-}
-
 const EXACT_ACTION = /^[a-z0-9-]+:[A-Za-z0-9]+$/;
 const SERVICE_WILDCARD_ACTION = /^[a-z0-9-]+:\*$/;
 

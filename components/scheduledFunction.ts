@@ -113,6 +113,11 @@ export interface ScheduledFunctionArgs<E, R> {
    * two are added here). Exact actions and resources only.
    */
   statements: pulumi.Input<PolicyStatement>[];
+  /**
+   * Packages kept out of this function's zip on top of {@link LAMBDA_EXCLUDED_PACKAGES}, e.g. `axios`
+   * for a function that makes no HTTP calls. None by default.
+   */
+  excludePackages?: string[];
   /** Environment variables: names and settings only, never secrets. None by default. */
   environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** `rate(...)` or `cron(...)` expression. Required: each component has its own default. */
@@ -219,8 +224,8 @@ export class ScheduledFunction<E = unknown, R = unknown> extends pulumi.Componen
         memorySize: settings.memoryMb,
         reservedConcurrentExecutions: settings.reservedConcurrency,
         environment: args.environment === undefined ? undefined : { variables: args.environment },
-        // A copy: CallbackFunction appends "aws-sdk" to the array it is given.
-        codePathOptions: { extraExcludePackages: [...LAMBDA_EXCLUDED_PACKAGES] },
+        // A fresh array: CallbackFunction appends "aws-sdk" to the one it is given.
+        codePathOptions: { extraExcludePackages: [...LAMBDA_EXCLUDED_PACKAGES, ...(args.excludePackages ?? [])] },
         tags,
       },
       { parent: this, dependsOn: [logGroup, role.policy] },
@@ -388,7 +393,7 @@ function senderOnlyQueuePolicy(
  * `<name>-<hash>`: a Lambda name unique per project, stack and component name, at most 64 characters
  * of `[A-Za-z0-9-_]`, stable across deployments.
  */
-export function lambdaPhysicalName(name: string): string {
+function lambdaPhysicalName(name: string): string {
   const hash = createHash("sha256")
     .update(`${pulumi.getProject()}/${pulumi.getStack()}/${name}`)
     .digest("hex")
