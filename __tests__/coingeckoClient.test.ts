@@ -6,7 +6,7 @@ import {
   retryAfterMs,
   RetryNotice,
 } from "../functions/coingeckoClient";
-import { CoinGeckoError } from "../functions/coingeckoErrors";
+import { CoinGeckoError, isCoinGeckoError } from "../functions/coingeckoErrors";
 import { CoinGeckoStandIn, ScriptedResponse, startCoinGeckoStandIn } from "./helpers/coingeckoStandIn";
 import {
   errorBody,
@@ -41,7 +41,7 @@ async function failure(promise: Promise<unknown>): Promise<CoinGeckoError> {
   try {
     await promise;
   } catch (err) {
-    expect(err).toBeInstanceOf(CoinGeckoError);
+    expect(isCoinGeckoError(err)).toBe(true);
     expect((err as Error).message).not.toContain(KEY);
     return err as CoinGeckoError;
   }
@@ -52,7 +52,7 @@ function configFailure(options: CoinGeckoSourceOptions): CoinGeckoError {
   try {
     createCoinGeckoSource(options);
   } catch (err) {
-    expect(err).toBeInstanceOf(CoinGeckoError);
+    expect(isCoinGeckoError(err)).toBe(true);
     expect((err as CoinGeckoError).kind).toBe("configuration");
     return err as CoinGeckoError;
   }

@@ -1,6 +1,6 @@
 import { createHash } from "crypto";
 import { createCoinGeckoSource } from "../functions/coingeckoClient";
-import { CoinGeckoError } from "../functions/coingeckoErrors";
+import { CoinGeckoError, isCoinGeckoError } from "../functions/coingeckoErrors";
 import { PROCESSED_CONTENT_TYPE, runIngest, scheduledTimeOf, SnapshotSource } from "../functions/ingest";
 import { LocalObjectStore } from "../functions/localObjectStore";
 import { parseNdjsonGz } from "../functions/ndjson";
@@ -175,7 +175,7 @@ describe("runIngest with the CoinGecko stand-in", () => {
         () => undefined,
         (e: unknown) => e,
       );
-      expect(err).toBeInstanceOf(CoinGeckoError);
+      expect(isCoinGeckoError(err)).toBe(true);
       expect((err as CoinGeckoError).kind).toBe(kind);
       expect((err as Error).message).toMatch(message);
       expect(await store.list("")).toEqual([]);

@@ -1,4 +1,4 @@
-import { CoinGeckoError } from "../functions/coingeckoErrors";
+import { CoinGeckoError, isCoinGeckoError } from "../functions/coingeckoErrors";
 import { encodeNdjson, gzipNdjson, parseNdjsonGz, toNdjsonLine } from "../functions/ndjson";
 import { errorBodyOf, normalizeSnapshot, parseMarketsPage, toDouble, toInt32, toInt64 } from "../functions/normalize";
 import { PROCESSED_COLUMNS, ProcessedRow } from "../functions/schema";
@@ -33,7 +33,7 @@ describe("parseMarketsPage", () => {
     ["a JSON string", JSON.stringify("bitcoin"), /not an array of coins/],
   ])("rejects %s with a message naming the page", (_case, body, message) => {
     const err = parseFailure(utf8(body));
-    expect(err).toBeInstanceOf(CoinGeckoError);
+    expect(isCoinGeckoError(err)).toBe(true);
     expect(err.kind).toBe("invalid-response");
     expect(err.page).toBe(2);
     expect(err.message).toMatch(message);

@@ -8,7 +8,7 @@
 import axios, { AxiosError, AxiosResponse } from "axios";
 import axiosRetry, { IAxiosRetryConfig } from "axios-retry";
 import { setTimeout as delay } from "node:timers/promises";
-import { CoinGeckoError, CoinGeckoErrorKind } from "./coingeckoErrors";
+import { coinGeckoError, CoinGeckoError, CoinGeckoErrorKind } from "./coingeckoErrors";
 import type { FetchedPage, SnapshotSource } from "./ingest";
 import { errorBodyOf, errorBodyOfBytes } from "./normalize";
 import { redact } from "./telemetry";
@@ -173,7 +173,7 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
   const url = `${baseUrl}${MARKETS_PATH}`;
   const params = { vs_currency: vsCurrency, order: "market_cap_desc", per_page: perPage, price_change_percentage: "1h,24h,7d" };
   const secrets = apiKey === undefined ? [] : [apiKey];
-  const describe: Describe = { plan, baseUrl, vsCurrency, secrets };
+  const messageContext: MessageContext = { plan, baseUrl, vsCurrency, secrets };
 
   const http = axios.create({
     headers: { Accept: "application/json", ...(plan === "keyless" || apiKey === undefined ? {} : { [KEY_HEADERS[plan]]: apiKey }) },
@@ -182,6 +182,8 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
     maxRedirects: 0,
     maxContentLength: MAX_PAGE_BYTES,
   });
+  // Installs the retry interceptors; each request brings its own policy, bound to its page and the
+  // snapshot's deadline (retries: 0 here only covers requests that bring none).
   axiosRetry(http, { retries: 0 });
 
   return async () => {
@@ -192,7 +194,7 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
     for (let page = 1; page <= pageCount; page += 1) {
       if (page > 1 && timing.pagePacingMs > 0) {
         if (Date.now() + timing.pagePacingMs >= deadline) {
-          throw new CoinGeckoError("unavailable", `CoinGecko fetch ran out of its ${seconds(timing.budgetMs)} time budget before page ${page}`, { page, attempts: 0 });
+          throw coinGeckoError("unavailable", `CoinGecko fetch ran out of its ${seconds(timing.budgetMs)} time budget before page ${page}`, { page, attempts: 0 });
         }
         await delay(timing.pagePacingMs);
       }
@@ -219,7 +221,7 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
         shouldResetTimeout: true,
         validateResponse: (response) => response.status >= 200 && response.status < 300 && errorBodyOfBytes(bodyOf(response)) === undefined,
         retryCondition: (error) => {
-          const failure = classify(error, describe, timing.requestTimeoutMs);
+          const failure = classify(error, messageContext, timing.requestTimeoutMs);
           if (!failure.retryable) return false;
           const delayMs = waitFor(failure, pageRetries + 1, timing);
           if (Date.now() + delayMs + Math.min(timing.requestTimeoutMs, MIN_ATTEMPT_MS) > deadline) {
@@ -233,12 +235,12 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
         onRetry: (_count, error, config) => {
           pageRetries += 1;
           config.timeout = Math.max(1, Math.min(timing.requestTimeoutMs, deadline - Date.now() - nextDelayMs));
-          onRetry({ page, retry: pageRetries, reason: classify(error, describe, timing.requestTimeoutMs).reason, delayMs: nextDelayMs });
+          onRetry({ page, retry: pageRetries, reason: classify(error, messageContext, timing.requestTimeoutMs).reason, delayMs: nextDelayMs });
         },
       };
       const timeout = Math.min(timing.requestTimeoutMs, deadline - pageStarted);
       if (timeout <= 0) {
-        throw new CoinGeckoError("unavailable", `CoinGecko fetch ran out of its ${seconds(timing.budgetMs)} time budget before page ${page}`, { page, attempts: 0 });
+        throw coinGeckoError("unavailable", `CoinGecko fetch ran out of its ${seconds(timing.budgetMs)} time budget before page ${page}`, { page, attempts: 0 });
       }
       try {
         const response = await http.get(url, { params: { ...params, page }, timeout, "axios-retry": policy });
@@ -246,13 +248,13 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
         return { body, retries: pageRetries };
       } catch (err) {
         if (!axios.isAxiosError(err)) throw err;
-        const failure = classify(err, describe, timing.requestTimeoutMs);
+        const failure = classify(err, messageContext, timing.requestTimeoutMs);
         const details = { status: failure.status, errorCode: failure.errorCode, attempts: pageRetries + 1, elapsedMs: Date.now() - pageStarted, page };
-        if (!failure.retryable) throw new CoinGeckoError(failure.kind, failure.message, details);
+        if (!failure.retryable) throw coinGeckoError(failure.kind, failure.message, details);
         const what = failure.kind === "rate-limited" ? "CoinGecko kept rate limiting the requests" : "CoinGecko stayed unavailable";
         const budget = `the ${seconds(timing.budgetMs)} time budget`;
         const next = gaveUpBeforeMs === undefined ? ` within ${budget}` : `; the next wait of ${seconds(gaveUpBeforeMs)} would pass ${budget}`;
-        throw new CoinGeckoError(
+        throw coinGeckoError(
           failure.kind,
           `${what} (${failure.reason}) on page ${page}: gave up after ${details.attempts} attempt(s) over ${seconds(details.elapsedMs)}${next}`,
           details,
@@ -263,7 +265,7 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
 }
 
 /** What messages may say about the configuration, and the secrets they must not. */
-interface Describe {
+interface MessageContext {
   plan: CoinGeckoPlan;
   baseUrl: string;
   vsCurrency: string;
@@ -284,7 +286,7 @@ interface Failure {
 }
 
 /** Sorts an axios error into retryable (rate limit, outage) or final (configuration, bad body). */
-function classify(error: AxiosError, describe: Describe, requestTimeoutMs: number): Failure {
+function classify(error: AxiosError, context: MessageContext, requestTimeoutMs: number): Failure {
   const response = error.response;
   if (response === undefined) {
     if (error.code === "ECONNABORTED" || error.code === "ETIMEDOUT") {
@@ -292,16 +294,16 @@ function classify(error: AxiosError, describe: Describe, requestTimeoutMs: numbe
       return { kind: "unavailable", retryable: true, reason, message: `CoinGecko request ${reason}` };
     }
     if (error.code === "ERR_BAD_RESPONSE") {
-      const message = `CoinGecko response was unreadable: ${redact(error.message, describe.secrets)}`;
+      const message = `CoinGecko response was unreadable: ${redact(error.message, context.secrets)}`;
       return { kind: "invalid-response", retryable: false, reason: "unreadable response", message };
     }
-    const reason = error.code ?? redact(error.message, describe.secrets);
+    const reason = error.code ?? redact(error.message, context.secrets);
     return { kind: "unavailable", retryable: error.code !== "ERR_CANCELED", reason, message: `CoinGecko request failed: ${reason}` };
   }
   const status = response.status;
   const body = errorBodyOf(parseJson(bodyOf(response)));
   const errorCode = body?.code;
-  const said = body?.message === undefined ? "" : ` (CoinGecko: "${redact(body.message, describe.secrets)}")`;
+  const said = body?.message === undefined ? "" : ` (CoinGecko: "${redact(body.message, context.secrets)}")`;
   const base = { status, errorCode };
   if (status === 429 || errorCode === 429) {
     const reason = status === 429 ? "HTTP 429" : `HTTP ${status} with error_code 429`;
@@ -311,7 +313,7 @@ function classify(error: AxiosError, describe: Describe, requestTimeoutMs: numbe
     const reason = errorCode !== undefined && status < 500 ? `HTTP ${status} with error_code ${errorCode}` : `HTTP ${status}`;
     return { ...base, kind: "unavailable", retryable: true, reason, retryAfterMs: retryAfterMs(response.headers["retry-after"], Date.now()), message: reason };
   }
-  const configuration = configurationMessage(status, errorCode, describe);
+  const configuration = configurationMessage(status, errorCode, context);
   if (configuration !== undefined) {
     return { ...base, kind: "configuration", retryable: false, reason: `HTTP ${status}`, message: configuration + said };
   }
@@ -320,7 +322,7 @@ function classify(error: AxiosError, describe: Describe, requestTimeoutMs: numbe
 }
 
 /** The message naming the misconfiguration behind a final status or error code; undefined if it is none. */
-function configurationMessage(status: number, errorCode: number | undefined, d: Describe): string | undefined {
+function configurationMessage(status: number, errorCode: number | undefined, d: MessageContext): string | undefined {
   const host = hostOf(d.baseUrl);
   switch (errorCode) {
     case 10002:
@@ -379,7 +381,7 @@ function checkHost(plan: CoinGeckoPlan, baseUrl: string): void {
 }
 
 function configError(message: string): CoinGeckoError {
-  return new CoinGeckoError("configuration", message, { attempts: 0 });
+  return coinGeckoError("configuration", message, { attempts: 0 });
 }
 
 function hostOf(url: string): string {
@@ -395,10 +397,10 @@ function nonNegative(name: string, value: number): number {
   return value;
 }
 
+/** The body bytes of a response (responseType `arraybuffer` gives a Buffer; a bodiless response none). */
 function bodyOf(response: AxiosResponse): Uint8Array {
   const data: unknown = response.data;
-  if (data instanceof Uint8Array) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return new Uint8Array(Buffer.from(typeof data === "string" ? data : ""));
+  return data instanceof Uint8Array ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array();
 }
 
 function parseJson(body: Uint8Array): unknown {

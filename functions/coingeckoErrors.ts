@@ -29,29 +29,41 @@ export interface CoinGeckoErrorDetails {
   page?: number;
 }
 
-/** A CoinGecko fetch or body failure; see {@link CoinGeckoErrorKind}. */
-export class CoinGeckoError extends Error {
+/** A CoinGecko fetch or body failure: a plain `Error` carrying {@link CoinGeckoErrorKind} and the fetch facts. */
+export interface CoinGeckoError extends Error {
+  name: "CoinGeckoError";
   /** What kind of failure this is. */
-  readonly kind: CoinGeckoErrorKind;
+  kind: CoinGeckoErrorKind;
   /** HTTP status of the last response, when there was one. */
-  readonly status?: number;
+  status?: number;
   /** CoinGecko's body `error_code`, when there was one. */
-  readonly errorCode?: number;
+  errorCode?: number;
   /** Requests sent for the failing page, retries included. */
-  readonly attempts: number;
+  attempts: number;
   /** Wall time spent on the failing page, in milliseconds. */
-  readonly elapsedMs: number;
+  elapsedMs: number;
   /** Page number (1-based) the failure happened on, when known. */
-  readonly page?: number;
+  page?: number;
+}
 
-  constructor(kind: CoinGeckoErrorKind, message: string, details: CoinGeckoErrorDetails = {}) {
-    super(message);
-    this.name = "CoinGeckoError";
-    this.kind = kind;
-    this.status = details.status;
-    this.errorCode = details.errorCode;
-    this.attempts = details.attempts ?? 1;
-    this.elapsedMs = details.elapsedMs ?? 0;
-    this.page = details.page;
-  }
+/**
+ * Creates a {@link CoinGeckoError}. A factory rather than `class extends Error`: Pulumi's function
+ * serializer turns `super(message)` into `Error.call(this, message)` and drops `Error.prototype` from the
+ * chain, so a serialized subclass instance has no message and is not an `Error` at all.
+ */
+export function coinGeckoError(kind: CoinGeckoErrorKind, message: string, details: CoinGeckoErrorDetails = {}): CoinGeckoError {
+  const error = new Error(message) as CoinGeckoError;
+  error.name = "CoinGeckoError";
+  error.kind = kind;
+  error.status = details.status;
+  error.errorCode = details.errorCode;
+  error.attempts = details.attempts ?? 1;
+  error.elapsedMs = details.elapsedMs ?? 0;
+  error.page = details.page;
+  return error;
+}
+
+/** True for errors made by {@link coinGeckoError}. */
+export function isCoinGeckoError(err: unknown): err is CoinGeckoError {
+  return err instanceof Error && err.name === "CoinGeckoError";
 }

@@ -4,7 +4,7 @@
  * retried or re-delivered event changes nothing. The same code runs in Lambda (S3) and locally (a folder).
  */
 import { createHash } from "node:crypto";
-import { CoinGeckoError } from "./coingeckoErrors";
+import { coinGeckoError, isCoinGeckoError } from "./coingeckoErrors";
 import { gzipNdjson } from "./ndjson";
 import { NormalizedSnapshot, normalizeSnapshot, parseMarketsPage } from "./normalize";
 import { ObjectStore } from "./objectStore";
@@ -145,9 +145,9 @@ export async function runIngest(args: RunIngestArgs): Promise<IngestResult> {
     });
     return result;
   } catch (err) {
-    const fetch = err instanceof CoinGeckoError ? { kind: err.kind, status: err.status, errorCode: err.errorCode, page: err.page, attempts: err.attempts, elapsedMs: err.elapsedMs } : {};
+    const fetch = isCoinGeckoError(err) ? { kind: err.kind, status: err.status, errorCode: err.errorCode, page: err.page, attempts: err.attempts, elapsedMs: err.elapsedMs } : {};
     logger.error("ingest failed", { timestamp, ...fetch, ...errorFields(err) });
-    metrics.emit(err instanceof CoinGeckoError ? { snapshotsWritten: 0, fetchRetries: Math.max(0, err.attempts - 1) } : { snapshotsWritten: 0 });
+    metrics.emit(isCoinGeckoError(err) ? { snapshotsWritten: 0, fetchRetries: Math.max(0, err.attempts - 1) } : { snapshotsWritten: 0 });
     throw err;
   }
 }
@@ -184,7 +184,7 @@ export function parseIsoTime(value: unknown, what: string): Date {
 function normalizePages(pages: readonly FetchedPage[], context: { vsCurrency: string; timestamp: number }): NormalizedSnapshot {
   const normalized = normalizeSnapshot(pages.map((p) => parseMarketsPage(p.body, p.page)), context);
   if (normalized.rows.length === 0) {
-    throw new CoinGeckoError("invalid-response", `CoinGecko snapshot has no coin with an id (${normalized.counts.input} elements, all dropped)`, { status: 200 });
+    throw coinGeckoError("invalid-response", `CoinGecko snapshot has no coin with an id (${normalized.counts.input} elements, all dropped)`, { status: 200 });
   }
   return normalized;
 }

@@ -52,13 +52,21 @@ export interface IngestContext {
 
 /** The ingest function's configuration, read from {@link INGEST_ENV}. */
 export interface IngestSettings {
+  /** Archive bucket name. */
   bucket: string;
+  /** CoinGecko plan; undefined lets the client choose (`demo` with a key, else `keyless`). */
   plan?: CoinGeckoPlan;
+  /** Base URL override; undefined means the plan's host. */
   baseUrl?: string;
+  /** SSM parameter holding the key; undefined means keyless. */
   keyParameter?: string;
+  /** Quote currency; undefined means the client's default (`usd`). */
   vsCurrency?: string;
+  /** Coins per snapshot; undefined means the client's default (250). */
   topN?: number;
+  /** Pipeline name for metrics and logs. */
   pipeline: string;
+  /** CloudWatch namespace of the metrics. */
   namespace: string;
 }
 

@@ -70,6 +70,7 @@ export class LocalObjectStore implements ObjectStore {
     // Walk only the deepest folder the prefix names completely.
     const slash = prefix.lastIndexOf("/");
     const startKey = slash < 0 ? "" : prefix.slice(0, slash);
+    if (startKey !== "") this.pathOf(startKey);
     const keys: string[] = [];
     await this.walk(startKey, keys);
     return keys.filter((k) => k.startsWith(prefix)).sort();

@@ -3,7 +3,7 @@
  * array) and the normaliser (typed columns of {@link ProcessedRow}, rows without an id dropped, duplicate
  * ids across pages resolved, counts reported).
  */
-import { CoinGeckoError } from "./coingeckoErrors";
+import { coinGeckoError } from "./coingeckoErrors";
 import { ProcessedRow } from "./schema";
 
 /** How many characters of an unexpected body an error message quotes. */
@@ -95,7 +95,7 @@ export function bodySnippet(text: string): string {
  */
 export function parseMarketsPage(body: Uint8Array, page: number): unknown[] {
   const fail = (what: string): never => {
-    throw new CoinGeckoError("invalid-response", `CoinGecko page ${page} ${what}`, { status: 200, page });
+    throw coinGeckoError("invalid-response", `CoinGecko page ${page} ${what}`, { status: 200, page });
   };
   let text = "";
   try {

@@ -37,6 +37,11 @@ export class S3ObjectStore implements ObjectStore {
   /** Resolved first wait before a 409 retry. */
   readonly conflictRetryDelayMs: number;
 
+  /**
+   * @param client an S3 client; its endpoint may be an IP (tests), which the SDK addresses path-style
+   * @param bucket the bucket holding the lake
+   * @param options 409 retry tuning
+   */
   constructor(client: S3Client, bucket: string, options: S3ObjectStoreOptions = {}) {
     this.client = client;
     this.bucket = bucket;

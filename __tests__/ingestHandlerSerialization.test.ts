@@ -1,0 +1,260 @@
+/**
+ * The ingest handler: its settings, its key cache in this process, and the handler as Lambda will run it: serialized by Pulumi's closure serializer (as
+ * `CallbackFunction({ callbackFactory })` does), written out as `__index.js` and run in a fresh Node process
+ * against the loopback CoinGecko stand-in and the loopback S3/SSM stand-in. A serialization problem makes
+ * mocked Pulumi tests hang instead of fail, so it is caught here, directly.
+ *
+ * The child resolves `axios`, `axios-retry` and `@aws-sdk/*` through NODE_PATH pointing at this repository's
+ * node_modules; the temporary folder itself lives outside the repository and is removed afterwards.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { createIngestHandler, FETCH_SAFETY_MARGIN_MS, INGEST_ENV, readIngestSettings } from "../functions/ingestHandler";
+import { parseNdjsonGz } from "../functions/ndjson";
+import { processedKey, rawKey, rawRequestKey } from "../functions/partitions";
+import { AwsStandIn, startAwsStandIn } from "./helpers/awsStandIn";
+import { CoinGeckoStandIn, startCoinGeckoStandIn } from "./helpers/coingeckoStandIn";
+import { errorCodeResponse, fixtureBytes, fixturePage, lambdaContext, makeTempDir, removeTempDir, scheduledEvent } from "./helpers/factories";
+
+const BUCKET = "ingest-archive-test";
+const KEY_PARAMETER = "/crypto-analytics/test/coingecko-api-key";
+const API_KEY = "CG-serializedHandlerKey42";
+const SLOT = 1725346800; // 2024-09-03T07:00:00Z
+const NEXT_SLOT = SLOT + 300;
+
+/** Runs each event through the exported handler in order, in one process (one "container"), and prints the outcomes. */
+const RUNNER = `
+const { handler } = require("./__index.js");
+(async () => {
+  const outcomes = [];
+  for (const event of JSON.parse(process.argv[2])) {
+    try {
+      outcomes.push({ result: await handler(event, { getRemainingTimeInMillis: () => 60000 }) });
+    } catch (err) {
+      outcomes.push({ error: err.message });
+    }
+  }
+  process.stdout.write("OUTCOMES " + JSON.stringify(outcomes) + "\\n");
+})();
+`;
+
+interface ChildRun {
+  stdout: string;
+  stderr: string;
+  outcomes: { result?: Record<string, unknown>; error?: string }[];
+}
+
+function runChild(dir: string, events: unknown[], env: Record<string, string>): Promise<ChildRun> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ["run.js", JSON.stringify(events)], { cwd: dir, env, timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) {
+        reject(new Error(`child failed: ${err.message}\n${stderr}`));
+        return;
+      }
+      const line = stdout.split("\n").find((l) => l.startsWith("OUTCOMES "));
+      if (line === undefined) {
+        reject(new Error(`child printed no outcomes:\n${stdout}\n${stderr}`));
+        return;
+      }
+      resolve({ stdout, stderr, outcomes: JSON.parse(line.slice("OUTCOMES ".length)) });
+    });
+  });
+}
+
+describe("serialized ingest handler", () => {
+  let dir: string;
+  let aws: AwsStandIn;
+  let coingecko: CoinGeckoStandIn;
+  let text: string;
+  let child: ChildRun;
+
+  beforeAll(async () => {
+    const serialized = await pulumi.runtime.serializeFunction(createIngestHandler, { isFactoryFunction: true });
+    text = serialized.text;
+    dir = makeTempDir("ingest-serialized");
+    fs.writeFileSync(path.join(dir, "__index.js"), text);
+    fs.writeFileSync(path.join(dir, "run.js"), RUNNER);
+
+    aws = await startAwsStandIn();
+    aws.buckets.set(BUCKET, new Map());
+    aws.parameters.set(KEY_PARAMETER, API_KEY);
+    coingecko = await startCoinGeckoStandIn({
+      responses: [fixturePage("cgdata-page1-250.json"), fixturePage("recorded-5-coins.json"), errorCodeResponse(401, 10002, "API Key Missing")],
+    });
+
+    child = await runChild(dir, [scheduledEvent("2024-09-03T07:02:13Z"), scheduledEvent("2024-09-03T07:04:59Z"), scheduledEvent("2024-09-03T07:05:00Z")], {
+      PATH: process.env.PATH ?? "",
+      NODE_PATH: path.resolve(__dirname, "..", "node_modules"),
+      ...aws.env(),
+      AWS_CONFIG_FILE: path.join(dir, "no-aws-config"),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, "no-aws-credentials"),
+      [INGEST_ENV.bucket]: BUCKET,
+      [INGEST_ENV.plan]: "demo",
+      [INGEST_ENV.baseUrl]: coingecko.baseUrl,
+      [INGEST_ENV.keyParameter]: KEY_PARAMETER,
+      [INGEST_ENV.pipeline]: "serialization-test",
+      [INGEST_ENV.namespace]: "CryptoAnalyticsTest",
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await coingecko?.close();
+    await aws?.close();
+    if (dir) removeTempDir(dir);
+  });
+
+  it("serializes without capturing Pulumi, local files or the key", () => {
+    expect(text).toContain("exports.handler = ");
+    expect(text).not.toMatch(/require\("@pulumi\//);
+    expect(text).not.toMatch(/require\("\.{1,2}\//);
+    expect(text).not.toContain(API_KEY);
+  });
+
+  it("writes the snapshot on the first delivery and nothing new on the second", () => {
+    expect(child.outcomes[0].result).toEqual({
+      timestamp: SLOT,
+      status: "written",
+      coins: 250,
+      dropped: 0,
+      rawKeys: [rawKey(SLOT)],
+      processedKey: processedKey(SLOT),
+    });
+    expect(child.outcomes[1].result).toMatchObject({ timestamp: SLOT, status: "already-written", coins: 250 });
+
+    const bucket = aws.buckets.get(BUCKET)!;
+    expect([...bucket.keys()].sort()).toEqual([processedKey(SLOT), rawKey(SLOT), rawRequestKey(SLOT)].sort());
+    expect(bucket.get(rawKey(SLOT))!.body.equals(fixtureBytes("cgdata-page1-250.json"))).toBe(true);
+    expect(bucket.get(rawKey(SLOT))!.contentType).toBe("application/json");
+    expect(parseNdjsonGz(bucket.get(processedKey(SLOT))!.body)).toHaveLength(250);
+  });
+
+  it("writes with If-None-Match, path-style, to the bucket from the environment", () => {
+    const puts = aws.ops("PutObject");
+    expect(puts.length).toBeGreaterThanOrEqual(3);
+    for (const put of puts) {
+      expect(put.headers["if-none-match"]).toBe("*");
+      expect(new URL(put.url, "http://x").pathname.startsWith(`/${BUCKET}/`)).toBe(true);
+    }
+  });
+
+  it("reads the key from SSM once per container, decrypted, and sends it in the Demo header", () => {
+    const reads = aws.ops("GetParameter");
+    expect(reads).toHaveLength(1);
+    expect(reads[0].input).toEqual({ Name: KEY_PARAMETER, WithDecryption: true });
+    expect(coingecko.requests).toHaveLength(3);
+    for (const request of coingecko.requests) expect(request.headers["x-cg-demo-api-key"]).toBe(API_KEY);
+  });
+
+  it("throws a configuration error for a rejected key and writes nothing for that slot", () => {
+    expect(child.outcomes[2].error).toMatch(/^CoinGecko error 10002: the API key is missing or empty/);
+    expect([...aws.buckets.get(BUCKET)!.keys()].some((k) => k.includes(String(NEXT_SLOT)))).toBe(false);
+  });
+
+  it("logs JSON lines and EMF metrics without ever printing the key", () => {
+    const output = child.stdout + child.stderr;
+    expect(output).not.toContain(API_KEY);
+    const lines = child.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    expect(lines.find((l) => l.message === "snapshot written")).toMatchObject({ service: "ingest", pipeline: "serialization-test", coins: 250 });
+    expect(lines.find((l) => l.message === "ingest failed")).toMatchObject({
+      level: "error",
+      kind: "configuration",
+      errorCode: 10002,
+      errorName: "CoinGeckoError",
+      errorMessage: expect.stringMatching(/^CoinGecko error 10002: /),
+    });
+    const emf = lines.filter((l) => l._aws);
+    expect(emf.map((l) => l.SnapshotsWritten)).toEqual([1, 0, 0]);
+    expect(emf[0]._aws.CloudWatchMetrics[0].Namespace).toBe("CryptoAnalyticsTest");
+    expect(emf[0].Pipeline).toBe("serialization-test");
+  });
+});
+
+describe("readIngestSettings", () => {
+  it("applies the defaults", () => {
+    expect(readIngestSettings({ [INGEST_ENV.bucket]: "b" })).toEqual({
+      bucket: "b",
+      plan: undefined,
+      baseUrl: undefined,
+      keyParameter: undefined,
+      vsCurrency: undefined,
+      topN: undefined,
+      pipeline: "crypto-analytics",
+      namespace: "CryptoAnalytics",
+    });
+  });
+
+  it.each([
+    [{}, /^ARCHIVE_BUCKET is not set: the ingest function needs the archive bucket name$/],
+    [{ [INGEST_ENV.bucket]: "  " }, /^ARCHIVE_BUCKET is not set/],
+    [{ [INGEST_ENV.bucket]: "b", [INGEST_ENV.plan]: "free" }, /^COINGECKO_PLAN must be one of demo, pro, keyless; got "free"$/],
+    [{ [INGEST_ENV.bucket]: "b", [INGEST_ENV.topN]: "250 coins" }, /^TOP_N must be an integer; got "250 coins"$/],
+  ])("refuses %j at cold start", (env, message) => {
+    expect(() => readIngestSettings(env)).toThrow(message);
+  });
+});
+
+describe("ingest handler in this process", () => {
+  const PARAMETER = "/crypto-analytics/in-process/key";
+  let aws: AwsStandIn;
+  let coingecko: CoinGeckoStandIn;
+  let dir: string;
+  let savedEnv: NodeJS.ProcessEnv;
+  let stdout: string[];
+
+  beforeEach(async () => {
+    aws = await startAwsStandIn();
+    aws.buckets.set(BUCKET, new Map());
+    coingecko = await startCoinGeckoStandIn({ fallback: fixturePage("recorded-5-coins.json") });
+    dir = makeTempDir("ingest-handler");
+    savedEnv = { ...process.env };
+    Object.assign(process.env, aws.env(), {
+      AWS_CONFIG_FILE: path.join(dir, "no-aws-config"),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, "no-aws-credentials"),
+      [INGEST_ENV.bucket]: BUCKET,
+      [INGEST_ENV.baseUrl]: coingecko.baseUrl,
+      [INGEST_ENV.keyParameter]: PARAMETER,
+    });
+    stdout = [];
+    jest.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      stdout.push(String(chunk));
+      return true;
+    });
+  });
+
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    process.env = savedEnv;
+    await coingecko.close();
+    await aws.close();
+    removeTempDir(dir);
+  });
+
+  it("asks SSM again after a failed key read, then keeps the key for the container", async () => {
+    const handler = createIngestHandler();
+
+    await expect(handler(scheduledEvent("2024-09-03T07:00:00Z"), lambdaContext())).rejects.toThrow(
+      `could not read the CoinGecko key from SSM parameter ${PARAMETER}: Parameter ${PARAMETER} not found.`,
+    );
+    expect(coingecko.requests).toHaveLength(0);
+    aws.parameters.set(PARAMETER, API_KEY);
+    await expect(handler(scheduledEvent("2024-09-03T07:00:00Z"), lambdaContext())).resolves.toMatchObject({ status: "written" });
+    await expect(handler(scheduledEvent("2024-09-03T07:05:00Z"), lambdaContext())).resolves.toMatchObject({ status: "written" });
+
+    expect(aws.ops("GetParameter")).toHaveLength(2);
+    const logs = stdout.join("").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    expect(logs.find((l) => l.message === "ingest not started")).toMatchObject({ level: "error", errorMessage: expect.stringContaining("Parameter") });
+    expect(stdout.join("")).not.toContain(API_KEY);
+  });
+
+  it("budgets the fetch to the invocation's remaining time minus the safety margin", async () => {
+    aws.parameters.set(PARAMETER, API_KEY);
+    const handler = createIngestHandler();
+    await expect(handler(scheduledEvent("2024-09-03T07:00:00Z"), lambdaContext(FETCH_SAFETY_MARGIN_MS))).rejects.toThrow(
+      "CoinGecko fetch ran out of its 0.0 s time budget before page 1",
+    );
+    expect(coingecko.requests).toHaveLength(0);
+    expect(aws.ops("PutObject")).toHaveLength(0);
+  });
+});
