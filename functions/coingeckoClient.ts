@@ -193,9 +193,7 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
     let retries = 0;
     for (let page = 1; page <= pageCount; page += 1) {
       if (page > 1 && timing.pagePacingMs > 0) {
-        if (Date.now() + timing.pagePacingMs >= deadline) {
-          throw coinGeckoError("unavailable", `CoinGecko fetch ran out of its ${seconds(timing.budgetMs)} time budget before page ${page}`, { page, attempts: 0 });
-        }
+        if (Date.now() + timing.pagePacingMs >= deadline) throw budgetSpent(page);
         await delay(timing.pagePacingMs);
       }
       const fetched = await fetchPage(page);
@@ -209,6 +207,10 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
       retries,
       latencyMs: Date.now() - started,
     };
+
+    function budgetSpent(page: number): CoinGeckoError {
+      return coinGeckoError("unavailable", `CoinGecko fetch ran out of its ${seconds(timing.budgetMs)} time budget before page ${page}`, { page, attempts: 0 });
+    }
 
     async function fetchPage(page: number): Promise<{ body: Uint8Array; retries: number }> {
       const pageStarted = Date.now();
@@ -239,9 +241,7 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
         },
       };
       const timeout = Math.min(timing.requestTimeoutMs, deadline - pageStarted);
-      if (timeout <= 0) {
-        throw coinGeckoError("unavailable", `CoinGecko fetch ran out of its ${seconds(timing.budgetMs)} time budget before page ${page}`, { page, attempts: 0 });
-      }
+      if (timeout <= 0) throw budgetSpent(page);
       try {
         const response = await http.get(url, { params: { ...params, page }, timeout, "axios-retry": policy });
         const body = bodyOf(response);
