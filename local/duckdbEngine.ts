@@ -1,0 +1,293 @@
+/**
+ * Local mode's query engine: DuckDB (`@duckdb/node-api`) over a lake folder laid out like the S3 bucket.
+ * The three lake tables are DuckDB views over the lake's files, with the column names and types of
+ * functions/schema.ts and unpadded integer Hive partitions, and the `v_*` views are created from the same
+ * `sql/views` files Athena runs, so local queries answer exactly what the deployed views answer.
+ *
+ * Writes never touch the data tree until they are complete: a statement writes under a staging folder
+ * (`<lake>/.staging/<engine>/`, mirroring the lake layout) and the engine renames the finished files into
+ * place, because DuckDB's globs would read a half-written Parquet file.
+ */
+import { DuckDBConnection, DuckDBInstance, ResultReturnType } from "@duckdb/node-api";
+import { randomUUID } from "node:crypto";
+import { promises as fs } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { HourPartition, LAKE_PREFIXES } from "../functions/partitions";
+import { QueryEngine, QueryResult } from "../functions/queryEngine";
+import { ColumnDef, ColumnType, PARTITION_COLUMNS, PROCESSED_COLUMNS } from "../functions/schema";
+import { duckDbInsertTemplate, includeSql, viewNames, viewsInDependencyOrder } from "../functions/sqlFiles";
+import { renderTemplate, sqlStringLiteral } from "../functions/sqlTemplate";
+
+/** Folder under the lake root holding in-flight writes; outside every table's glob. */
+export const STAGING_DIR = ".staging";
+
+/** The lake tables, as named in Glue and in the SQL. */
+export const LAKE_TABLES = {
+  processedRaw: "processed_prices_raw",
+  processed: "processed_prices",
+  analytics: "analytics_prices",
+} as const;
+
+/** The placeholder of the DuckDB insert wrapper that receives the staging folder. */
+export const STAGING_PLACEHOLDER = "staging_dir";
+
+/** DuckDB's name for each lake column type. */
+const DUCKDB_TYPES: Record<ColumnType, string> = { string: "VARCHAR", double: "DOUBLE", bigint: "BIGINT", int: "INTEGER" };
+
+/** Glue type of each DuckDB type a view may return; anything else must be CAST in the SQL. */
+const GLUE_TYPES: Record<string, ColumnType> = { VARCHAR: "string", DOUBLE: "double", BIGINT: "bigint", INTEGER: "int" };
+
+/** Characters DuckDB's globs would interpret in a lake path. */
+const GLOB_CHARACTERS = /[*?[\]{}]/;
+
+/** One output column of a view: name and Athena/Glue type. */
+export interface ViewColumn {
+  name: string;
+  type: ColumnType;
+}
+
+/** A view's output schema. */
+export interface ViewSchema {
+  /** View name, e.g. `v_top_100`. */
+  name: string;
+  /** Columns in output order. */
+  columns: ViewColumn[];
+}
+
+/** How each lake table is read from the folder. */
+interface TableSource {
+  name: string;
+  /** Glob of the table's files, relative to the lake root. */
+  glob: string;
+  /** Reader over the files, given the quoted absolute glob. */
+  reader(globLiteral: string): string;
+  /** Column types of the table's data columns. */
+  columns: readonly ColumnDef[];
+}
+
+const HOUR_GLOB = "year=*/month=*/day=*/hour=*";
+
+const HIVE_OPTIONS = `hive_partitioning = true, hive_types = {${PARTITION_COLUMNS.map((c) => `'${c.name}': ${DUCKDB_TYPES[c.type]}`).join(", ")}}`;
+
+const TABLE_SOURCES: readonly TableSource[] = [
+  {
+    name: LAKE_TABLES.processedRaw,
+    glob: `${LAKE_PREFIXES.processed}/${HOUR_GLOB}/*.ndjson.gz`,
+    // Every column read as text, as the Glue table declares it; the transform types them with TRY_CAST.
+    reader: (glob) => `read_json(${glob}, format = 'newline_delimited', columns = ${jsonColumns(PROCESSED_COLUMNS.map((c) => ({ ...c, type: "string" })))}, ${HIVE_OPTIONS})`,
+    columns: PROCESSED_COLUMNS.map((c) => ({ ...c, type: "string" as const })),
+  },
+  {
+    name: LAKE_TABLES.processed,
+    glob: `${LAKE_PREFIXES.processed}/${HOUR_GLOB}/*.ndjson.gz`,
+    reader: (glob) => `read_json(${glob}, format = 'newline_delimited', columns = ${jsonColumns(PROCESSED_COLUMNS)}, ${HIVE_OPTIONS})`,
+    columns: PROCESSED_COLUMNS,
+  },
+  {
+    name: LAKE_TABLES.analytics,
+    glob: `${LAKE_PREFIXES.analytics}/${HOUR_GLOB}/*.parquet`,
+    reader: (glob) => `read_parquet(${glob}, ${HIVE_OPTIONS})`,
+    columns: PROCESSED_COLUMNS,
+  },
+];
+
+/**
+ * A {@link QueryEngine} on DuckDB over a lake folder. Open with {@link DuckDbEngine.open}; close when done.
+ * Statements run one at a time. BIGINT results come back as numbers when they are safe integers, else as
+ * decimal strings (JSON has no 64-bit integers).
+ */
+export class DuckDbEngine implements QueryEngine {
+  /** Tables currently defined over no files (an empty lake area); re-checked before each statement. */
+  private readonly emptyTables = new Set<string>();
+  /** Results of statements run with an idempotency key, so a repeated call runs nothing twice. */
+  private readonly completed = new Map<string, QueryResult>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    /** Absolute path of the lake folder. */
+    readonly lake: string,
+    /** This engine's staging folder (`<lake>/.staging/<id>`), mirroring the lake layout. */
+    readonly stagingRoot: string,
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  /**
+   * Opens an in-memory DuckDB over `lake` (which need not exist yet: missing areas read as empty tables),
+   * sets the session time zone to UTC (the views' partition window follows the UTC calendar, as Athena's
+   * does) and creates the lake tables and every `v_*` view. Throws if the path holds glob characters.
+   */
+  static async open(lake: string): Promise<DuckDbEngine> {
+    const root = path.resolve(lake);
+    if (GLOB_CHARACTERS.test(root)) throw new Error(`lake path ${JSON.stringify(root)} must not contain any of * ? [ ] { } (DuckDB would read them as a glob)`);
+    const instance = await DuckDBInstance.create(":memory:");
+    const connection = await instance.connect();
+    const engine = new DuckDbEngine(root, path.join(root, STAGING_DIR, randomUUID()), instance, connection);
+    try {
+      await connection.run("SET TimeZone = 'UTC'");
+      for (const source of TABLE_SOURCES) await engine.defineTable(source);
+      for (const view of viewsInDependencyOrder()) await connection.run(`CREATE OR REPLACE VIEW ${view.name} AS\n${view.sql}`);
+    } catch (err) {
+      engine.close();
+      throw err;
+    }
+    return engine;
+  }
+
+  /**
+   * Runs one statement. Files it writes under {@link stagingRoot} are moved to the same relative path in
+   * the lake when it succeeds and deleted when it fails. `rowsWritten` is DuckDB's changed-row count
+   * (a COPY's row count); `queryId` is a fresh UUID. With `idempotencyKey`, a second call with the same key
+   * and statement returns the first result without running anything.
+   */
+  execute(sql: string, options: { idempotencyKey?: string } = {}): Promise<QueryResult> {
+    const run = this.queue.then(() => this.executeNow(sql, options.idempotencyKey));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * The transform's statement for one hour on this engine: `sql/transform/duckdb_insert.sql` with the
+   * SELECT included, the staging folder as a quoted literal and the hour's checked integers.
+   */
+  renderInsert(partition: HourPartition): string {
+    return renderDuckDbInsert(partition, path.join(this.stagingRoot, LAKE_PREFIXES.analytics));
+  }
+
+  /** Output columns of a view (DESCRIBE), with Glue types; throws for a type outside the lake's four. */
+  async viewSchema(view: string): Promise<ViewColumn[]> {
+    const names = viewNames();
+    if (!names.includes(view)) throw new Error(`unknown view ${JSON.stringify(view)}; valid views: ${names.join(", ")}`);
+    const { rows } = await this.execute(`DESCRIBE SELECT * FROM ${view}`);
+    return rows.map((row) => {
+      const name = String(row.column_name);
+      const duckType = String(row.column_type);
+      const type = GLUE_TYPES[duckType];
+      if (type === undefined) {
+        throw new Error(`view ${view} column ${name} has DuckDB type ${duckType}, which is not one of ${Object.keys(GLUE_TYPES).join(", ")}: CAST it in the SQL so Athena and DuckDB agree`);
+      }
+      return { name, type };
+    });
+  }
+
+  /** Releases DuckDB. The lake is left as it is (a statement's staging files never outlive the statement). */
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+
+  private async executeNow(sql: string, idempotencyKey: string | undefined): Promise<QueryResult> {
+    const memoKey = idempotencyKey === undefined ? undefined : `${idempotencyKey}\n${sql}`;
+    const previous = memoKey === undefined ? undefined : this.completed.get(memoKey);
+    if (previous !== undefined) return previous;
+    await this.refreshEmptyTables();
+    const writes = sql.includes(this.stagingRoot);
+    if (writes) {
+      await fs.rm(this.stagingRoot, { recursive: true, force: true });
+      await fs.mkdir(path.join(this.stagingRoot, LAKE_PREFIXES.analytics), { recursive: true });
+    }
+    const queryId = randomUUID();
+    try {
+      const result = await this.connection.run(sql);
+      const changed = result.returnType === ResultReturnType.CHANGED_ROWS;
+      const rows = changed ? [] : (await result.getRowObjectsJS()).map(convertRow);
+      if (writes) await publish(this.stagingRoot, this.lake);
+      const out: QueryResult = { rows, queryId, ...(changed ? { rowsWritten: result.rowsChanged } : {}) };
+      if (memoKey !== undefined) this.completed.set(memoKey, out);
+      return out;
+    } finally {
+      if (writes) await fs.rm(this.stagingRoot, { recursive: true, force: true });
+    }
+  }
+
+  /** (Re)defines a table over its files, or as an empty typed relation when there are none yet. */
+  private async defineTable(source: TableSource): Promise<void> {
+    const glob = sqlStringLiteral(path.join(this.lake, source.glob));
+    const files = await this.connection.runAndReadAll(`SELECT count(*) AS n FROM glob(${glob})`);
+    const hasFiles = Number(files.getRowObjectsJS()[0].n) > 0;
+    const body = hasFiles ? `SELECT ${projection(source.columns)} FROM ${source.reader(glob)}` : emptyRelation(source.columns);
+    await this.connection.run(`CREATE OR REPLACE VIEW ${source.name} AS ${body}`);
+    if (hasFiles) this.emptyTables.delete(source.name);
+    else this.emptyTables.add(source.name);
+  }
+
+  /** Tables defined while their area had no files are redefined once files appear. */
+  private async refreshEmptyTables(): Promise<void> {
+    for (const source of TABLE_SOURCES) {
+      if (this.emptyTables.has(source.name)) await this.defineTable(source);
+    }
+  }
+}
+
+/**
+ * The transform's DuckDB statement for one hour, writing Parquet under `analyticsStagingDir` (a folder
+ * that mirrors the lake's `analytics/`; the engine publishes its files). Exported for engines or tests
+ * that manage their own staging; {@link DuckDbEngine.renderInsert} supplies its own folder.
+ */
+export function renderDuckDbInsert(partition: HourPartition, analyticsStagingDir: string): string {
+  return renderTemplate(includeSql(duckDbInsertTemplate(), STAGING_PLACEHOLDER, sqlStringLiteral(analyticsStagingDir)), partition);
+}
+
+/**
+ * Output schema of every view in `sql/views`, derived by DESCRIBE on DuckDB over an empty lake (the SQL is
+ * bound, not run, so no data is needed). AnalyticsLayer builds the Glue VIRTUAL_VIEW columns from this,
+ * and tests compare the deployed definitions against it, so a change to a view's SQL cannot leave its
+ * catalog columns stale.
+ */
+export async function deriveViewSchemas(): Promise<ViewSchema[]> {
+  const lake = await fs.mkdtemp(path.join(os.tmpdir(), "view-schemas-"));
+  const engine = await DuckDbEngine.open(lake);
+  try {
+    const schemas: ViewSchema[] = [];
+    for (const name of viewNames()) schemas.push({ name, columns: await engine.viewSchema(name) });
+    return schemas;
+  } finally {
+    engine.close();
+    await fs.rm(lake, { recursive: true, force: true });
+  }
+}
+
+/** Moves every file under `stagingRoot` to the same relative path under `lake` (rename: atomic per file). */
+async function publish(stagingRoot: string, lake: string, relative = ""): Promise<void> {
+  for (const entry of await fs.readdir(path.join(stagingRoot, relative), { withFileTypes: true })) {
+    const child = path.join(relative, entry.name);
+    if (entry.isDirectory()) {
+      await publish(stagingRoot, lake, child);
+    } else if (entry.isFile()) {
+      await fs.mkdir(path.dirname(path.join(lake, child)), { recursive: true });
+      await fs.rename(path.join(stagingRoot, child), path.join(lake, child));
+    }
+  }
+}
+
+/** `id, symbol, ..., year, month, day, hour` cast to the lake types, in schema order. */
+function projection(columns: readonly ColumnDef[]): string {
+  return [...columns, ...PARTITION_COLUMNS].map((c) => `CAST(${quoteIdent(c.name)} AS ${DUCKDB_TYPES[c.type]}) AS ${quoteIdent(c.name)}`).join(", ");
+}
+
+/** A relation with the table's columns and no rows (DuckDB cannot read an empty glob). */
+function emptyRelation(columns: readonly ColumnDef[]): string {
+  return `SELECT ${[...columns, ...PARTITION_COLUMNS].map((c) => `CAST(NULL AS ${DUCKDB_TYPES[c.type]}) AS ${quoteIdent(c.name)}`).join(", ")} WHERE false`;
+}
+
+/** read_json's `columns` struct. */
+function jsonColumns(columns: readonly ColumnDef[]): string {
+  return `{${columns.map((c) => `${sqlStringLiteral(c.name)}: '${DUCKDB_TYPES[c.type]}'`).join(", ")}}`;
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.split('"').join('""')}"`;
+}
+
+/** DuckDB's JS values to plain JSON-friendly ones: BIGINT/HUGEINT as numbers when safe, else strings. */
+function convertRow(row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) out[key] = typeof value === "bigint" ? bigintValue(value) : value;
+  return out;
+}
+
+function bigintValue(value: bigint): number | string {
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : value.toString();
+}
