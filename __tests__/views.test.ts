@@ -1,0 +1,231 @@
+/**
+ * The `v_*` views on DuckDB over a simulated lake spanning three days (plus older history outside the
+ * views' window), each checked against an independent computation from the processed rows themselves.
+ * The lake is built through the real path: simulator → runIngest → processed NDJSON → transform → Parquet.
+ */
+import { transformCommand } from "../cli/transformCommand";
+import { partitionOf } from "../functions/partitions";
+import { viewNames } from "../functions/sqlFiles";
+import { deriveViewSchemas, DuckDbEngine } from "../local/duckdbEngine";
+import { CORE_COINS } from "../local/simulator";
+import { makeTempDir, recorder, removeTempDir } from "./helpers/factories";
+import { analyticsFiles, ParsedRow, processedRows, simulateInto } from "./helpers/simulatedLake";
+
+const HOUR = 3600;
+const DAY = 24 * HOUR;
+/** One snapshot per 30 minutes keeps the lake small; the SQL does not depend on the cadence. */
+const EVERY = 1800;
+const COINS = 120;
+/** How far back the out-of-window history lies. */
+const OLD_HISTORY_DAYS = 20;
+
+let lake: string;
+let engine: DuckDbEngine;
+let latest: number;
+let rows: ParsedRow[];
+let latestRows: ParsedRow[];
+
+async function view(name: string): Promise<Record<string, unknown>[]> {
+  return (await engine.execute(`SELECT * FROM ${name}`)).rows;
+}
+
+const byKeys =
+  <T>(...keys: ((r: T) => number | string)[]) =>
+  (a: T, b: T): number => {
+    for (const key of keys) {
+      const [x, y] = [key(a), key(b)];
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
+  };
+
+beforeAll(async () => {
+  lake = makeTempDir("views-test");
+  const now = Math.floor(Date.now() / 1000);
+  // The views' window follows the real clock (current_date), so the lake ends now.
+  const end = now - (now % EVERY);
+  await simulateInto(lake, { from: end - 3 * DAY, to: end, every: EVERY, coins: COINS });
+  await simulateInto(lake, { from: end - OLD_HISTORY_DAYS * DAY, to: end - OLD_HISTORY_DAYS * DAY + 2 * HOUR, every: EVERY, coins: COINS });
+  await transformCommand({ lake, all: true, logger: recorder().logger, nowMs: () => now * 1000 });
+  engine = await DuckDbEngine.open(lake);
+  rows = processedRows(lake);
+  latest = Math.max(...rows.map((r) => r.timestamp));
+  latestRows = rows.filter((r) => r.timestamp === latest);
+}, 120_000);
+
+afterAll(() => {
+  engine?.close();
+  removeTempDir(lake);
+});
+
+describe("views over a three-day lake", () => {
+  it("v_latest_partition names the newest snapshot and its hour", async () => {
+    expect(latest).toBe(Math.max(...rows.map((r) => r.timestamp)));
+    expect(await view("v_latest_partition")).toEqual([{ latest_timestamp: latest, ...partitionOf(latest) }]);
+  });
+
+  it("v_latest_snapshot holds exactly the newest snapshot's coins", async () => {
+    const got = await view("v_latest_snapshot");
+    expect(got).toHaveLength(COINS);
+    expect(got.map((r) => [r.id, r.market_cap, r.current_price, r.timestamp]).sort()).toEqual(latestRows.map((r) => [r.id, r.market_cap, r.current_price, latest]).sort());
+  });
+
+  it("v_total_market_cap sums the newest snapshot and compares it with the one 24 h earlier", async () => {
+    const total = (t: number, column: "market_cap" | "volume_24h"): number => rows.filter((r) => r.timestamp === t).reduce((sum, r) => sum + ((r[column] as number | null) ?? 0), 0);
+    const previous = Math.max(...rows.map((r) => r.timestamp).filter((t) => t <= latest - DAY && t >= latest - DAY - HOUR));
+    expect(previous).toBe(latest - DAY);
+
+    const [got] = await view("v_total_market_cap");
+
+    expect(got).toMatchObject({
+      latest_timestamp: latest,
+      total_market_cap: total(latest, "market_cap"),
+      total_volume_24h: total(latest, "volume_24h"),
+      coins: COINS,
+      previous_timestamp: previous,
+      previous_total_market_cap: total(previous, "market_cap"),
+      previous_total_volume_24h: total(previous, "volume_24h"),
+    });
+    expect(got.market_cap_change_pct).toBeCloseTo((total(latest, "market_cap") / total(previous, "market_cap") - 1) * 100, 9);
+    expect(got.volume_change_pct).toBeCloseTo((total(latest, "volume_24h") / total(previous, "volume_24h") - 1) * 100, 9);
+  });
+
+  it("v_top_gainers lists the 10 largest 24 h changes of the newest snapshot, in order", async () => {
+    const expected = latestRows
+      .filter((r) => r.price_change_pct_24h !== null && r.market_cap_rank !== null)
+      .sort(byKeys((r) => -(r.price_change_pct_24h as number), (r) => r.id))
+      .slice(0, 10);
+
+    const got = (await view("v_top_gainers")).sort(byKeys((r) => r.gainer_rank as number));
+
+    expect(got.map((r) => [r.gainer_rank, r.id, r.price_change_pct_24h])).toEqual(expected.map((r, i) => [i + 1, r.id, r.price_change_pct_24h]));
+    const changes = got.map((r) => r.price_change_pct_24h as number);
+    expect(changes).toEqual([...changes].sort((a, b) => b - a));
+  });
+
+  it("v_top_100 holds ranks 1..100 of the newest snapshot", async () => {
+    const got = await view("v_top_100");
+    expect(got.map((r) => r.market_cap_rank)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    const expected = latestRows.filter((r) => r.market_cap_rank !== null && r.market_cap_rank <= 100).sort(byKeys((r) => r.market_cap_rank as number));
+    expect(got.map((r) => [r.id, r.current_price, r.volume_24h, r.market_cap, r.timestamp])).toEqual(expected.map((r) => [r.id, r.current_price, r.volume_24h, r.market_cap, latest]));
+  });
+
+  it("v_trendline_core has one row per core coin per hour over the last 7 days, with the hour's last and mean price", async () => {
+    const firstHour = latest - (latest % HOUR) - 167 * HOUR;
+    const groups = new Map<string, ParsedRow[]>();
+    for (const r of rows.filter((x) => CORE_COINS.some((c) => c.id === x.id) && x.timestamp >= firstHour && x.timestamp <= latest)) {
+      const key = `${r.timestamp - (r.timestamp % HOUR)}|${r.id}`;
+      groups.set(key, [...(groups.get(key) ?? []), r]);
+    }
+    const expected = [...groups.entries()].map(([key, members]) => {
+      const [hourStart, id] = key.split("|");
+      const last = members.reduce((a, b) => (b.timestamp > a.timestamp ? b : a));
+      return { hour_start: Number(hourStart), id, close_price: last.current_price, avg_price: members.reduce((s, m) => s + (m.current_price as number), 0) / members.length, snapshots: members.length };
+    });
+
+    const got = await view("v_trendline_core");
+
+    const key = (r: Record<string, unknown>): string => `${r.hour_start}|${r.id}`;
+    expect(new Set(got.map(key)).size).toBe(got.length);
+    expect(got).toHaveLength(4 * 73);
+    const sorted = (list: Record<string, unknown>[]): Record<string, unknown>[] => [...list].sort(byKeys(key));
+    expect(sorted(got).map((r) => [r.hour_start, r.id, r.close_price, r.snapshots])).toEqual(sorted(expected).map((r) => [r.hour_start, r.id, r.close_price, r.snapshots]));
+    sorted(got).forEach((r, i) => expect(r.avg_price).toBeCloseTo(sorted(expected)[i].avg_price as number, 6));
+  });
+
+  it("v_btc_24h covers the 24 h ending with the newest snapshot, with the change since its start", async () => {
+    const expected = rows.filter((r) => r.id === "bitcoin" && r.timestamp >= latest - DAY && r.timestamp <= latest).sort(byKeys((r) => r.timestamp));
+
+    const got = (await view("v_btc_24h")).sort(byKeys((r) => r.timestamp as number));
+
+    expect(got.map((r) => [r.timestamp, r.price, r.volume_24h, r.market_cap])).toEqual(expected.map((r) => [r.timestamp, r.current_price, r.volume_24h, r.market_cap]));
+    expect(got[0].timestamp).toBe(latest - DAY);
+    expect(got[got.length - 1].timestamp).toBe(latest);
+    expect(got).toHaveLength(DAY / EVERY + 1);
+    const first = expected[0].current_price as number;
+    got.forEach((r, i) => expect(r.change_pct).toBeCloseTo(((expected[i].current_price as number) / first - 1) * 100, 9));
+  });
+
+  it("v_market_cap gives each coin's share of the newest snapshot's total", async () => {
+    const total = latestRows.reduce((s, r) => s + (r.market_cap ?? 0), 0);
+    const got = await view("v_market_cap");
+    expect(got).toHaveLength(latestRows.filter((r) => r.market_cap !== null).length);
+    for (const r of got) {
+      const source = latestRows.find((x) => x.id === r.id) as ParsedRow;
+      expect(r.market_cap_share_pct).toBeCloseTo(((source.market_cap as number) / total) * 100, 9);
+    }
+    expect(got.reduce((s, r) => s + (r.market_cap_share_pct as number), 0)).toBeCloseTo(100, 6);
+  });
+
+  it("v_volume_24h lists the 20 largest 24 h volumes with their share of the total", async () => {
+    const total = latestRows.reduce((s, r) => s + (r.volume_24h ?? 0), 0);
+    const expected = latestRows.filter((r) => r.volume_24h !== null).sort(byKeys((r) => -(r.volume_24h as number), (r) => r.id)).slice(0, 20);
+    const got = (await view("v_volume_24h")).sort(byKeys((r) => r.volume_rank as number));
+    expect(got.map((r) => [r.volume_rank, r.id, r.volume_24h])).toEqual(expected.map((r, i) => [i + 1, r.id, r.volume_24h]));
+    got.forEach((r, i) => expect(r.volume_share_pct).toBeCloseTo(((expected[i].volume_24h as number) / total) * 100, 9));
+  });
+
+  it("v_trending lists the 10 largest absolute 7-day moves of the newest snapshot", async () => {
+    const expected = latestRows
+      .filter((r) => r.price_change_pct_7d !== null && r.market_cap_rank !== null)
+      .sort(byKeys((r) => -Math.abs(r.price_change_pct_7d as number), (r) => r.id))
+      .slice(0, 10);
+    const got = (await view("v_trending")).sort(byKeys((r) => r.mover_rank as number));
+    expect(got.map((r) => [r.mover_rank, r.id, r.price_change_pct_7d])).toEqual(expected.map((r, i) => [i + 1, r.id, r.price_change_pct_7d]));
+  });
+});
+
+describe("partition bounds", () => {
+  it("v_recent_prices holds the recent days and none of the older history", async () => {
+    const { rows: got } = await engine.execute(`SELECT count(*) AS n, min("timestamp") AS first FROM v_recent_prices`);
+    const recent = rows.filter((r) => r.timestamp >= latest - 3 * DAY);
+    expect(rows.length).toBeGreaterThan(recent.length);
+    expect(got).toEqual([{ n: recent.length, first: latest - 3 * DAY }]);
+  });
+
+  it.each(viewNames())("%s reads only the window's Parquet files, however much older history the lake holds", async (name) => {
+    const all = analyticsFiles(lake);
+    const old = all.filter((f) => {
+      const [, y, m, d] = /year=(\d+)\/month=(\d+)\/day=(\d+)/.exec(f) as RegExpExecArray;
+      return Date.UTC(Number(y), Number(m) - 1, Number(d)) / 1000 < latest - 10 * DAY;
+    });
+    expect(old.length).toBeGreaterThan(0);
+
+    const { rows: plan } = await engine.execute(`EXPLAIN ANALYZE SELECT * FROM ${name}`);
+    const text = plan.map((r) => String(r.explain_value)).join("\n");
+    const scans = [...text.matchAll(/Scanning Files:[\s│]*(\d+)\/\d+/g)].map((m) => Number(m[1]));
+
+    expect(scans.length).toBeGreaterThan(0);
+    for (const read of scans) expect(read).toBeLessThanOrEqual(all.length - old.length);
+  });
+});
+
+describe("view schemas", () => {
+  it("every view runs on an empty lake and returns no rows", async () => {
+    const empty = makeTempDir("views-empty");
+    const onEmpty = await DuckDbEngine.open(empty);
+    try {
+      for (const name of viewNames()) expect((await onEmpty.execute(`SELECT * FROM ${name}`)).rows).toEqual([]);
+    } finally {
+      onEmpty.close();
+      removeTempDir(empty);
+    }
+  });
+
+  it("derives each view's columns with Glue types from the SQL, matching what the view returns", async () => {
+    const schemas = await deriveViewSchemas();
+    expect(schemas.map((s) => s.name)).toEqual(viewNames());
+    for (const schema of schemas) {
+      const names = schema.columns.map((c) => c.name);
+      expect(new Set(names).size).toBe(names.length);
+      for (const c of schema.columns) expect(["string", "double", "bigint", "int"]).toContain(c.type);
+      const [first] = await view(schema.name);
+      expect(Object.keys(first)).toEqual(names);
+    }
+    expect(schemas.find((s) => s.name === "v_top_100")?.columns.slice(0, 3)).toEqual([
+      { name: "market_cap_rank", type: "int" },
+      { name: "id", type: "string" },
+      { name: "symbol", type: "string" },
+    ]);
+  });
+});
