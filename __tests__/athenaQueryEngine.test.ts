@@ -13,6 +13,7 @@ import {
   AthenaQueryEngine,
   AthenaQueryEngineOptions,
   AthenaQueryError,
+  isAthenaQueryError,
   DEFAULT_POLL_INITIAL_MS,
   RESULTS_PAGE_SIZE,
 } from "../functions/athenaQueryEngine";
@@ -155,7 +156,7 @@ describe("AthenaQueryEngine: statements that end without success", () => {
 
     const error = (await e.execute("INSERT INTO analytics_prices SELECT 1", { idempotencyKey: KEY }).catch((err) => err)) as AthenaQueryError;
 
-    expect(error).toBeInstanceOf(AthenaQueryError);
+    expect(isAthenaQueryError(error)).toBe(true);
     expect(error.kind).toBe("FAILED");
     expect(error.queryId).toBe(QUERY_ID);
     expect(error.athenaError).toEqual(athenaError);
@@ -177,7 +178,7 @@ describe("AthenaQueryEngine: statements that end without success", () => {
 
     const error = (await e.execute("SELECT 1 AS n").catch((err) => err)) as AthenaQueryError;
 
-    expect(error).toBeInstanceOf(AthenaQueryError);
+    expect(isAthenaQueryError(error)).toBe(true);
     expect(error.kind).toBe("CANCELLED");
     expect(error.message).toBe(`Athena query ${QUERY_ID} CANCELLED; StateChangeReason: Query cancelled by user`);
     expect(inputsOf(StopQueryExecutionCommand)).toEqual([]);
@@ -191,7 +192,7 @@ describe("AthenaQueryEngine: statements that end without success", () => {
 
     const error = (await e.execute("SELECT 1 AS n", { idempotencyKey: KEY }).catch((err) => err)) as AthenaQueryError;
 
-    expect(error).toBeInstanceOf(AthenaQueryError);
+    expect(isAthenaQueryError(error)).toBe(true);
     expect(error.kind).toBe("TIMEOUT");
     expect(error.message).toBe(`Athena query ${QUERY_ID} timed out while RUNNING after 3000 ms; StopQueryExecution was requested`);
     // The last wait is clipped to the time left, so the stop comes exactly at the limit.

@@ -65,22 +65,51 @@ export interface AthenaQueryEngineOptions {
 /** How a statement ended without success. */
 export type AthenaFailureKind = "FAILED" | "CANCELLED" | "TIMEOUT";
 
+/** Athena's `AthenaError` of a FAILED statement. */
+export interface AthenaErrorInfo {
+  ErrorCategory?: number;
+  ErrorType?: number;
+  ErrorMessage?: string;
+  Retryable?: boolean;
+}
+
 /** A statement that Athena failed or cancelled, or that ran past its time limit and was stopped. */
-export class AthenaQueryError extends Error {
-  constructor(
-    message: string,
-    /** How it ended. */
-    readonly kind: AthenaFailureKind,
-    /** The Athena QueryExecutionId. */
-    readonly queryId: string,
-    /** Athena's `AthenaError`, for FAILED statements that report one. */
-    readonly athenaError?: { ErrorCategory?: number; ErrorType?: number; ErrorMessage?: string; Retryable?: boolean },
-    /** Athena's `Status.StateChangeReason`, when given. */
-    readonly stateChangeReason?: string,
-  ) {
-    super(message);
-    this.name = "AthenaQueryError";
-  }
+export interface AthenaQueryError extends Error {
+  name: "AthenaQueryError";
+  /** How it ended. */
+  kind: AthenaFailureKind;
+  /** The Athena QueryExecutionId. */
+  queryId: string;
+  /** Athena's `AthenaError`, for FAILED statements that report one. */
+  athenaError?: AthenaErrorInfo;
+  /** Athena's `Status.StateChangeReason`, when given. */
+  stateChangeReason?: string;
+}
+
+/**
+ * Creates an {@link AthenaQueryError}. A factory rather than `class extends Error`: Pulumi's function
+ * serializer turns `super(message)` into `Error.call(this, message)`, so a serialized subclass instance
+ * would lose its message in the deployed Lambda (see coinGeckoError).
+ */
+export function athenaQueryError(
+  message: string,
+  kind: AthenaFailureKind,
+  queryId: string,
+  athenaError?: AthenaErrorInfo,
+  stateChangeReason?: string,
+): AthenaQueryError {
+  const error = new Error(message) as AthenaQueryError;
+  error.name = "AthenaQueryError";
+  error.kind = kind;
+  error.queryId = queryId;
+  error.athenaError = athenaError;
+  error.stateChangeReason = stateChangeReason;
+  return error;
+}
+
+/** True for errors made by {@link athenaQueryError}. */
+export function isAthenaQueryError(err: unknown): err is AthenaQueryError {
+  return err instanceof Error && err.name === "AthenaQueryError";
 }
 
 /**
@@ -188,7 +217,7 @@ export class AthenaQueryEngine implements QueryEngine {
       if (this.now() >= waitUntil) {
         await this.stop(queryId);
         const lastState = status?.State ?? "UNKNOWN";
-        const error = new AthenaQueryError(
+        const error = athenaQueryError(
           `Athena query ${queryId} timed out while ${lastState} after ${this.now() - startedAt} ms; ` +
             `StopQueryExecution was requested`,
           "TIMEOUT",
@@ -204,7 +233,7 @@ export class AthenaQueryEngine implements QueryEngine {
   private failure(
     queryId: string,
     state: "FAILED" | "CANCELLED",
-    athenaError: AthenaQueryError["athenaError"],
+    athenaError: AthenaErrorInfo | undefined,
     reason: string | undefined,
   ): AthenaQueryError {
     const parts = [`Athena query ${queryId} ${state}`];
@@ -218,7 +247,7 @@ export class AthenaQueryEngine implements QueryEngine {
     }
     if (reason) parts.push(`StateChangeReason: ${reason}`);
     this.logger.error("athena query ended without success", { queryId, state, athenaError, stateChangeReason: reason });
-    return new AthenaQueryError(parts.join("; "), state, queryId, athenaError, reason);
+    return athenaQueryError(parts.join("; "), state, queryId, athenaError, reason);
   }
 
   /** Requests a stop; a failure to stop is logged, not thrown, so the caller still sees the timeout. */
