@@ -11,7 +11,7 @@ import { createLogger, createMetrics, Logger, MetricsEmitter } from "../../funct
 import type { ScriptedResponse } from "./coingeckoStandIn";
 
 /** Folder of the recorded CoinGecko responses (see its README). */
-export const COINGECKO_FIXTURES_DIR = path.resolve(__dirname, "..", "..", "..", "shared", "fixtures", "coingecko");
+export const COINGECKO_FIXTURES_DIR = path.resolve(__dirname, "..", "fixtures", "coingecko");
 
 /** The exact bytes of a fixture file, e.g. `cgdata-page1-250.json`. */
 export function fixtureBytes(name: string): Buffer {
