@@ -38,6 +38,9 @@ const DUCKDB_TYPES: Record<ColumnType, string> = { string: "VARCHAR", double: "D
 /** Glue type of each DuckDB type a view may return; anything else must be CAST in the SQL. */
 const GLUE_TYPES: Record<string, ColumnType> = { VARCHAR: "string", DOUBLE: "double", BIGINT: "bigint", INTEGER: "int" };
 
+/** Keyed results an engine remembers for idempotent re-execution (more than a day of hourly transforms). */
+export const IDEMPOTENCY_MEMORY = 256;
+
 /** Characters DuckDB's globs would interpret in a lake path. */
 const GLOB_CHARACTERS = /[*?[\]{}]/;
 
@@ -60,36 +63,19 @@ interface TableSource {
   name: string;
   /** Glob of the table's files, relative to the lake root. */
   glob: string;
-  /** Reader over the files, given the quoted absolute glob. */
-  reader(globLiteral: string): string;
-  /** Column types of the table's data columns. */
+  /** File format: newline-delimited JSON (gzipped) or Parquet. */
+  format: "json" | "parquet";
+  /** The table's data columns with their types (partition columns follow). */
   columns: readonly ColumnDef[];
 }
 
 const HOUR_GLOB = "year=*/month=*/day=*/hour=*";
 
-const HIVE_OPTIONS = `hive_partitioning = true, hive_types = {${PARTITION_COLUMNS.map((c) => `'${c.name}': ${DUCKDB_TYPES[c.type]}`).join(", ")}}`;
-
 const TABLE_SOURCES: readonly TableSource[] = [
-  {
-    name: LAKE_TABLES.processedRaw,
-    glob: `${LAKE_PREFIXES.processed}/${HOUR_GLOB}/*.ndjson.gz`,
-    // Every column read as text, as the Glue table declares it; the transform types them with TRY_CAST.
-    reader: (glob) => `read_json(${glob}, format = 'newline_delimited', columns = ${jsonColumns(PROCESSED_COLUMNS.map((c) => ({ ...c, type: "string" })))}, ${HIVE_OPTIONS})`,
-    columns: PROCESSED_COLUMNS.map((c) => ({ ...c, type: "string" as const })),
-  },
-  {
-    name: LAKE_TABLES.processed,
-    glob: `${LAKE_PREFIXES.processed}/${HOUR_GLOB}/*.ndjson.gz`,
-    reader: (glob) => `read_json(${glob}, format = 'newline_delimited', columns = ${jsonColumns(PROCESSED_COLUMNS)}, ${HIVE_OPTIONS})`,
-    columns: PROCESSED_COLUMNS,
-  },
-  {
-    name: LAKE_TABLES.analytics,
-    glob: `${LAKE_PREFIXES.analytics}/${HOUR_GLOB}/*.parquet`,
-    reader: (glob) => `read_parquet(${glob}, ${HIVE_OPTIONS})`,
-    columns: PROCESSED_COLUMNS,
-  },
+  // Every column as text, as the Glue table declares it; the transform types them with TRY_CAST.
+  { name: LAKE_TABLES.processedRaw, glob: `${LAKE_PREFIXES.processed}/${HOUR_GLOB}/*.ndjson.gz`, format: "json", columns: PROCESSED_COLUMNS.map((c) => ({ ...c, type: "string" as const })) },
+  { name: LAKE_TABLES.processed, glob: `${LAKE_PREFIXES.processed}/${HOUR_GLOB}/*.ndjson.gz`, format: "json", columns: PROCESSED_COLUMNS },
+  { name: LAKE_TABLES.analytics, glob: `${LAKE_PREFIXES.analytics}/${HOUR_GLOB}/*.parquet`, format: "parquet", columns: PROCESSED_COLUMNS },
 ];
 
 /**
@@ -100,7 +86,7 @@ const TABLE_SOURCES: readonly TableSource[] = [
 export class DuckDbEngine implements QueryEngine {
   /** Tables currently defined over no files (an empty lake area); re-checked before each statement. */
   private readonly emptyTables = new Set<string>();
-  /** Results of statements run with an idempotency key, so a repeated call runs nothing twice. */
+  /** Results of the latest statements run with an idempotency key, so a repeated call runs nothing twice. */
   private readonly completed = new Map<string, QueryResult>();
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -194,10 +180,19 @@ export class DuckDbEngine implements QueryEngine {
       const rows = changed ? [] : (await result.getRowObjectsJS()).map(convertRow);
       if (writes) await publish(this.stagingRoot, this.lake);
       const out: QueryResult = { rows, queryId, ...(changed ? { rowsWritten: result.rowsChanged } : {}) };
-      if (memoKey !== undefined) this.completed.set(memoKey, out);
+      if (memoKey !== undefined) this.remember(memoKey, out);
       return out;
     } finally {
       if (writes) await fs.rm(this.stagingRoot, { recursive: true, force: true });
+    }
+  }
+
+  /** Keeps a keyed result, forgetting the oldest beyond {@link IDEMPOTENCY_MEMORY} (a long-running local mode). */
+  private remember(key: string, result: QueryResult): void {
+    this.completed.set(key, result);
+    for (const oldest of this.completed.keys()) {
+      if (this.completed.size <= IDEMPOTENCY_MEMORY) break;
+      this.completed.delete(oldest);
     }
   }
 
@@ -206,7 +201,7 @@ export class DuckDbEngine implements QueryEngine {
     const glob = sqlStringLiteral(path.join(this.lake, source.glob));
     const files = await this.connection.runAndReadAll(`SELECT count(*) AS n FROM glob(${glob})`);
     const hasFiles = Number(files.getRowObjectsJS()[0].n) > 0;
-    const body = hasFiles ? `SELECT ${projection(source.columns)} FROM ${source.reader(glob)}` : emptyRelation(source.columns);
+    const body = hasFiles ? `SELECT ${projection(source.columns)} FROM ${reader(source, glob)}` : emptyRelation(source.columns);
     await this.connection.run(`CREATE OR REPLACE VIEW ${source.name} AS ${body}`);
     if (hasFiles) this.emptyTables.delete(source.name);
     else this.emptyTables.add(source.name);
@@ -261,6 +256,14 @@ async function publish(stagingRoot: string, lake: string, relative = ""): Promis
   }
 }
 
+/** DuckDB's reader of a table's files, given the quoted absolute glob; partitions from the Hive path as unpadded integers. */
+function reader(source: TableSource, globLiteral: string): string {
+  const hive = `hive_partitioning = true, hive_types = {${PARTITION_COLUMNS.map((c) => `${sqlStringLiteral(c.name)}: ${DUCKDB_TYPES[c.type]}`).join(", ")}}`;
+  if (source.format === "parquet") return `read_parquet(${globLiteral}, ${hive})`;
+  const columns = `{${source.columns.map((c) => `${sqlStringLiteral(c.name)}: '${DUCKDB_TYPES[c.type]}'`).join(", ")}}`;
+  return `read_json(${globLiteral}, format = 'newline_delimited', columns = ${columns}, ${hive})`;
+}
+
 /** `id, symbol, ..., year, month, day, hour` cast to the lake types, in schema order. */
 function projection(columns: readonly ColumnDef[]): string {
   return [...columns, ...PARTITION_COLUMNS].map((c) => `CAST(${quoteIdent(c.name)} AS ${DUCKDB_TYPES[c.type]}) AS ${quoteIdent(c.name)}`).join(", ");
@@ -269,11 +272,6 @@ function projection(columns: readonly ColumnDef[]): string {
 /** A relation with the table's columns and no rows (DuckDB cannot read an empty glob). */
 function emptyRelation(columns: readonly ColumnDef[]): string {
   return `SELECT ${[...columns, ...PARTITION_COLUMNS].map((c) => `CAST(NULL AS ${DUCKDB_TYPES[c.type]}) AS ${quoteIdent(c.name)}`).join(", ")} WHERE false`;
-}
-
-/** read_json's `columns` struct. */
-function jsonColumns(columns: readonly ColumnDef[]): string {
-  return `{${columns.map((c) => `${sqlStringLiteral(c.name)}: '${DUCKDB_TYPES[c.type]}'`).join(", ")}}`;
 }
 
 function quoteIdent(name: string): string {
