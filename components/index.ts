@@ -7,3 +7,6 @@ export * from "./iam";
 export * from "./hardenedBucket";
 export * from "./scheduledFunction";
 export * from "./ingestLake";
+export * from "./glueTables";
+export * from "./athenaViews";
+export * from "./analyticsLayer";
