@@ -13,7 +13,7 @@ import { athenaInsertTemplate } from "../functions/sqlFiles";
 import { MAX_PARTITION_YEAR, MIN_PARTITION_YEAR } from "../functions/sqlTemplate";
 import { DEFAULT_LOOKBACK_HOURS } from "../functions/transform";
 import { createTransformHandler, TRANSFORM_DEADLINE_MARGIN_MS, TRANSFORM_ENV } from "../functions/transformHandler";
-import { checked, integerIn, matching, plainValue } from "./args";
+import { checked, integerIn, matching, metricsNamespaceFormat, pipelineNameFormat, plainValue } from "./args";
 import { createAthenaViews } from "./athenaViews";
 import { createLakeTables, DEFAULT_PROJECTION_YEAR_FROM, DEFAULT_PROJECTION_YEAR_TO } from "./glueTables";
 import { HardenedBucket } from "./hardenedBucket";
@@ -173,14 +173,8 @@ export class AnalyticsLayer extends pulumi.ComponentResource {
       args.timeoutSeconds ?? DEFAULT_TRANSFORM_TIMEOUT_SECONDS,
       integerIn(`${what}: timeoutSeconds (the handler keeps ${TRANSFORM_DEADLINE_MARGIN_MS / 1000} s back)`, MIN_TRANSFORM_TIMEOUT_SECONDS, 900),
     );
-    const namespace = checked(
-      args.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
-      matching(`${what}: metricsNamespace`, /^(?!AWS\/)[A-Za-z0-9 _.\/#:-]{1,255}$/, "a CloudWatch namespace not starting with AWS/"),
-    );
-    const pipelineName = checked(
-      args.pipelineName ?? `${name}-${pulumi.getStack()}`,
-      matching(`${what}: pipelineName`, /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, "1-128 letters, digits, '_', '.', '-'"),
-    );
+    const namespace = checked(args.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE, metricsNamespaceFormat(`${what}: metricsNamespace`));
+    const pipelineName = checked(args.pipelineName ?? `${name}-${pulumi.getStack()}`, pipelineNameFormat(`${what}: pipelineName`));
     const transformName = `${name}-transform`;
     const settings = scheduledFunctionSettings(transformName, {
       scheduleExpression: args.scheduleExpression ?? DEFAULT_TRANSFORM_SCHEDULE,

@@ -78,7 +78,7 @@ export function prestoViewDefinition(sql: string, database: string, columns: rea
   };
 }
 
-/** `/* Presto View: <base64 of the JSON> *\/`: a view's original text as Athena stores it. */
+/** A view's original text as Athena stores it: the base64 of the JSON inside a `Presto View:` block comment. */
 export function encodePrestoView(definition: PrestoViewDefinition): string {
   return VIEW_TEXT_PREFIX + Buffer.from(JSON.stringify(definition), "utf8").toString("base64") + VIEW_TEXT_SUFFIX;
 }
