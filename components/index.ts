@@ -10,3 +10,4 @@ export * from "./ingestLake";
 export * from "./glueTables";
 export * from "./athenaViews";
 export * from "./analyticsLayer";
+export * from "./monitoring";
