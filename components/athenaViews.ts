@@ -12,7 +12,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ColumnType } from "../functions/schema";
 import { stripLineComments, viewDependencies, viewsInDependencyOrder } from "../functions/sqlFiles";
-import { deriveViewSchemas, ViewColumn, ViewSchema } from "../local/duckdbEngine";
+import type { ViewColumn, ViewSchema } from "../local/duckdbEngine";
 
 /** Catalog name Athena records in a view definition (the Glue Data Catalog). */
 export const PRESTO_VIEW_CATALOG = "awsdatacatalog";
@@ -97,7 +97,8 @@ export function decodePrestoView(text: string): PrestoViewDefinition {
  * after the lake tables and after the views its SQL reads (explicit `dependsOn`). Returns them by view name.
  */
 export function createAthenaViews(name: string, args: AthenaViewsArgs, parent: pulumi.Resource): Record<string, aws.glue.CatalogTable> {
-  const schemas = pulumi.output(deriveViewSchemas());
+  // Loaded here, not at the top: importing the library must not load DuckDB's native binding.
+  const schemas = pulumi.output(import("../local/duckdbEngine").then((engine) => engine.deriveViewSchemas()));
   const views: Record<string, aws.glue.CatalogTable> = {};
   for (const view of viewsInDependencyOrder()) {
     const columns = schemas.apply((all) => columnsOf(all, view.name));

@@ -8,8 +8,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { LAKE_PREFIXES } from "../functions/partitions";
-import { ColumnDef, PARTITION_COLUMNS, PROCESSED_COLUMNS } from "../functions/schema";
-import { LAKE_TABLES } from "../local/duckdbEngine";
+import { ColumnDef, LAKE_TABLES, PARTITION_COLUMNS, PROCESSED_COLUMNS } from "../functions/schema";
 
 /** First year the tables project. */
 export const DEFAULT_PROJECTION_YEAR_FROM = 2024;

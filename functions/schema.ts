@@ -3,6 +3,13 @@
  * and the local DuckDB tables, so that a column cannot be added in one place and forgotten in another.
  */
 
+/** The lake tables, as named in Glue and in the SQL. */
+export const LAKE_TABLES = {
+  processedRaw: "processed_prices_raw",
+  processed: "processed_prices",
+  analytics: "analytics_prices",
+} as const;
+
 /** Athena/Glue column types used by the lake (DuckDB has a same-named type for each). */
 export type ColumnType = "string" | "double" | "bigint" | "int";
 

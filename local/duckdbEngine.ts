@@ -15,19 +15,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { HourPartition, LAKE_PREFIXES } from "../functions/partitions";
 import { QueryEngine, QueryResult } from "../functions/queryEngine";
-import { ColumnDef, ColumnType, PARTITION_COLUMNS, PROCESSED_COLUMNS } from "../functions/schema";
+import { ColumnDef, ColumnType, LAKE_TABLES, PARTITION_COLUMNS, PROCESSED_COLUMNS } from "../functions/schema";
 import { duckDbInsertTemplate, includeSql, viewNames, viewsInDependencyOrder } from "../functions/sqlFiles";
 import { renderTemplate, sqlStringLiteral } from "../functions/sqlTemplate";
 
 /** Folder under the lake root holding in-flight writes; outside every table's glob. */
 export const STAGING_DIR = ".staging";
-
-/** The lake tables, as named in Glue and in the SQL. */
-export const LAKE_TABLES = {
-  processedRaw: "processed_prices_raw",
-  processed: "processed_prices",
-  analytics: "analytics_prices",
-} as const;
 
 /** The placeholder of the DuckDB insert wrapper that receives the staging folder. */
 export const STAGING_PLACEHOLDER = "staging_dir";
