@@ -4,8 +4,14 @@
  * the AWS deployment, with a folder as the object store and DuckDB as the query engine.
  */
 import { Command, Option } from "commander";
+import { DEFAULT_DASHBOARD_PORT } from "../local/dashboardServer";
+import { DEFAULT_SIMULATED_COINS, DEFAULT_SIMULATOR_SEED } from "../local/simulator";
+import { dashboardCommand } from "./dashboardCommand";
 import { ingestCommand } from "./ingestCommand";
+import { DEFAULT_LOCAL_SOURCE, LOCAL_SOURCES, localCommand, LocalCommandOptions, STATIC_DASHBOARD_FILE } from "./localCommand";
+import { createProgress } from "./progress";
 import { QUERY_FORMATS, queryCommand } from "./queryCommand";
+import { DEFAULT_SIMULATE_EVERY_MINUTES, simulateCommand } from "./simulateCommand";
 import { transformCommand } from "./transformCommand";
 
 /** Default local lake folder of every command. */
@@ -37,8 +43,14 @@ export function buildProgram(): Command {
     .option("--hour <iso>", "materialise the hour holding this time")
     .option("--all", "materialise every hour that has processed data")
     .action(async (o: { lake: string; hour?: string; all?: boolean }) => {
-      const s = await transformCommand(o);
-      process.stdout.write(`materialised ${s.rowsMaterialised} rows in ${s.hours.length} hour(s)\n`);
+      const progress = o.all === true ? createProgress({ label: "hours" }) : undefined;
+      try {
+        const s = await transformCommand({ ...o, onProgress: (p) => progress?.update(p.done, p.total, `${p.rowsMaterialised} rows`) });
+        progress?.finish();
+        process.stdout.write(`materialised ${s.rowsMaterialised} rows in ${s.hours.length} hour(s)\n`);
+      } finally {
+        progress?.finish();
+      }
     });
 
   program
@@ -49,6 +61,70 @@ export function buildProgram(): Command {
     .addOption(new Option("--format <format>", "output format").choices([...QUERY_FORMATS]).default("table"))
     .action(async (view: string, o: { lake: string; format: (typeof QUERY_FORMATS)[number] }) => {
       process.stdout.write(await queryCommand({ lake: o.lake, view, format: o.format }));
+    });
+
+  program
+    .command("simulate")
+    .description("write a deterministic synthetic market history into the lake, through the real ingest path")
+    .option("--lake <dir>", "lake folder", DEFAULT_LAKE_DIR)
+    .requiredOption("--days <n>", "days of history, ending now")
+    .option("--coins <n>", "coins per snapshot", String(DEFAULT_SIMULATED_COINS))
+    .option("--seed <n>", "simulator seed (same seed, same market)", String(DEFAULT_SIMULATOR_SEED))
+    .option("--every <minutes>", "minutes between snapshots, a multiple of 5", String(DEFAULT_SIMULATE_EVERY_MINUTES))
+    .action(async (o: { lake: string; days: string; coins: string; seed: string; every: string }) => {
+      const progress = createProgress({ label: "snapshots" });
+      try {
+        const r = await simulateCommand({ lake: o.lake, days: o.days, coins: o.coins, seed: o.seed, everyMinutes: o.every, onProgress: (done, total) => progress.update(done, total) });
+        progress.finish();
+        process.stdout.write(`simulated ${r.snapshots} snapshot(s) from ${new Date(r.from * 1000).toISOString()} to ${new Date(r.to * 1000).toISOString()}\n`);
+      } finally {
+        progress.finish();
+      }
+    });
+
+  program
+    .command("dashboard")
+    .description("write the dashboard as one self-contained HTML file (data, styles and charts inlined)")
+    .option("--lake <dir>", "lake folder", DEFAULT_LAKE_DIR)
+    .requiredOption("--out <file>", "HTML file to write")
+    .action(async (o: { lake: string; out: string }) => {
+      const r = await dashboardCommand(o);
+      process.stdout.write(`wrote ${r.out} (${Math.round(r.bytes / 1024)} KiB)\n`);
+    });
+
+  program
+    .command("local")
+    .description("run the pipeline continuously on this machine: ingest every 5 min, transform hourly, dashboard on 127.0.0.1")
+    .option("--lake <dir>", "lake folder", DEFAULT_LAKE_DIR)
+    .addOption(new Option("--source <source>", "where snapshots come from").choices([...LOCAL_SOURCES]).default(DEFAULT_LOCAL_SOURCE))
+    .option("--api-url <url>", "CoinGecko base URL (live; defaults to the plan's host)")
+    .option("--api-key <key>", "CoinGecko API key (live; defaults to $CRYPTO_ANALYTICS_API_KEY, else keyless)")
+    .option("--plan <plan>", "demo, pro or keyless (live; defaults to demo with a key, else keyless)")
+    .option("--coins <n>", `coins per simulated snapshot (simulate; default ${DEFAULT_SIMULATED_COINS})`)
+    .option("--seed <n>", `simulator seed (simulate; default ${DEFAULT_SIMULATOR_SEED})`)
+    .option("--port <port>", "dashboard port on 127.0.0.1 (0: any free port)", String(DEFAULT_DASHBOARD_PORT))
+    .option("--once", "one ingest, one transform, write the static dashboard, then exit")
+    .option("--out <file>", `static dashboard of --once (default: <lake>/${STATIC_DASHBOARD_FILE})`)
+    .option("--verbose", "print every JSON log line on stderr, not only warnings and errors")
+    .action(async (o: Omit<LocalCommandOptions, "signal">) => {
+      const controller = new AbortController();
+      const stop = (signalName: NodeJS.Signals): void => {
+        if (controller.signal.aborted) {
+          // A second signal: the user does not want to wait. Writes are atomic, so nothing half-written appears.
+          process.stderr.write(`crypto-analytics: ${signalName} again, exiting now\n`);
+          process.exit(130);
+        }
+        process.stderr.write(`crypto-analytics: ${signalName}: stopping after the running job (again to exit at once)\n`);
+        controller.abort();
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+      try {
+        await localCommand({ ...o, signal: controller.signal });
+      } finally {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+      }
     });
 
   return program;
