@@ -65,7 +65,11 @@
     switch (fmt) {
       case "usdCompact": return usdCompact(n);
       case "usdPrice": return usdPrice(n);
-      case "percent": return (n > 0 ? "+" : "") + n.toFixed(2) + "%";
+      case "percent": {
+        // Rounded before the sign is chosen, so -0.001 reads 0.00%, not -0.00%.
+        var rounded = Math.round(n * 100) / 100 || 0;
+        return (rounded > 0 ? "+" : "") + rounded.toFixed(2) + "%";
+      }
       case "integer": return Math.round(n).toLocaleString("en-US");
       case "epochSeconds": return utcTime(n, true) + " UTC";
       default: return String(value);
@@ -287,13 +291,24 @@
     };
   }
 
+  /**
+   * An axis label: prices with just the decimals the tick step needs ($66,000 and $0.9996, never a column
+   * of identical $1.00), everything else as its field's format.
+   */
+  function axisLabel(value, field, ticks) {
+    var step = ticks.length > 1 ? Math.abs(ticks[1].value - ticks[0].value) : 0;
+    if (field.format !== "usdPrice" || !(step > 0)) return format(value, field.format);
+    var decimals = step >= 1 ? 0 : Math.min(10, Math.ceil(-Math.log10(step) - 1e-9));
+    return (value < 0 ? "-$" : "$") + Math.abs(value).toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  }
+
   function valueAxis(field, position) {
     return {
       type: "linear",
       position: position,
       grace: "5%",
       title: { display: true, text: field.label },
-      ticks: { maxTicksLimit: 6, callback: function (v) { return format(v, field.format); } },
+      ticks: { maxTicksLimit: 6, callback: function (v, i, ticks) { return axisLabel(v, field, ticks); } },
     };
   }
 
