@@ -150,7 +150,7 @@ describe("served dashboard", () => {
     await expectEveryChartDrawn(page);
   });
 
-  it("sorts the table by price when its header is clicked, descending then ascending, nulls last", async () => {
+  it("sorts the table by price when its header is clicked, descending then ascending", async () => {
     const priceColumn = DASHBOARD_SPEC.visuals.find((v) => v.id === "top_100")?.fields.findIndex((f) => f.column === "current_price") as number;
     const prices = (): Promise<number[]> => dataValues(page, `#visual-top_100 tbody tr td:nth-child(${priceColumn + 1})`);
     const header = page.locator('#visual-top_100 th[data-column="current_price"]');
