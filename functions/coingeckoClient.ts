@@ -245,6 +245,12 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
       try {
         const response = await http.get(url, { params: { ...params, page }, timeout, "axios-retry": policy });
         const body = bodyOf(response);
+        // A page echoing the key would carry it into raw/, processed/ and parse errors (which Lambda prints
+        // unredacted): refuse it before anything else reads it.
+        if (holdsSecret(body, secrets)) {
+          const details = { status: response.status, attempts: pageRetries + 1, elapsedMs: Date.now() - pageStarted, page };
+          throw coinGeckoError("invalid-response", `CoinGecko page ${page} echoed the API key in its body (HTTP ${response.status}); refused, so the key is neither stored nor logged`, details);
+        }
         return { body, retries: pageRetries };
       } catch (err) {
         if (!axios.isAxiosError(err)) throw err;
@@ -401,6 +407,11 @@ function nonNegative(name: string, value: number): number {
 function bodyOf(response: AxiosResponse): Uint8Array {
   const data: unknown = response.data;
   return data instanceof Uint8Array ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array();
+}
+
+function holdsSecret(body: Uint8Array, secrets: readonly string[]): boolean {
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return secrets.some((secret) => bytes.includes(secret));
 }
 
 function parseJson(body: Uint8Array): unknown {
