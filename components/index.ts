@@ -11,3 +11,6 @@ export * from "./glueTables";
 export * from "./athenaViews";
 export * from "./analyticsLayer";
 export * from "./monitoring";
+export * from "./quicksightDefinition";
+export * from "./dashboards";
+export * from "./pipeline";
