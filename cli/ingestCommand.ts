@@ -1,26 +1,65 @@
 /**
  * `crypto-analytics ingest`: one snapshot into a local lake folder, through the same runIngest, CoinGecko
  * client and layout as the Lambda, with a folder as the object store.
+ *
+ * `--at` may name any past time: unlike the Lambda, which refuses stale events because CoinGecko serves
+ * only current prices, the command trusts its user to know that the snapshot holds the prices of now,
+ * labelled with the slot of `--at` (for example to fill a slot by hand right after an outage).
  */
-import { COINGECKO_PLANS, CoinGeckoPlan, createCoinGeckoSource, DEFAULT_VS_CURRENCY } from "../functions/coingeckoClient";
-import { IngestResult, parseIsoTime, runIngest } from "../functions/ingest";
+import { COINGECKO_PLANS, CoinGeckoPlan, createCoinGeckoSource, DEFAULT_BASE_URLS, DEFAULT_VS_CURRENCY, resolvePlan } from "../functions/coingeckoClient";
+import { IngestResult, parseIsoTime, runIngest, SnapshotSource } from "../functions/ingest";
 import { LocalObjectStore } from "../functions/localObjectStore";
-import { createLogger, createMetrics, LineSink } from "../functions/telemetry";
+import { createLogger, createMetrics, LineSink, Logger } from "../functions/telemetry";
 
 /** Environment variable read for the API key when `--api-key` is not given. */
 export const API_KEY_ENV = "CRYPTO_ANALYTICS_API_KEY";
 
-/** Options of {@link ingestCommand} (the CLI flags, plus injection points for tests). */
-export interface IngestCommandOptions {
-  /** `--lake DIR`: the local lake folder; created on first write. */
-  lake: string;
+/** The CoinGecko flags `ingest` and `local --source live` share. */
+export interface LiveSourceFlags {
   /** `--api-url URL`: CoinGecko base URL; defaults to the plan's host. */
   apiUrl?: string;
   /** `--api-key KEY`: CoinGecko key; defaults to the {@link API_KEY_ENV} environment variable, else keyless. */
   apiKey?: string;
   /** `--plan`: `demo`, `pro` or `keyless`; defaults to `demo` with a key, else `keyless`. */
   plan?: string;
-  /** `--at ISO-8601`: the scheduled time this run stands for; defaults to now. */
+}
+
+/** CoinGecko as the flags configure it. */
+export interface LiveSource {
+  /** The plan in effect. */
+  plan: CoinGeckoPlan;
+  /** The key in effect (the flag, else the environment variable), for redaction; undefined when keyless. */
+  apiKey?: string;
+  /** Where requests go: the flag, else the plan's host. */
+  baseUrl: string;
+  /**
+   * Builds the snapshot source, logging each retry as a warning through `logger`. Throws a configuration
+   * error, before any request, when plan, key and host do not fit together.
+   */
+  createSource(logger: Logger): SnapshotSource;
+}
+
+/** Reads the live-source flags, with the key from `env` when `--api-key` is absent; throws for an unknown plan. */
+export function liveSourceFromFlags(flags: LiveSourceFlags, env: Record<string, string | undefined>): LiveSource {
+  if (flags.plan !== undefined && !COINGECKO_PLANS.includes(flags.plan as CoinGeckoPlan)) {
+    throw new Error(`--plan must be one of ${COINGECKO_PLANS.join(", ")}; got "${flags.plan}"`);
+  }
+  const envKey = env[API_KEY_ENV]?.trim();
+  const apiKey = flags.apiKey ?? (envKey === undefined || envKey === "" ? undefined : envKey);
+  const plan = resolvePlan(flags.plan as CoinGeckoPlan | undefined, apiKey);
+  return {
+    plan,
+    apiKey,
+    baseUrl: flags.apiUrl ?? DEFAULT_BASE_URLS[plan],
+    createSource: (logger) => createCoinGeckoSource({ plan, apiKey, baseUrl: flags.apiUrl, onRetry: (notice) => logger.warn("retrying CoinGecko", { ...notice }) }),
+  };
+}
+
+/** Options of {@link ingestCommand} (the CLI flags, plus injection points for tests). */
+export interface IngestCommandOptions extends LiveSourceFlags {
+  /** `--lake DIR`: the local lake folder; created on first write. */
+  lake: string;
+  /** `--at ISO-8601`: the scheduled time this run stands for, past times included; defaults to now. */
   at?: string;
   /** Environment to read {@link API_KEY_ENV} from. Defaults to `process.env`. */
   env?: Record<string, string | undefined>;
@@ -35,24 +74,13 @@ export interface IngestCommandOptions {
  * one-line reason (bad flag, CoinGecko error, invalid body). Flags are checked before any request.
  */
 export async function ingestCommand(opts: IngestCommandOptions): Promise<IngestResult> {
-  const env = opts.env ?? process.env;
   const scheduledTime = opts.at === undefined ? new Date((opts.now ?? Date.now)()) : parseIsoTime(opts.at, "--at");
-  if (opts.plan !== undefined && !COINGECKO_PLANS.includes(opts.plan as CoinGeckoPlan)) {
-    throw new Error(`--plan must be one of ${COINGECKO_PLANS.join(", ")}; got "${opts.plan}"`);
-  }
-  const envKey = env[API_KEY_ENV]?.trim();
-  const apiKey = opts.apiKey ?? (envKey === undefined || envKey === "" ? undefined : envKey);
+  const live = liveSourceFromFlags(opts, opts.env ?? process.env);
   const logSink = opts.logSink ?? ((line: string) => process.stderr.write(line + "\n"));
-  const logger = createLogger("ingest", { secrets: apiKey === undefined ? [] : [apiKey], sink: logSink });
-  const source = createCoinGeckoSource({
-    plan: opts.plan as CoinGeckoPlan | undefined,
-    apiKey,
-    baseUrl: opts.apiUrl,
-    onRetry: (notice) => logger.warn("retrying CoinGecko", { ...notice }),
-  });
+  const logger = createLogger("ingest", { secrets: live.apiKey === undefined ? [] : [live.apiKey], sink: logSink });
   return runIngest({
     store: new LocalObjectStore(opts.lake),
-    source,
+    source: live.createSource(logger),
     scheduledTime,
     vsCurrency: DEFAULT_VS_CURRENCY,
     logger,

@@ -9,7 +9,7 @@
  * Status lines go to stdout; warnings and errors of the runtime code go to stderr as JSON lines.
  */
 import * as path from "node:path";
-import { COINGECKO_PLANS, CoinGeckoPlan, createCoinGeckoSource, DEFAULT_BASE_URLS, DEFAULT_VS_CURRENCY, resolvePlan } from "../functions/coingeckoClient";
+import { DEFAULT_VS_CURRENCY } from "../functions/coingeckoClient";
 import { SnapshotSource } from "../functions/ingest";
 import { LocalObjectStore } from "../functions/localObjectStore";
 import { ObjectStore } from "../functions/objectStore";
@@ -20,7 +20,7 @@ import { acquireLakeLock, BACKFILL_DAYS, BACKFILL_EVERY_SECONDS, createLocalJobs
 import { Clock, runScheduler, SchedulerEvent, SchedulerStats, SYSTEM_CLOCK } from "../local/scheduler";
 import { DEFAULT_SIMULATED_COINS, DEFAULT_SIMULATOR_SEED, ingestSimulatedHistory, MarketSimulator, SIMULATOR_VS_CURRENCY } from "../local/simulator";
 import { dashboardCommand } from "./dashboardCommand";
-import { API_KEY_ENV } from "./ingestCommand";
+import { API_KEY_ENV, LiveSource, liveSourceFromFlags } from "./ingestCommand";
 import { createProgress, ProgressStream } from "./progress";
 
 /** Where `local` takes snapshots from: CoinGecko, or the offline simulator. */
@@ -115,9 +115,8 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
   const signal = options.signal ?? new AbortController().signal;
   const clock = options.clock ?? SYSTEM_CLOCK;
   const lake = path.resolve(options.lake);
-  const envKey = env[API_KEY_ENV]?.trim();
-  const apiKey = source === "live" ? (options.apiKey ?? (envKey === undefined || envKey === "" ? undefined : envKey)) : undefined;
-  const secrets = apiKey === undefined ? [] : [apiKey];
+  const live: LiveSource | undefined = source === "live" ? liveSourceFromFlags(options, env) : undefined;
+  const secrets = live?.apiKey === undefined ? [] : [live.apiKey];
   const say = (line: string): void => (options.status ?? ((l: string) => process.stdout.write(l + "\n")))(`${new Date(clock.now()).toISOString().slice(11, 19)} ${redact(line, secrets)}`);
   const logSink = options.logSink ?? ((line: string) => (options.verbose === true || !line.startsWith('{"level":"info"') ? process.stderr.write(line + "\n") : undefined));
   const logger = createLogger("local", { secrets, sink: logSink });
@@ -126,15 +125,13 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
   let simulator: MarketSimulator | undefined;
   let snapshotSource = options.snapshotSource;
   let describeSource: string;
-  if (source === "simulate") {
+  if (live === undefined) {
     simulator = new MarketSimulator({ coins: integerOption("--coins", options.coins ?? DEFAULT_SIMULATED_COINS, 4, 100_000), seed: integerOption("--seed", options.seed ?? DEFAULT_SIMULATOR_SEED, 0, 2 ** 32 - 1) });
     snapshotSource ??= simulator.source();
     describeSource = "simulated market (offline)";
   } else {
-    if (options.plan !== undefined && !COINGECKO_PLANS.includes(options.plan as CoinGeckoPlan)) throw new Error(`--plan must be one of ${COINGECKO_PLANS.join(", ")}; got "${options.plan}"`);
-    const plan = resolvePlan(options.plan as CoinGeckoPlan | undefined, apiKey);
-    snapshotSource ??= createCoinGeckoSource({ plan, apiKey, baseUrl: options.apiUrl, onRetry: (notice) => logger.warn("retrying CoinGecko", { ...notice }) });
-    describeSource = `CoinGecko ${options.apiUrl ?? DEFAULT_BASE_URLS[plan]} (${plan})`;
+    snapshotSource ??= live.createSource(logger);
+    describeSource = `CoinGecko ${live.baseUrl} (${live.plan})`;
   }
   const vsCurrency = source === "simulate" ? SIMULATOR_VS_CURRENCY : DEFAULT_VS_CURRENCY;
   const store = options.store ?? new LocalObjectStore(lake);
