@@ -11,9 +11,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { createIngestHandler, FETCH_SAFETY_MARGIN_MS, INGEST_ENV, readIngestSettings } from "../functions/ingestHandler";
+import {
+  checkScheduledTime,
+  createIngestHandler,
+  DEFAULT_MAX_SCHEDULED_EVENT_AGE_SECONDS,
+  FETCH_SAFETY_MARGIN_MS,
+  INGEST_ENV,
+  MAX_SCHEDULE_SKEW_SECONDS,
+  readIngestSettings,
+} from "../functions/ingestHandler";
 import { parseNdjsonGz } from "../functions/ndjson";
-import { processedKey, rawKey, rawRequestKey } from "../functions/partitions";
+import { floorToSlot, processedKey, rawKey, rawRequestKey } from "../functions/partitions";
 import { AwsStandIn, startAwsStandIn } from "./helpers/awsStandIn";
 import { CoinGeckoStandIn, startCoinGeckoStandIn } from "./helpers/coingeckoStandIn";
 import { errorCodeResponse, fixtureBytes, fixturePage, lambdaContext, makeTempDir, removeTempDir, scheduledEvent } from "./helpers/factories";
@@ -21,8 +29,17 @@ import { errorCodeResponse, fixtureBytes, fixturePage, lambdaContext, makeTempDi
 const BUCKET = "ingest-archive-test";
 const KEY_PARAMETER = "/crypto-analytics/test/coingecko-api-key";
 const API_KEY = "CG-serializedHandlerKey42";
-const SLOT = 1725346800; // 2024-09-03T07:00:00Z
+/**
+ * The previous 5-minute slot of the real clock: the handler refuses events older than its age limit, so
+ * every event here is a few minutes old at most, as Scheduler's are.
+ */
+const SLOT = floorToSlot(Math.floor(Date.now() / 1000)) - 300;
 const NEXT_SLOT = SLOT + 300;
+
+/** The ISO-8601 time `secondsIntoSlot` after the start of `slot`. */
+function at(slot: number, secondsIntoSlot = 0): string {
+  return new Date((slot + secondsIntoSlot) * 1000).toISOString();
+}
 
 /** Runs each event through the exported handler in order, in one process (one "container"), and prints the outcomes. */
 const RUNNER = `
@@ -84,7 +101,7 @@ describe("serialized ingest handler", () => {
       responses: [fixturePage("cgdata-page1-250.json"), fixturePage("recorded-5-coins.json"), errorCodeResponse(401, 10002, "API Key Missing")],
     });
 
-    child = await runChild(dir, [scheduledEvent("2024-09-03T07:02:13Z"), scheduledEvent("2024-09-03T07:04:59Z"), scheduledEvent("2024-09-03T07:05:00Z")], {
+    child = await runChild(dir, [scheduledEvent(at(SLOT, 133)), scheduledEvent(at(SLOT, 299)), scheduledEvent(at(NEXT_SLOT))], {
       PATH: process.env.PATH ?? "",
       NODE_PATH: path.resolve(__dirname, "..", "node_modules"),
       ...aws.env(),
@@ -182,7 +199,12 @@ describe("readIngestSettings", () => {
       topN: undefined,
       pipeline: "crypto-analytics",
       namespace: "CryptoAnalytics",
+      maxEventAgeSeconds: DEFAULT_MAX_SCHEDULED_EVENT_AGE_SECONDS,
     });
+  });
+
+  it("reads the event age limit", () => {
+    expect(readIngestSettings({ [INGEST_ENV.bucket]: "b", [INGEST_ENV.maxEventAgeSeconds]: "3600" }).maxEventAgeSeconds).toBe(3600);
   });
 
   it.each([
@@ -190,6 +212,8 @@ describe("readIngestSettings", () => {
     [{ [INGEST_ENV.bucket]: "  " }, /^ARCHIVE_BUCKET is not set/],
     [{ [INGEST_ENV.bucket]: "b", [INGEST_ENV.plan]: "free" }, /^COINGECKO_PLAN must be one of demo, pro, keyless; got "free"$/],
     [{ [INGEST_ENV.bucket]: "b", [INGEST_ENV.topN]: "250 coins" }, /^TOP_N must be an integer; got "250 coins"$/],
+    [{ [INGEST_ENV.bucket]: "b", [INGEST_ENV.maxEventAgeSeconds]: "15m" }, /^MAX_EVENT_AGE_SECONDS must be a positive integer number of seconds; got "15m"$/],
+    [{ [INGEST_ENV.bucket]: "b", [INGEST_ENV.maxEventAgeSeconds]: "0" }, /^MAX_EVENT_AGE_SECONDS must be a positive integer/],
   ])("refuses %j at cold start", (env, message) => {
     expect(() => readIngestSettings(env)).toThrow(message);
   });
@@ -234,13 +258,13 @@ describe("ingest handler in this process", () => {
   it("asks SSM again after a failed key read, then keeps the key for the container", async () => {
     const handler = createIngestHandler();
 
-    await expect(handler(scheduledEvent("2024-09-03T07:00:00Z"), lambdaContext())).rejects.toThrow(
+    await expect(handler(scheduledEvent(at(SLOT)), lambdaContext())).rejects.toThrow(
       `could not read the CoinGecko key from SSM parameter ${PARAMETER}: Parameter ${PARAMETER} not found.`,
     );
     expect(coingecko.requests).toHaveLength(0);
     aws.parameters.set(PARAMETER, API_KEY);
-    await expect(handler(scheduledEvent("2024-09-03T07:00:00Z"), lambdaContext())).resolves.toMatchObject({ status: "written" });
-    await expect(handler(scheduledEvent("2024-09-03T07:05:00Z"), lambdaContext())).resolves.toMatchObject({ status: "written" });
+    await expect(handler(scheduledEvent(at(SLOT)), lambdaContext())).resolves.toMatchObject({ status: "written" });
+    await expect(handler(scheduledEvent(at(NEXT_SLOT)), lambdaContext())).resolves.toMatchObject({ status: "written" });
 
     expect(aws.ops("GetParameter")).toHaveLength(2);
     const logs = stdout.join("").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
@@ -251,10 +275,68 @@ describe("ingest handler in this process", () => {
   it("budgets the fetch to the invocation's remaining time minus the safety margin", async () => {
     aws.parameters.set(PARAMETER, API_KEY);
     const handler = createIngestHandler();
-    await expect(handler(scheduledEvent("2024-09-03T07:00:00Z"), lambdaContext(FETCH_SAFETY_MARGIN_MS))).rejects.toThrow(
+    await expect(handler(scheduledEvent(at(SLOT)), lambdaContext(FETCH_SAFETY_MARGIN_MS))).rejects.toThrow(
       "CoinGecko fetch ran out of its 0.0 s time budget before page 1",
     );
     expect(coingecko.requests).toHaveLength(0);
     expect(aws.ops("PutObject")).toHaveLength(0);
+  });
+
+  /** Log lines the handler printed, parsed. */
+  const logLines = (): Record<string, unknown>[] => stdout.join("").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it.each([
+    ["a message redriven from the failure queue 3 hours later", -3 * 3600, /^event for slot (\S+) is 180 min old \(limit 15 min\); CoinGecko serves only current prices, so nothing was fetched or written and this slot stays empty: do not redrive it/],
+    ["an event just past the age limit", -(DEFAULT_MAX_SCHEDULED_EVENT_AGE_SECONDS + 60), /^event for slot \S+ is 16 min old \(limit 15 min\)/],
+    ["an event scheduled 10 minutes ahead", 600, /^event for slot \S+ is scheduled \d+ s in the future \(more than the 60 s clock skew allowed\); nothing was fetched or written$/],
+  ])("refuses %s: no key read, no CoinGecko request, nothing written", async (_what, offsetSeconds, message) => {
+    aws.parameters.set(PARAMETER, API_KEY);
+    const handler = createIngestHandler();
+    const scheduled = new Date(Date.now() + offsetSeconds * 1000).toISOString();
+
+    await expect(handler(scheduledEvent(scheduled), lambdaContext())).rejects.toThrow(message);
+
+    expect(aws.ops("GetParameter")).toHaveLength(0);
+    expect(coingecko.requests).toHaveLength(0);
+    expect(aws.ops("PutObject")).toHaveLength(0);
+    expect(logLines().find((l) => l.message === "ingest not started")).toMatchObject({ level: "error", errorMessage: expect.stringMatching(message) });
+  });
+
+  it("serves an event as old as the limit allows and a manual invoke without a time", async () => {
+    aws.parameters.set(PARAMETER, API_KEY);
+    const handler = createIngestHandler();
+    const oldest = new Date(Date.now() - (DEFAULT_MAX_SCHEDULED_EVENT_AGE_SECONDS - 30) * 1000);
+
+    await expect(handler(scheduledEvent(oldest.toISOString()), lambdaContext())).resolves.toMatchObject({ status: "written", timestamp: floorToSlot(Math.floor(oldest.getTime() / 1000)) });
+    await expect(handler({}, lambdaContext())).resolves.toMatchObject({ status: "written" });
+    expect(coingecko.requests).toHaveLength(2);
+  });
+
+  it("takes the age limit from the environment", async () => {
+    aws.parameters.set(PARAMETER, API_KEY);
+    process.env[INGEST_ENV.maxEventAgeSeconds] = "120";
+    const handler = createIngestHandler();
+
+    await expect(handler(scheduledEvent(new Date(Date.now() - 300_000).toISOString()), lambdaContext())).rejects.toThrow(/is 5 min old \(limit 2 min\)/);
+    expect(coingecko.requests).toHaveLength(0);
+  });
+});
+
+describe("checkScheduledTime", () => {
+  const now = Date.parse("2024-09-03T08:00:00Z");
+
+  it.each([
+    ["exactly the age limit", now - 900_000],
+    ["now", now],
+    ["the allowed skew ahead", now + MAX_SCHEDULE_SKEW_SECONDS * 1000],
+  ])("accepts %s", (_what, ms) => {
+    expect(() => checkScheduledTime(new Date(ms), now, 900)).not.toThrow();
+  });
+
+  it.each([
+    ["one second past the age limit", now - 901_000, "event for slot 2024-09-03T07:40:00.000Z is 15 min old (limit 15 min)"],
+    ["one second past the skew", now + (MAX_SCHEDULE_SKEW_SECONDS + 1) * 1000, "event for slot 2024-09-03T08:00:00.000Z is scheduled 61 s in the future"],
+  ])("refuses %s, naming the slot", (_what, ms, message) => {
+    expect(() => checkScheduledTime(new Date(ms), now, 900)).toThrow(message);
   });
 });

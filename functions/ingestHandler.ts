@@ -9,6 +9,7 @@ import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { COINGECKO_PLANS, CoinGeckoPlan, createCoinGeckoSource, DEFAULT_VS_CURRENCY } from "./coingeckoClient";
 import { IngestResult, runIngest, RunIngestArgs, scheduledTimeOf } from "./ingest";
 import { DEFAULT_METRICS_NAMESPACE } from "./metricsCatalog";
+import { floorToSlot } from "./partitions";
 import { S3ObjectStore } from "./s3ObjectStore";
 import { createLogger, createMetrics, errorFields } from "./telemetry";
 
@@ -30,7 +31,23 @@ export const INGEST_ENV = {
   pipeline: "PIPELINE_NAME",
   /** CloudWatch namespace of the EMF metrics; defaults to {@link DEFAULT_METRICS_NAMESPACE}. */
   namespace: "METRICS_NAMESPACE",
+  /**
+   * Oldest scheduled event the function still serves, in seconds; defaults to
+   * {@link DEFAULT_MAX_SCHEDULED_EVENT_AGE_SECONDS}. Set it to the function's maximum event age.
+   */
+  maxEventAgeSeconds: "MAX_EVENT_AGE_SECONDS",
 } as const;
+
+/**
+ * Default of {@link INGEST_ENV.maxEventAgeSeconds}: 15 minutes, IngestLake's default maximum event age.
+ * Lambda's async retries (after about 1 and 2 minutes, plus the failed runs) arrive well within it, so a
+ * retry still completes its slot. Anything older is a stale event, e.g. a message redriven by hand from the
+ * failure queue hours later.
+ */
+export const DEFAULT_MAX_SCHEDULED_EVENT_AGE_SECONDS = 900;
+
+/** How far in the future a scheduled time may lie (clock skew between the scheduler and Lambda). */
+export const MAX_SCHEDULE_SKEW_SECONDS = 60;
 
 /** Pipeline name used when {@link INGEST_ENV.pipeline} is unset. */
 export const DEFAULT_PIPELINE_NAME = "crypto-analytics";
@@ -68,6 +85,8 @@ export interface IngestSettings {
   pipeline: string;
   /** CloudWatch namespace of the metrics. */
   namespace: string;
+  /** Oldest scheduled event served, in seconds. */
+  maxEventAgeSeconds: number;
 }
 
 /** Reads and checks the function's environment; throws naming the variable that is missing or wrong. */
@@ -85,6 +104,11 @@ export function readIngestSettings(env: Record<string, string | undefined>): Ing
   const topNText = value(INGEST_ENV.topN);
   const topN = topNText === undefined ? undefined : Number(topNText);
   if (topN !== undefined && !Number.isInteger(topN)) throw new Error(`${INGEST_ENV.topN} must be an integer; got "${topNText}"`);
+  const maxAgeText = value(INGEST_ENV.maxEventAgeSeconds);
+  const maxEventAgeSeconds = maxAgeText === undefined ? DEFAULT_MAX_SCHEDULED_EVENT_AGE_SECONDS : Number(maxAgeText);
+  if (!Number.isInteger(maxEventAgeSeconds) || maxEventAgeSeconds <= 0) {
+    throw new Error(`${INGEST_ENV.maxEventAgeSeconds} must be a positive integer number of seconds; got "${maxAgeText}"`);
+  }
   return {
     bucket,
     plan: plan as CoinGeckoPlan | undefined,
@@ -94,14 +118,43 @@ export function readIngestSettings(env: Record<string, string | undefined>): Ing
     topN,
     pipeline: value(INGEST_ENV.pipeline) ?? DEFAULT_PIPELINE_NAME,
     namespace: value(INGEST_ENV.namespace) ?? DEFAULT_METRICS_NAMESPACE,
+    maxEventAgeSeconds,
   };
 }
 
 /**
+ * Refuses a scheduled time the function must not fetch for: older than `maxAgeSeconds` before `nowMs`
+ * (CoinGecko serves only current prices, so a snapshot fetched now would carry later prices under an old
+ * slot) or more than {@link MAX_SCHEDULE_SKEW_SECONDS} ahead of it. The error names the slot and says that
+ * nothing was fetched or written.
+ */
+export function checkScheduledTime(scheduledTime: Date, nowMs: number, maxAgeSeconds: number): void {
+  const ageSeconds = Math.floor((nowMs - scheduledTime.getTime()) / 1000);
+  const slot = new Date(floorToSlot(Math.floor(scheduledTime.getTime() / 1000)) * 1000).toISOString();
+  if (ageSeconds > maxAgeSeconds) {
+    throw new Error(
+      `event for slot ${slot} is ${Math.floor(ageSeconds / 60)} min old (limit ${maxAgeSeconds / 60} min); CoinGecko serves only current prices, ` +
+        `so nothing was fetched or written and this slot stays empty: do not redrive it (see the README's Reliability section)`,
+    );
+  }
+  if (-ageSeconds > MAX_SCHEDULE_SKEW_SECONDS) {
+    throw new Error(`event for slot ${slot} is scheduled ${-ageSeconds} s in the future (more than the ${MAX_SCHEDULE_SKEW_SECONDS} s clock skew allowed); nothing was fetched or written`);
+  }
+}
+
+/**
  * Builds the ingest handler (once per container). The handler takes the scheduled event (Scheduler input
- * `{"scheduledTime":"<aws.scheduler.scheduled-time>"}` or an EventBridge rule event), fetches within the
- * invocation's remaining time minus {@link FETCH_SAFETY_MARGIN_MS}, writes through {@link runIngest} and
- * returns its result; failures throw so Lambda's retries and the failure destination take over.
+ * `{"scheduledTime":"<aws.scheduler.scheduled-time>"}` or an EventBridge rule event), refuses it when it is
+ * stale or in the future ({@link checkScheduledTime}, before reading the key or sending any request), fetches
+ * within the invocation's remaining time minus {@link FETCH_SAFETY_MARGIN_MS}, writes through
+ * {@link runIngest} and returns its result; failures throw so Lambda's retries and the failure destination
+ * take over.
+ *
+ * A run that died after storing the raw page but before the processed object (timeout, crash) is finished by
+ * Lambda's retry, which arrives within the event age limit: runIngest finds the page taken (412), reads the
+ * stored bytes back and writes the processed rows from them, so the slot keeps the prices first fetched. The
+ * retry still needs CoinGecko to answer, because every run validates a fresh fetch before its first write;
+ * if all retries fail the slot stays in raw/ only.
  */
 export function createIngestHandler(): (event: unknown, context: IngestContext) => Promise<IngestResult> {
   const settings = readIngestSettings(process.env);
@@ -137,6 +190,8 @@ export function createIngestHandler(): (event: unknown, context: IngestContext) 
     let logger = createLogger(SERVICE, { base: { pipeline: settings.pipeline } });
     let run: RunIngestArgs;
     try {
+      const scheduledTime = scheduledTimeOf(event, startedMs);
+      checkScheduledTime(scheduledTime, startedMs, settings.maxEventAgeSeconds);
       const key = await loadKey();
       logger = createLogger(SERVICE, { secrets: key === undefined ? [] : [key], base: { pipeline: settings.pipeline } });
       const source = createCoinGeckoSource({
@@ -149,7 +204,7 @@ export function createIngestHandler(): (event: unknown, context: IngestContext) 
         onRetry: (notice) => logger.warn("retrying CoinGecko", { ...notice }),
       });
       const vsCurrency = settings.vsCurrency ?? DEFAULT_VS_CURRENCY;
-      run = { store, source, scheduledTime: scheduledTimeOf(event, startedMs), vsCurrency, logger, metrics };
+      run = { store, source, scheduledTime, vsCurrency, logger, metrics };
     } catch (err) {
       // runIngest logs its own failures; these happen before it starts.
       logger.error("ingest not started", errorFields(err));
