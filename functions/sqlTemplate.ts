@@ -63,12 +63,15 @@ export function fillPlaceholders(template: string, values: Readonly<Record<strin
 
 /**
  * Renders an hour's statement: checks the partition ({@link checkHourPartition}) and fills the hour
- * placeholders with its integers. Any other placeholder left in the template is an error, so a template
- * whose includes were not resolved cannot reach the engine.
+ * placeholders with its integers. `literals` fills other placeholders in the same pass with text the caller
+ * produced itself (a quoted literal from {@link sqlStringLiteral}), so a `${` inside that text stays text;
+ * none by default. Any other placeholder left in the template is an error, so a template whose includes
+ * were not resolved cannot reach the engine.
  */
-export function renderTemplate(template: string, partition: HourPartition): string {
+export function renderTemplate(template: string, partition: HourPartition, literals: Readonly<Record<string, string>> = {}): string {
   const p = checkHourPartition(partition);
   return fillPlaceholders(template, {
+    ...literals,
     year: String(p.year),
     month: String(p.month),
     day: String(p.day),

@@ -16,7 +16,7 @@ import * as path from "node:path";
 import { HourPartition, LAKE_PREFIXES } from "../functions/partitions";
 import { QueryEngine, QueryResult } from "../functions/queryEngine";
 import { ColumnDef, ColumnType, LAKE_TABLES, PARTITION_COLUMNS, PROCESSED_COLUMNS } from "../functions/schema";
-import { duckDbInsertTemplate, includeSql, viewNames, viewsInDependencyOrder } from "../functions/sqlFiles";
+import { duckDbInsertTemplate, viewNames, viewsInDependencyOrder } from "../functions/sqlFiles";
 import { renderTemplate, sqlStringLiteral } from "../functions/sqlTemplate";
 
 /** Folder under the lake root holding in-flight writes; outside every table's glob. */
@@ -214,7 +214,8 @@ export class DuckDbEngine implements QueryEngine {
  * that manage their own staging; {@link DuckDbEngine.renderInsert} supplies its own folder.
  */
 export function renderDuckDbInsert(partition: HourPartition, analyticsStagingDir: string): string {
-  return renderTemplate(includeSql(duckDbInsertTemplate(), STAGING_PLACEHOLDER, sqlStringLiteral(analyticsStagingDir)), partition);
+  // One pass: a `${` inside the quoted path is text, never a placeholder.
+  return renderTemplate(duckDbInsertTemplate(), partition, { [STAGING_PLACEHOLDER]: sqlStringLiteral(analyticsStagingDir) });
 }
 
 /**
