@@ -1,0 +1,188 @@
+/**
+ * Fault injection for local mode: an {@link ObjectStore} wrapper that fails chosen operations the way the
+ * operating system would (ENOSPC, EACCES) or "kills the process" (throws {@link ProcessDied} and refuses
+ * every later operation, as a dead process does nothing more), and a {@link Clock} wrapper that can die
+ * the same way when read, so a kill can land between jobs or inside the transform. Store and clock share
+ * one {@link ProcessLife}: once either dies, both are dead.
+ */
+import { ObjectStore, PutIfAbsentResult, PutOptions } from "../../functions/objectStore";
+import { LAKE_PREFIXES } from "../../functions/partitions";
+import type { Clock } from "../../local/scheduler";
+
+/** What a store operation touches, by key. */
+export type KeyKind = "raw" | "request" | "processed" | "manifest" | "other";
+
+/** One operation as the wrapper saw it. */
+export interface StoreOperation {
+  method: "putIfAbsent" | "put" | "get" | "list";
+  /** The key, or the prefix of a `list`. */
+  key: string;
+  kind: KeyKind;
+  /** 0-based position among all operations of this store. */
+  index: number;
+  /** 0-based position among writes (`putIfAbsent`, `put`); undefined for reads. */
+  writeIndex?: number;
+}
+
+/** What an injected fault does: fail like the OS (the operation has no effect) or kill the process. */
+export type InjectedFault = "ENOSPC" | "EACCES" | "die";
+
+/** Decides, before each operation, whether it fails; undefined lets it through. */
+export type FaultPlan = (op: StoreOperation) => InjectedFault | undefined;
+
+/** The error a killed "process" throws from every operation. */
+export class ProcessDied extends Error {
+  constructor(where: string) {
+    super(`process killed (fault injection) ${where}`);
+    this.name = "ProcessDied";
+  }
+}
+
+/** Whether an error is (or was caused by) an injected kill. */
+export function isProcessDied(err: unknown): boolean {
+  return err instanceof ProcessDied || (err instanceof Error && err.message.includes("process killed (fault injection)"));
+}
+
+/**
+ * The life of one simulated process. `kill` marks it dead once and calls `onDeath` (tests abort the run's
+ * signal there, so the scheduler stops as the process would); every later store or clock call throws.
+ */
+export class ProcessLife {
+  private deadAt: string | undefined;
+
+  constructor(private readonly onDeath: () => void = () => undefined) {}
+
+  /** Whether the process was killed. */
+  get dead(): boolean {
+    return this.deadAt !== undefined;
+  }
+
+  /** Where it was killed, e.g. `before put raw/...`. */
+  get killedWhere(): string | undefined {
+    return this.deadAt;
+  }
+
+  /** Kills the process (once) and returns the error to throw. */
+  kill(where: string): ProcessDied {
+    if (this.deadAt === undefined) {
+      this.deadAt = where;
+      this.onDeath();
+    }
+    return new ProcessDied(where);
+  }
+
+  /** Throws if the process is dead. */
+  check(what: string): void {
+    if (this.deadAt !== undefined) throw new ProcessDied(`(already dead at ${this.deadAt}; refused ${what})`);
+  }
+}
+
+/** The kind of lake key: raw page, request record, processed snapshot, transform manifest or other. */
+export function keyKind(key: string): KeyKind {
+  if (key.startsWith(`${LAKE_PREFIXES.manifests}/`)) return "manifest";
+  if (key.startsWith(`${LAKE_PREFIXES.processed}/`)) return "processed";
+  if (key.startsWith(`${LAKE_PREFIXES.raw}/`)) return key.endsWith(".request.json") ? "request" : "raw";
+  return "other";
+}
+
+/** An error shaped like Node's fs errors (`code`, `errno`, `syscall`, `path`). */
+export function osError(code: "ENOSPC" | "EACCES", key: string): NodeJS.ErrnoException {
+  const text = code === "ENOSPC" ? "no space left on device" : "permission denied";
+  return Object.assign(new Error(`${code}: ${text}, write '${key}'`), { code, errno: code === "ENOSPC" ? -28 : -13, syscall: "write", path: key });
+}
+
+/** Options of {@link FaultyStore}. */
+export interface FaultyStoreOptions {
+  /** Which operations fail. Defaults to none. */
+  plan?: FaultPlan;
+  /** The process the store belongs to; a `die` fault kills it. Defaults to a fresh one. */
+  life?: ProcessLife;
+  /** Called before each operation that goes through (e.g. to advance a virtual clock). Defaults to none. */
+  onOperation?: (op: StoreOperation) => void;
+}
+
+/** An {@link ObjectStore} that injects faults into another one and records every operation. */
+export class FaultyStore implements ObjectStore {
+  /** Every operation asked for, in order, faulted ones included. */
+  readonly operations: StoreOperation[] = [];
+  /** Operations that were failed or killed, with the fault. */
+  readonly faults: { op: StoreOperation; fault: InjectedFault }[] = [];
+  /** The process this store belongs to. */
+  readonly life: ProcessLife;
+  private writes = 0;
+
+  constructor(
+    private readonly inner: ObjectStore,
+    private readonly options: FaultyStoreOptions = {},
+  ) {
+    this.life = options.life ?? new ProcessLife();
+  }
+
+  putIfAbsent(key: string, body: Uint8Array | string, options?: PutOptions): Promise<PutIfAbsentResult> {
+    return this.around("putIfAbsent", key, () => this.inner.putIfAbsent(key, body, options));
+  }
+
+  put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void> {
+    return this.around("put", key, () => this.inner.put(key, body, options));
+  }
+
+  get(key: string): Promise<Uint8Array | undefined> {
+    return this.around("get", key, () => this.inner.get(key));
+  }
+
+  list(prefix: string): Promise<string[]> {
+    return this.around("list", prefix, () => this.inner.list(prefix));
+  }
+
+  private async around<T>(method: StoreOperation["method"], key: string, run: () => Promise<T>): Promise<T> {
+    const write = method === "putIfAbsent" || method === "put";
+    const op: StoreOperation = { method, key, kind: keyKind(key), index: this.operations.length, ...(write ? { writeIndex: this.writes++ } : {}) };
+    this.operations.push(op);
+    this.life.check(`${method} ${key}`);
+    const fault = this.options.plan?.(op);
+    if (fault !== undefined) {
+      this.faults.push({ op, fault });
+      if (fault === "die") throw this.life.kill(`before ${method} ${key}`);
+      throw osError(fault, key);
+    }
+    this.options.onOperation?.(op);
+    return run();
+  }
+}
+
+/** Fails (or kills at) the first write of `kind` whose key satisfies `match`, once. */
+export function faultAtWrite(kind: KeyKind, fault: InjectedFault, match: (key: string) => boolean = () => true): FaultPlan {
+  let fired = false;
+  return (op) => {
+    if (fired || op.writeIndex === undefined || op.kind !== kind || !match(op.key)) return undefined;
+    fired = true;
+    return fault;
+  };
+}
+
+/**
+ * A clock that belongs to a {@link ProcessLife}: reading a dead process's clock throws, and `dieOnRead`
+ * decides, at each `now()`, whether the process dies right there.
+ */
+export class MortalClock implements Clock {
+  /** Reads of `now()` so far. */
+  reads = 0;
+
+  constructor(
+    private readonly inner: Clock,
+    private readonly life: ProcessLife,
+    private readonly dieOnRead: (nowMs: number, read: number) => boolean = () => false,
+  ) {}
+
+  now(): number {
+    this.life.check("clock read");
+    const now = this.inner.now();
+    this.reads += 1;
+    if (this.dieOnRead(now, this.reads)) throw this.life.kill(`at clock read ${this.reads} (${new Date(now).toISOString()})`);
+    return now;
+  }
+
+  sleepUntil(epochMs: number, signal: AbortSignal): Promise<void> {
+    return this.inner.sleepUntil(epochMs, signal);
+  }
+}
