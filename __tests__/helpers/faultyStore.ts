@@ -5,6 +5,7 @@
  * the same way when read, so a kill can land between jobs or inside the transform. Store and clock share
  * one {@link ProcessLife}: once either dies, both are dead.
  */
+import { localCommand, LocalCommandOptions, LocalRunResult } from "../../cli/localCommand";
 import { ObjectStore, PutIfAbsentResult, PutOptions } from "../../functions/objectStore";
 import { LAKE_PREFIXES } from "../../functions/partitions";
 import type { Clock } from "../../local/scheduler";
@@ -184,5 +185,32 @@ export class MortalClock implements Clock {
 
   sleepUntil(epochMs: number, signal: AbortSignal): Promise<void> {
     return this.inner.sleepUntil(epochMs, signal);
+  }
+}
+
+/** What one in-process `crypto-analytics local` run did. */
+export interface LocalRunOutcome {
+  /** The run's result; undefined when it threw. */
+  result?: LocalRunResult;
+  /** What it threw (an injected kill, usually). */
+  error?: unknown;
+  /** Its status lines. */
+  status: string[];
+  /** The runtime code's JSON log lines. */
+  logs: string[];
+}
+
+/**
+ * Runs `crypto-analytics local` in this process, quietly: dashboard on a free port, no backfill, status
+ * and log lines captured. Resolves whether the run returned or threw.
+ */
+export async function runLocal(options: Omit<LocalCommandOptions, "status" | "logSink" | "progressStream">): Promise<LocalRunOutcome> {
+  const status: string[] = [];
+  const logs: string[] = [];
+  try {
+    const result = await localCommand({ port: 0, backfillDays: 0, ...options, status: (line) => status.push(line), logSink: (line) => logs.push(line), progressStream: { write: () => true } });
+    return { result, status, logs };
+  } catch (error) {
+    return { error, status, logs };
   }
 }

@@ -27,7 +27,7 @@ import { LOCAL_TEMP_DIR } from "../../functions/localObjectStore";
 import { floorToHour, LAKE_PREFIXES, partitionOf, partitionPath } from "../../functions/partitions";
 import { sqlStringLiteral } from "../../functions/sqlTemplate";
 import { STAGING_DIR } from "../../local/duckdbEngine";
-import { createCoinGeckoSource } from "../../functions/coingeckoClient";
+import { CoinGeckoSourceOptions, createCoinGeckoSource } from "../../functions/coingeckoClient";
 import type { SnapshotSource } from "../../functions/ingest";
 import { CoinGeckoStandIn, Responder, ScriptedResponse, startCoinGeckoStandIn } from "./coingeckoStandIn";
 import { coin, FAST_RETRY_OPTIONS, marketsPage } from "./factories";
@@ -129,18 +129,20 @@ export interface StandInMarket {
   source: SnapshotSource;
 }
 
-/** Time budget of one snapshot fetch from {@link startStandInMarket} by default: a few fast retries. */
-export const STAND_IN_BUDGET_MS = 400;
+/** Client timing of {@link startStandInMarket} by default: a few fast retries, and room for a 200 under load. */
+export const STAND_IN_CLIENT_TIMING: Readonly<CoinGeckoSourceOptions> = { ...FAST_RETRY_OPTIONS, requestTimeoutMs: 150, budgetMs: 400 };
 
 /**
  * Starts a stand-in serving `answer`'s faults and otherwise fresh valid pages, with a client source that
- * tells the recorder which slot each request belongs to (the slot runIngest passes to its source).
+ * tells the recorder which slot each request belongs to (the slot runIngest passes to its source). A
+ * failing slot costs up to `budgetMs - requestTimeoutMs` of real time in retries: keep that small in
+ * scenarios with many failing slots.
  */
-export async function startStandInMarket(answer?: (index: number, slot: number) => ScriptedResponse | undefined, budgetMs = STAND_IN_BUDGET_MS): Promise<StandInMarket> {
+export async function startStandInMarket(answer?: (index: number, slot: number) => ScriptedResponse | undefined, timing: Partial<CoinGeckoSourceOptions> = {}): Promise<StandInMarket> {
   let fetching = Number.NaN;
   const market = recordingMarket(() => fetching, answer);
   const standIn = await startCoinGeckoStandIn({ fallback: market.responder });
-  const client = createCoinGeckoSource({ ...FAST_RETRY_OPTIONS, budgetMs, baseUrl: standIn.baseUrl });
+  const client = createCoinGeckoSource({ ...STAND_IN_CLIENT_TIMING, ...timing, baseUrl: standIn.baseUrl });
   return {
     standIn,
     served: market.served,
