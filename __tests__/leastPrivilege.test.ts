@@ -1,6 +1,7 @@
 /**
- * Least privilege, proven by evaluation: two stacks of the pipeline (one with SSE-S3, one with a
- * customer-managed KMS key) and Monitoring are built under the Pulumi mocks, every role's policies and every
+ * Least privilege, proven by evaluation: two whole pipelines (CryptoAnalyticsPipeline with its QuickSight
+ * dashboard, as index.ts deploys it; one with SSE-S3, one with a customer-managed KMS key) are built under
+ * the Pulumi mocks, every role's policies and every
  * bucket, queue and key policy are extracted (helpers/iamHarness.ts) and concrete requests are decided by a
  * real IAM evaluator, identity and resource policies together, as AWS decides a same-account request.
  *
@@ -11,7 +12,8 @@
  * over-broad grant, to show they fail when they should.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AnalyticsLayer, IngestLake, Monitoring, QUERY_RESULTS_PREFIX, scheduledFunctionTargets } from "../components";
+import { CryptoAnalyticsPipeline, QUERY_RESULTS_PREFIX, QUICKSIGHT_RESULTS_PREFIX } from "../components";
+import { dashboardViews } from "../dashboard/spec";
 import { hourPrefix, partitionOf, processedKey, rawKey, rawRequestKey } from "../functions/partitions";
 import { manifestKey } from "../functions/transform";
 import { Decision, iamHarness, IamHarness, RequestContext, wildcardUses } from "./helpers/iamHarness";
@@ -25,15 +27,19 @@ afterAll(() => pulumi.runtime.disconnect());
 const API_KEY = "CG-h9LeastPrivilegeKey42";
 const STACK_KEY_ARN = `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b`;
 const OTHER_KEY_ARN = `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:key/99999999-8888-7777-6666-555555555555`;
+/** The kms stack brings its own alarm-topic key (the mocks give every created key the same ARN, so only one stack creates one). */
+const TOPIC_KEY_ARN = `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:key/77777777-6666-5555-4444-333333333333`;
 const OTHER_ACCOUNT_ID = "210987654321";
 const SLOT = Date.UTC(2024, 8, 3, 7, 5) / 1000;
 const HOUR = partitionOf(SLOT);
 const LOG_STREAM = "log-stream:2024/09/03/[$LATEST]0123456789abcdef";
 
-/** The two stacks: component names, database and key. */
+const VIEWER = `arn:aws:quicksight:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:user/default/analyst`;
+
+/** The two stacks: pipeline name (its sub-components share it), database and key. */
 const STACKS = {
-  plain: { lake: "lake", layer: "analytics", database: "crypto_data", kmsKeyArn: undefined },
-  kms: { lake: "kmslake", layer: "kmsanalytics", database: "crypto_kms", kmsKeyArn: STACK_KEY_ARN },
+  plain: { name: "plain", database: "crypto_plain", kmsKeyArn: undefined, alarmTopicKmsKeyArn: undefined },
+  kms: { name: "kms", database: "crypto_kms", kmsKeyArn: STACK_KEY_ARN, alarmTopicKmsKeyArn: TOPIC_KEY_ARN },
 } as const;
 type StackName = keyof typeof STACKS;
 
@@ -60,6 +66,7 @@ interface StackArns {
   transformDlq: string;
   ingestScheduleGroup: string;
   transformScheduleGroup: string;
+  dashboardWorkGroup: string;
   /** The stack's customer-managed key; another key for the plain stack (which may use none). */
   kmsKey: string;
 }
@@ -140,7 +147,7 @@ const neverAnyone: Case[] = [
 function ingestRole(stack: StackName): RoleSpec {
   const kms = STACKS[stack].kmsKeyArn !== undefined;
   return {
-    role: `${STACKS[stack].lake}-ingest-role`,
+    role: `${STACKS[stack].name}-ingest-role`,
     stack,
     assumedBy: "lambda.amazonaws.com",
     needs: [
@@ -194,7 +201,7 @@ function transformRole(stack: StackName): RoleSpec {
   const kms = STACKS[stack].kmsKeyArn !== undefined;
   const athena = (action: string): Case => [`${action.split(":")[1]} in its workgroup`, action, (a) => a.own.workGroup];
   return {
-    role: `${STACKS[stack].layer}-transform-role`,
+    role: `${STACKS[stack].name}-transform-role`,
     stack,
     assumedBy: "lambda.amazonaws.com",
     needs: [
@@ -275,11 +282,10 @@ function transformRole(stack: StackName): RoleSpec {
 }
 
 function schedulerRole(stack: StackName, fn: "ingest" | "transform"): RoleSpec {
-  const owner = fn === "ingest" ? STACKS[stack].lake : STACKS[stack].layer;
   const mine = (s: StackArns) => (fn === "ingest" ? { fn: s.ingestFunction, dlq: s.ingestDlq } : { fn: s.transformFunction, dlq: s.transformDlq });
   const theirs = (s: StackArns) => (fn === "ingest" ? { fn: s.transformFunction, dlq: s.transformDlq, failures: s.ingestFailures } : { fn: s.ingestFunction, dlq: s.ingestDlq, failures: s.transformFailures });
   return {
-    role: `${owner}-${fn}-scheduler-role`,
+    role: `${STACKS[stack].name}-${fn}-scheduler-role`,
     stack,
     assumedBy: "scheduler.amazonaws.com",
     sourceArn: (a) => (fn === "ingest" ? a.own.ingestScheduleGroup : a.own.transformScheduleGroup),
@@ -300,15 +306,80 @@ function schedulerRole(stack: StackName, fn: "ingest" | "transform"): RoleSpec {
   };
 }
 
+/** A catalog table or view of a stack's database. */
+const tableArn = (s: StackArns, table: string): string => `${s.database.replace(":database/", ":table/")}/${table}`;
+const DASHBOARD_VIEW = dashboardViews()[0];
+const DASHBOARD_RESULT_FILE = `${QUICKSIGHT_RESULTS_PREFIX}/0a1b2c3d-4e5f-4061-8293-a4b5c6d7e8f9.csv`;
+
+function quicksightRole(stack: StackName): RoleSpec {
+  const kms = STACKS[stack].kmsKeyArn !== undefined;
+  const athena = (action: string): Case => [`${action.split(":")[1]} in the dashboard workgroup`, action, (a) => a.own.dashboardWorkGroup];
+  return {
+    role: `${STACKS[stack].name}-quicksight-role`,
+    stack,
+    assumedBy: "quicksight.amazonaws.com",
+    needs: [
+      athena("athena:GetWorkGroup"),
+      athena("athena:StartQueryExecution"),
+      athena("athena:GetQueryExecution"),
+      athena("athena:GetQueryResults"),
+      athena("athena:GetQueryResultsStream"),
+      athena("athena:StopQueryExecution"),
+      ["read its database", "glue:GetDatabase", (a) => glue(a.own)],
+      [`read the definition of ${DASHBOARD_VIEW}`, "glue:GetTable", (a) => glue(a.own, tableArn(a.own, DASHBOARD_VIEW))],
+      ["read analytics_prices", "glue:GetTable", (a) => glue(a.own, a.own.analyticsTable)],
+      ["list an hour of analytics data", "s3:ListBucket", (a) => ({ resource: a.own.analytics, context: { "s3:prefix": hourPrefix("analytics", HOUR) } })],
+      ["locate the analytics bucket", "s3:GetBucketLocation", (a) => a.own.analytics],
+      ["read analytics Parquet", "s3:GetObject", (a) => object(a.own.analytics, ANALYTICS_FILE)],
+      ["locate the results bucket", "s3:GetBucketLocation", (a) => a.own.results],
+      ["list its results", "s3:ListBucket", (a) => ({ resource: a.own.results, context: { "s3:prefix": `${QUICKSIGHT_RESULTS_PREFIX}/` } })],
+      ["write its query results", "s3:PutObject", (a) => object(a.own.results, DASHBOARD_RESULT_FILE)],
+      ["read its query results", "s3:GetObject", (a) => object(a.own.results, DASHBOARD_RESULT_FILE)],
+      ...(kms
+        ? ([
+            ["decrypt analytics data, through S3", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.analytics) })],
+            ["encrypt its query results, through S3", "kms:GenerateDataKey", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.results) })],
+          ] satisfies Case[])
+        : []),
+    ],
+    never: [
+      ...neverAnyone,
+      ["write analytics data", "s3:PutObject", (a) => object(a.own.analytics, ANALYTICS_FILE)],
+      ["delete analytics data", "s3:DeleteObject", (a) => object(a.own.analytics, ANALYTICS_FILE)],
+      ["read transform manifests", "s3:GetObject", (a) => object(a.own.analytics, manifestKey(HOUR))],
+      ["list the whole analytics bucket", "s3:ListBucket", (a) => a.own.analytics],
+      ["read raw pages", "s3:GetObject", (a) => object(a.own.archive, rawKey(SLOT))],
+      ["read processed snapshots", "s3:GetObject", (a) => object(a.own.archive, processedKey(SLOT))],
+      ["read the pipeline workgroup's results", "s3:GetObject", (a) => object(a.own.results, RESULT_FILE)],
+      ["write outside its result prefix", "s3:PutObject", (a) => object(a.own.results, RESULT_FILE)],
+      ["query in the pipeline workgroup", "athena:StartQueryExecution", (a) => a.own.workGroup],
+      ["query in the other stack's dashboard workgroup", "athena:StartQueryExecution", (a) => a.other.dashboardWorkGroup],
+      ["reconfigure its workgroup", "athena:UpdateWorkGroup", (a) => a.own.dashboardWorkGroup],
+      ["read processed_prices_raw (no view reads it)", "glue:GetTable", (a) => glue(a.own, a.own.processedRawTable)],
+      ["read processed_prices (no view reads it)", "glue:GetTable", (a) => glue(a.own, a.own.processedTable)],
+      ["read the other stack's views", "glue:GetTable", (a) => glue(a.other, tableArn(a.other, DASHBOARD_VIEW))],
+      ["add partitions", "glue:BatchCreatePartition", (a) => glue(a.own, a.own.analyticsTable)],
+      ["alter a view", "glue:UpdateTable", (a) => glue(a.own, tableArn(a.own, DASHBOARD_VIEW))],
+      ["delete a view", "glue:DeleteTable", (a) => glue(a.own, tableArn(a.own, DASHBOARD_VIEW))],
+      ["read the CoinGecko key", "ssm:GetParameter", (a) => a.own.keyParameter],
+      ["read the INSERT template", "ssm:GetParameter", (a) => a.own.template],
+      ["invoke a function", "lambda:InvokeFunction", (a) => a.own.transformFunction],
+      ["use its key outside S3", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: {} })],
+      ["decrypt the archive with its key", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.archive) })],
+    ],
+  };
+}
+
 /**
  * Every role the components create. A role missing here fails "every role has an entry"; adding one
- * (say a QuickSight data-source role) is one entry: its name, who assumes it, needs and nevers.
+ * is one entry: its name, who assumes it, needs and nevers.
  */
 const ROLES: RoleSpec[] = (Object.keys(STACKS) as StackName[]).flatMap((stack) => [
   ingestRole(stack),
   schedulerRole(stack, "ingest"),
   transformRole(stack),
   schedulerRole(stack, "transform"),
+  quicksightRole(stack),
 ]);
 
 /**
@@ -337,29 +408,30 @@ function arnOf(type: string, name: string): string {
 }
 
 function stackArns(stack: StackName): StackArns {
-  const { lake, layer, kmsKeyArn } = STACKS[stack];
+  const { name, kmsKeyArn } = STACKS[stack];
   return {
-    archive: arnOf(T.bucket, `${lake}-archive`),
-    analytics: arnOf(T.bucket, `${layer}-analytics`),
-    results: arnOf(T.bucket, `${layer}-query-results`),
-    keyParameter: arnOf(T.parameter, `${lake}-coingecko-key`),
-    template: arnOf(T.parameter, `${layer}-insert-template`),
-    workGroup: arnOf(T.workgroup, `${layer}-workgroup`),
+    archive: arnOf(T.bucket, `${name}-archive`),
+    analytics: arnOf(T.bucket, `${name}-analytics`),
+    results: arnOf(T.bucket, `${name}-query-results`),
+    keyParameter: arnOf(T.parameter, `${name}-coingecko-key`),
+    template: arnOf(T.parameter, `${name}-insert-template`),
+    workGroup: arnOf(T.workgroup, `${name}-workgroup`),
     catalog: `arn:aws:glue:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:catalog`,
-    database: arnOf(T.database, `${layer}-database`),
-    processedRawTable: arnOf(T.table, `${layer}-processed-prices-raw`),
-    processedTable: arnOf(T.table, `${layer}-processed-prices`),
-    analyticsTable: arnOf(T.table, `${layer}-analytics-prices`),
-    ingestFunction: arnOf(T.fn, `${lake}-ingest-function`),
-    transformFunction: arnOf(T.fn, `${layer}-transform-function`),
-    ingestLogGroup: arnOf(T.logGroup, `${lake}-ingest-logs`),
-    transformLogGroup: arnOf(T.logGroup, `${layer}-transform-logs`),
-    ingestFailures: arnOf(T.queue, `${lake}-ingest-failures`),
-    ingestDlq: arnOf(T.queue, `${lake}-ingest-dlq`),
-    transformFailures: arnOf(T.queue, `${layer}-transform-failures`),
-    transformDlq: arnOf(T.queue, `${layer}-transform-dlq`),
-    ingestScheduleGroup: arnOf(T.scheduleGroup, `${lake}-ingest-schedule-group`),
-    transformScheduleGroup: arnOf(T.scheduleGroup, `${layer}-transform-schedule-group`),
+    database: arnOf(T.database, `${name}-database`),
+    processedRawTable: arnOf(T.table, `${name}-processed-prices-raw`),
+    processedTable: arnOf(T.table, `${name}-processed-prices`),
+    analyticsTable: arnOf(T.table, `${name}-analytics-prices`),
+    ingestFunction: arnOf(T.fn, `${name}-ingest-function`),
+    transformFunction: arnOf(T.fn, `${name}-transform-function`),
+    ingestLogGroup: arnOf(T.logGroup, `${name}-ingest-logs`),
+    transformLogGroup: arnOf(T.logGroup, `${name}-transform-logs`),
+    ingestFailures: arnOf(T.queue, `${name}-ingest-failures`),
+    ingestDlq: arnOf(T.queue, `${name}-ingest-dlq`),
+    transformFailures: arnOf(T.queue, `${name}-transform-failures`),
+    transformDlq: arnOf(T.queue, `${name}-transform-dlq`),
+    ingestScheduleGroup: arnOf(T.scheduleGroup, `${name}-ingest-schedule-group`),
+    transformScheduleGroup: arnOf(T.scheduleGroup, `${name}-transform-schedule-group`),
+    dashboardWorkGroup: arnOf(T.workgroup, `${name}-quicksight-workgroup`),
     kmsKey: kmsKeyArn ?? STACK_KEY_ARN,
   };
 }
@@ -373,25 +445,15 @@ async function decide(h: IamHarness, spec: RoleSpec, [, action, target]: Case, e
 
 beforeAll(async () => {
   for (const stack of Object.keys(STACKS) as StackName[]) {
-    const { lake: lakeName, layer, database, kmsKeyArn } = STACKS[stack];
-    const lake = new IngestLake(lakeName, { coingeckoPlan: "demo", coingeckoApiKey: pulumi.secret(API_KEY), kmsKeyArn });
-    const analytics = new AnalyticsLayer(layer, {
-      archiveBucketName: lake.bucketName,
-      archiveBucketArn: lake.bucketArn,
-      pipelineName: lake.pipelineName,
+    const { name, database, kmsKeyArn, alarmTopicKmsKeyArn } = STACKS[stack];
+    new CryptoAnalyticsPipeline(name, {
+      alarmTopicKmsKeyArn,
+      coingeckoPlan: "demo",
+      coingeckoApiKey: pulumi.secret(API_KEY),
       databaseName: database,
       kmsKeyArn,
+      quicksightPrincipalArns: [VIEWER],
     });
-    if (stack === "plain") {
-      new Monitoring("ops", {
-        pipelineName: lake.pipelineName,
-        ...scheduledFunctionTargets({
-          ingest: lake,
-          transform: { functionName: analytics.transformFunctionName, dlqName: analytics.dlqName, failureQueueName: analytics.failureQueueName },
-        }),
-        athenaWorkGroup: analytics.workGroupName,
-      });
-    }
   }
   await mocks.settled();
   iam = iamHarness(mocks.resources);
@@ -433,7 +495,7 @@ describe("the CoinGecko key", () => {
     for (const role of iam.roles.keys()) {
       if ((await iam.can(role, "ssm:GetParameter", arns[stack].keyParameter)) === "Allowed") readers.push(role);
     }
-    expect(readers).toEqual([`${STACKS[stack].lake}-ingest-role`]);
+    expect(readers).toEqual([`${STACKS[stack].name}-ingest-role`]);
   });
 });
 
@@ -463,12 +525,12 @@ describe("bucket policies refuse insecure transport, even for requests the role 
 describe("queues accept only their sender", () => {
   test.each(Object.keys(STACKS) as StackName[])("stack %s: no other role's grant, however broad, reaches a queue", async (stack) => {
     // A role with sqs:SendMessage on every queue (as a careless policy elsewhere in the account would have) is still refused.
-    const broad = withExtraRolePolicy(mocks.resources, `${STACKS[stack].layer}-transform-role`, {
+    const broad = withExtraRolePolicy(mocks.resources, `${STACKS[stack].name}-transform-role`, {
       Effect: "Allow",
       Action: "sqs:SendMessage",
       Resource: `arn:aws:sqs:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:*`,
     });
-    const role = `${STACKS[stack].layer}-transform-role`;
+    const role = `${STACKS[stack].name}-transform-role`;
     expect(await broad.can(role, "sqs:SendMessage", arns[stack].ingestFailures)).toBe("ExplicitlyDenied");
     expect(await broad.can(role, "sqs:SendMessage", arns[stack].ingestDlq)).toBe("ExplicitlyDenied");
     expect(await broad.can(role, "sqs:SendMessage", arns[stack].transformFailures)).toBe("Allowed");
@@ -476,9 +538,9 @@ describe("queues accept only their sender", () => {
 });
 
 describe("the alarm topic's key", () => {
-  const alarmArn = (account: string) => `arn:aws:cloudwatch:${MOCK_REGION}:${account}:alarm:ops-ingest-errors`;
+  const alarmArn = (account: string) => `arn:aws:cloudwatch:${MOCK_REGION}:${account}:alarm:plain-ingest-errors`;
   test("CloudWatch may use it for this account's alarms only", async () => {
-    const key = arnOf(T.key, "ops-topic-key");
+    const key = arnOf(T.key, "plain-topic-key");
     const own = { "aws:SourceAccount": MOCK_ACCOUNT_ID, "aws:SourceArn": alarmArn(MOCK_ACCOUNT_ID) };
     expect(await iam.principalCan("cloudwatch.amazonaws.com", "kms:GenerateDataKey", key, own)).toBe("Allowed");
     expect(await iam.principalCan("cloudwatch.amazonaws.com", "kms:Decrypt", key, own)).toBe("Allowed");
@@ -489,7 +551,7 @@ describe("the alarm topic's key", () => {
   });
 
   test("no pipeline role may use it", async () => {
-    const key = arnOf(T.key, "ops-topic-key");
+    const key = arnOf(T.key, "plain-topic-key");
     for (const role of iam.roles.keys()) expect(await iam.can(role, "kms:Decrypt", key)).not.toBe("Allowed");
   });
 });
@@ -516,11 +578,11 @@ describe("wildcards", () => {
 });
 
 describe("the checks can fail", () => {
-  const ingest = ROLES.find((r) => r.role === "lake-ingest-role") as RoleSpec;
+  const ingest = ROLES.find((r) => r.role === "plain-ingest-role") as RoleSpec;
   const everything = { Sid: "Everything", Effect: "Allow" as const, Action: "s3:*", Resource: "*" };
 
   test("an over-broad statement (s3:* on *) is reported as wildcards, and as not wildcard-only", async () => {
-    const broad = withExtraRolePolicy(mocks.resources, "lake-ingest-role", everything);
+    const broad = withExtraRolePolicy(mocks.resources, "plain-ingest-role", everything);
     const uses = await wildcardUses(broad.policies().filter((p) => p.kind === "identity"));
     expect(uses).toEqual([
       expect.objectContaining({ origin: "RolePolicy rogue", sid: "Everything", element: "Action", value: "s3:*" }),
@@ -529,7 +591,7 @@ describe("the checks can fail", () => {
   });
 
   test("with it, every S3 request on the ingest role's never list is allowed, so the table would fail", async () => {
-    const broad = withExtraRolePolicy(mocks.resources, "lake-ingest-role", everything);
+    const broad = withExtraRolePolicy(mocks.resources, "plain-ingest-role", everything);
     const s3Nevers = ingest.never.filter(([, action]) => action.startsWith("s3:"));
     expect(s3Nevers.length).toBeGreaterThan(8);
     for (const c of s3Nevers) expect([c[0], await decide(broad, ingest, c)]).toEqual([c[0], "Allowed"]);
@@ -538,17 +600,17 @@ describe("the checks can fail", () => {
   });
 
   test("a grant in a bucket policy alone counts, as in AWS for a same-account role", async () => {
-    const transform = "analytics-transform-role";
+    const transform = "plain-transform-role";
     const rawPage = object(arns.plain.archive, rawKey(SLOT));
     expect(await iam.can(transform, "s3:GetObject", rawPage)).toBe("ImplicitlyDenied");
     const resources = mocks.resources.map((r) =>
-      r.type === T.bucketPolicy && r.name === "lake-archive-policy" ? withStatement(r, { Sid: "Leak", Effect: "Allow", Principal: { AWS: iam.role(transform).arn }, Action: "s3:GetObject", Resource: `${arns.plain.archive}/raw/*` }) : r,
+      r.type === T.bucketPolicy && r.name === "plain-archive-policy" ? withStatement(r, { Sid: "Leak", Effect: "Allow", Principal: { AWS: iam.role(transform).arn }, Action: "s3:GetObject", Resource: `${arns.plain.archive}/raw/*` }) : r,
     );
     expect(await iamHarness(resources).can(transform, "s3:GetObject", rawPage)).toBe("Allowed");
   });
 
   test("a request the evaluator cannot check throws instead of counting as denied", async () => {
-    const role = "lake-ingest-role";
+    const role = "plain-ingest-role";
     await expect(iam.can(role, "s3:PutObjekt", object(arns.plain.archive, rawKey(SLOT)))).rejects.toThrow(/refused the request/);
     await expect(iam.can(role, "s3:PutObject", arns.plain.workGroup)).rejects.toThrow(/refused the request/);
     await expect(iam.can(role, "ssm:GetParameter", arns.plain.keyParameter, { "s3:prefix": "raw/" })).rejects.toThrow(/never sees context key\(s\) s3:prefix/);
@@ -557,7 +619,7 @@ describe("the checks can fail", () => {
   });
 
   test("grants it cannot evaluate are errors, not silently skipped", () => {
-    const role = mocks.one("aws:iam/role:Role", "lake-ingest-role");
+    const role = mocks.one("aws:iam/role:Role", "plain-ingest-role");
     const managed = fakeResource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "full-access", { role: role.state.name, policyArn: "arn:aws:iam::aws:policy/AmazonS3FullAccess" });
     expect(() => iamHarness([...mocks.resources, managed])).toThrow(/AWS-managed policies cannot be evaluated offline/);
     const permission = fakeResource("aws:lambda/permission:Permission", "invoke-from-anywhere", { action: "lambda:InvokeFunction", principal: "*" });

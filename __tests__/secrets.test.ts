@@ -1,30 +1,35 @@
 /**
  * The CoinGecko key stays secret, end to end.
  *
- * Deploy side (Pulumi mocks): a whole pipeline (IngestLake given the key as a *plain* string, AnalyticsLayer
- * and Monitoring fed from it) hands the key to exactly one resource, the SSM SecureString, and only as a
- * Pulumi secret; no plain-text input anywhere (serialized function code included) and no component output
- * holds it. (ingestLake.test.ts covers IngestLake alone and the `plainTextPaths` search itself.)
+ * Deploy side (Pulumi mocks): the whole CryptoAnalyticsPipeline with its QuickSight dashboard, given the key
+ * as a *plain* string, hands it to exactly one resource, the SSM SecureString, and only as a Pulumi secret;
+ * no plain-text input anywhere (serialized function code and dashboard definition included) and no
+ * component output holds it. (ingestLake.test.ts covers IngestLake alone and the `plainTextPaths` search itself.)
  *
  * Run side (real HTTP on 127.0.0.1): the ingest runs against the CoinGecko stand-in for a success and for
  * every kind of failure, including bodies that echo the key. The key is sent in its header on every request
  * (so the test is not vacuous), and appears nowhere else: not in any log or EMF line (captured without the
  * logger's redaction, so the code is shown never to hand the key over at all), not in the thrown error's
  * message, stack or JSON, not in any object written to the lake, not in the result. The Lambda handler
- * itself (key from the SSM stand-in, objects to the S3 stand-in, stdout captured) is checked the same way.
+ * itself (key from the SSM stand-in, objects to the S3 stand-in, stdout captured) is checked the same way,
+ * and so is local mode (`local --once --api-key KEY`): its status and log lines, its error, the lake folder
+ * with the static dashboard, and every page, spec and view the dashboard server then serves from that lake.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { inspect } from "util";
 import { gunzipSync } from "zlib";
 import * as pulumi from "@pulumi/pulumi";
-import { AnalyticsLayer, IngestLake, Monitoring, scheduledFunctionTargets } from "../components";
+import { CryptoAnalyticsPipeline } from "../components";
 import { CoinGeckoPlan, createCoinGeckoSource, KEY_HEADERS } from "../functions/coingeckoClient";
 import { CoinGeckoErrorKind, isCoinGeckoError } from "../functions/coingeckoErrors";
 import { runIngest } from "../functions/ingest";
 import { createIngestHandler, FETCH_SAFETY_MARGIN_MS, INGEST_ENV } from "../functions/ingestHandler";
 import { LocalObjectStore } from "../functions/localObjectStore";
 import { TRANSFORM_ENV } from "../functions/transformHandler";
+import { localCommand } from "../cli/localCommand";
+import { dashboardViews } from "../dashboard/spec";
+import { pageAssets, SPEC_API_PATH, startDashboardServer, VIEWS_API_PREFIX } from "../local/dashboardServer";
 import { AwsStandIn, startAwsStandIn } from "./helpers/awsStandIn";
 import { ScriptedResponse, startCoinGeckoStandIn } from "./helpers/coingeckoStandIn";
 import {
@@ -43,7 +48,7 @@ import {
   scheduledEvent,
   serverError,
 } from "./helpers/factories";
-import { installPulumiMocks, isSecretValue, plainTextPaths, promiseOf } from "./helpers/pulumiMocks";
+import { installPulumiMocks, isSecretValue, MOCK_ACCOUNT_ID, MOCK_REGION, plainTextPaths, promiseOf } from "./helpers/pulumiMocks";
 
 const mocks = installPulumiMocks();
 // A function serialization error makes a mocked deployment hang instead of failing.
@@ -51,6 +56,7 @@ jest.setTimeout(60_000);
 afterAll(() => pulumi.runtime.disconnect());
 
 const KEY = "CG-h9SecretKey7f3a9c1e2d5b";
+const VIEWER = `arn:aws:quicksight:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:user/default/analyst`;
 const SCHEDULED = Date.UTC(2024, 8, 3, 7, 5);
 
 /** Every 12-character piece of the key: a message quoting part of it (e.g. a JSON parse error's excerpt) leaks too. */
@@ -89,50 +95,42 @@ function filesUnder(dir: string): Record<string, string> {
 }
 
 describe("deploy side: the key reaches one resource, as a secret", () => {
-  let lake: IngestLake;
-  let layer: AnalyticsLayer;
-  let ops: Monitoring;
+  let pipeline: CryptoAnalyticsPipeline;
 
   beforeAll(async () => {
-    lake = new IngestLake("lake", { coingeckoPlan: "demo", coingeckoApiKey: KEY });
-    layer = new AnalyticsLayer("analytics", { archiveBucketName: lake.bucketName, archiveBucketArn: lake.bucketArn, pipelineName: lake.pipelineName });
-    ops = new Monitoring("ops", {
-      pipelineName: lake.pipelineName,
-      ...scheduledFunctionTargets({
-        ingest: lake,
-        transform: { functionName: layer.transformFunctionName, dlqName: layer.dlqName, failureQueueName: layer.failureQueueName },
-      }),
-      athenaWorkGroup: layer.workGroupName,
-    });
+    // As index.ts deploys it, QuickSight dashboard included; the key given as plain text on purpose.
+    pipeline = new CryptoAnalyticsPipeline("crypto", { coingeckoPlan: "demo", coingeckoApiKey: KEY, quicksightPrincipalArns: [VIEWER] });
     await mocks.settled();
   });
 
   test("only the SecureString parameter receives it, wrapped as a Pulumi secret although it was given as plain text", () => {
     const holders = mocks.resources.filter((r) => JSON.stringify(r.inputs).includes(KEY));
-    expect(holders.map((r) => `${r.type} ${r.name}`)).toEqual(["aws:ssm/parameter:Parameter lake-coingecko-key"]);
+    expect(holders.map((r) => `${r.type} ${r.name}`)).toEqual(["aws:ssm/parameter:Parameter crypto-coingecko-key"]);
     const value = holders[0].inputs.value;
     expect(holders[0].inputs.type).toBe("SecureString");
     expect(isSecretValue(value) && value.value).toBe(KEY);
   });
 
-  test("no plain-text input of any resource of the pipeline holds it, nor its base64", async () => {
+  test("no plain-text input of any resource holds it (functions, catalog, alarms, QuickSight dashboard), nor its base64", async () => {
+    expect(mocks.resources.some((r) => r.type.startsWith("aws-native:quicksight"))).toBe(true);
     expect(await plainTextPaths(mocks.resources, KEY)).toEqual([]);
     expect(await plainTextPaths(mocks.resources, Buffer.from(KEY).toString("base64"))).toEqual([]);
   });
 
   test("that search did read both serialized handlers (their code names the parameters they read)", async () => {
-    expect(await plainTextPaths(mocks.resources, INGEST_ENV.keyParameter)).toEqual(["Function lake-ingest-function.code[__index.js]"]);
-    expect(await plainTextPaths(mocks.resources, TRANSFORM_ENV.templateParameter)).toEqual(["Function analytics-transform-function.code[__index.js]"]);
+    expect(await plainTextPaths(mocks.resources, INGEST_ENV.keyParameter)).toEqual(["Function crypto-ingest-function.code[__index.js]"]);
+    expect(await plainTextPaths(mocks.resources, TRANSFORM_ENV.templateParameter)).toEqual(["Function crypto-transform-function.code[__index.js]"]);
   });
 
-  test("no output of the three components holds it", async () => {
+  test("no output of the pipeline or of its four components holds it", async () => {
     const outputs: Record<string, string> = {};
-    for (const [component, value] of [["IngestLake", lake], ["AnalyticsLayer", layer], ["Monitoring", ops]] as const) {
-      for (const [field, output] of Object.entries(value)) {
+    const components = { pipeline, ingest: pipeline.ingest, analytics: pipeline.analytics, monitoring: pipeline.monitoring, dashboards: pipeline.dashboards };
+    for (const [component, value] of Object.entries(components)) {
+      for (const [field, output] of Object.entries(value ?? {})) {
         if (pulumi.Output.isInstance(output)) outputs[`${component}.${field}`] = JSON.stringify(await promiseOf(output as pulumi.Output<unknown>)) ?? "";
       }
     }
-    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(["IngestLake.keyParameterName", "IngestLake.functionArn", "AnalyticsLayer.templateParameterName"]));
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(["pipeline.coingeckoKeyParameterName", "ingest.functionArn", "dashboards.dashboardUrl"]));
     expect(leaks(outputs)).toEqual([]);
   });
 });
@@ -282,7 +280,8 @@ describe("run side: the Lambda handler, key from SSM, objects to S3, stdout capt
     let thrown: unknown;
     let result: unknown;
     try {
-      result = await createIngestHandler()(scheduledEvent("2024-09-03T07:05:00Z"), lambdaContext(FETCH_SAFETY_MARGIN_MS + 2_000));
+      // Now: the handler refuses events older than its age limit, as it must for redriven messages.
+      result = await createIngestHandler()(scheduledEvent(new Date().toISOString()), lambdaContext(FETCH_SAFETY_MARGIN_MS + 2_000));
     } catch (err) {
       thrown = err;
     } finally {
@@ -304,3 +303,64 @@ describe("run side: the Lambda handler, key from SSM, objects to S3, stdout capt
     expect(leaks({ stdout: stdout.join(""), ...errorTexts(thrown), result: JSON.stringify(result) ?? "", ...objects })).toEqual([]);
   });
 });
+
+describe("local mode: local --once --api-key KEY, then the dashboard server on that lake", () => {
+  let lakeDir: string;
+  beforeEach(() => {
+    lakeDir = makeTempDir("secrets-local");
+  });
+  afterEach(() => removeTempDir(lakeDir));
+
+  /** Runs `local --once` against a stand-in answering `response`; returns what it printed, threw and requested. */
+  async function runLocalOnce(response: ScriptedResponse) {
+    const standIn = await startCoinGeckoStandIn({ fallback: response });
+    const status: string[] = [];
+    const logs: string[] = [];
+    let thrown: unknown;
+    try {
+      await localCommand({ lake: lakeDir, source: "live", apiUrl: standIn.baseUrl, apiKey: KEY, once: true, port: 0, status: (l) => status.push(l), logSink: (l) => logs.push(l) });
+    } catch (err) {
+      thrown = err;
+    } finally {
+      await standIn.close();
+    }
+    return { status, logs, thrown, requests: standIn.requests };
+  }
+
+  test("a snapshot: nothing printed, written, exported or served holds the key", async () => {
+    const run = await runLocalOnce(fixturePage("recorded-5-coins.json"));
+    expect(run.thrown).toBeUndefined();
+    expect(run.requests.map((r) => r.headers[KEY_HEADERS.demo])).toEqual([KEY]);
+    const files = filesUnder(lakeDir);
+    expect(Object.keys(files)).toEqual(expect.arrayContaining(["dashboard.html"]));
+    expect(Object.keys(files).some((f) => f.startsWith("analytics/") && f.endsWith(".parquet"))).toBe(true);
+
+    const server = await startDashboardServer({ lake: lakeDir, port: 0 });
+    const served: Record<string, string> = {};
+    try {
+      const paths = [...pageAssets().map((a) => a.urlPath), SPEC_API_PATH, ...dashboardViews().map((v) => `${VIEWS_API_PREFIX}${v}`)];
+      for (const urlPath of paths) {
+        const response = await fetch(new URL(urlPath, server.url));
+        expect([urlPath, response.status]).toEqual([urlPath, 200]);
+        served[`GET ${urlPath}`] = await response.text();
+      }
+    } finally {
+      await server.close();
+    }
+    // The views hold the snapshot's coins, so the served data is the real thing.
+    expect(Object.values(served).join("\n")).toContain("bitcoin");
+    expect(leaks({ ...lines(run.status, "status"), ...lines(run.logs, "log"), ...files, ...served })).toEqual([]);
+  });
+
+  test("CoinGecko echoing the key in an error: the failure printed and thrown does not hold it", async () => {
+    const run = await runLocalOnce(errorCodeResponse(401, 10002, `Invalid API key ${KEY}`));
+    expect(String(run.thrown)).toMatch(/ingest \S+ failed: CoinGecko error 10002/);
+    expect(run.requests.every((r) => r.headers[KEY_HEADERS.demo] === KEY)).toBe(true);
+    expect(leaks({ ...lines(run.status, "status"), ...lines(run.logs, "log"), ...errorTexts(run.thrown), ...filesUnder(lakeDir) })).toEqual([]);
+  });
+});
+
+/** Lines as named artifacts. */
+function lines(list: readonly string[], what: string): Record<string, string> {
+  return Object.fromEntries(list.map((line, i) => [`${what} line ${i}`, line]));
+}
