@@ -1,9 +1,9 @@
 /**
  * Least privilege, proven by evaluation: two whole pipelines (CryptoAnalyticsPipeline with its QuickSight
  * dashboard, as index.ts deploys it; one with SSE-S3, one with a customer-managed KMS key) are built under
- * the Pulumi mocks, every role's policies and every
- * bucket, queue and key policy are extracted (helpers/iamHarness.ts) and concrete requests are decided by a
- * real IAM evaluator, identity and resource policies together, as AWS decides a same-account request.
+ * the Pulumi mocks, every role's policies and every bucket, queue and key policy are extracted
+ * (helpers/iamHarness.ts), and concrete requests are decided by a real IAM evaluator, identity and resource
+ * policies together, as AWS decides a same-account request.
  *
  * For every role: each request its code makes is Allowed, and each request on its "never" list is denied
  * (the other stack's resources stand in for "another bucket/queue/workgroup/database/parameter/key").
@@ -109,7 +109,6 @@ const T = {
   scheduleGroup: "aws:scheduler/scheduleGroup:ScheduleGroup",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   key: "aws:kms/key:Key",
-  topic: "aws:sns/topic:Topic",
 } as const;
 
 const object = (bucketArn: string, key: string): string => `${bucketArn}/${key}`;
