@@ -1,0 +1,181 @@
+/**
+ * The library as another project gets it: `npm pack` this repository (prepack builds dist/), install the
+ * tarball into a copy of a minimal separate Pulumi program (fixtures/consumer: a TypeScript project like
+ * `pulumi new typescript` makes, with its own @pulumi/pulumi and typescript), type-check the program
+ * against the packed declarations, and run it under Pulumi mocks in a child process from its own folder,
+ * as `pulumi up` would. Then, for each Lambda function it created: the code archive holds no AWS SDK,
+ * Smithy, DuckDB or Pulumi file, carries the library as packed (and the HTTP client only where it is
+ * used), fits the zip budget, and its serialized `__index.js` loads in a fresh Node process from a folder
+ * holding exactly the archive's files, with only the AWS SDK (as the nodejs22.x runtime provides it) on
+ * the module path.
+ *
+ * The npm cache of this machine holds every package (from `npm ci`), so the install does not download.
+ */
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { filesOf, packagesIn, ZIP_BUDGET_BYTES, zippedSize } from "./helpers/functionZip";
+import { makeTempDir, removeTempDir } from "./helpers/factories";
+
+// Pack (a full build), install, type-check and a mocked deployment with two serialized functions.
+jest.setTimeout(240_000);
+
+const REPO = path.resolve(__dirname, "..");
+const FIXTURE = path.join(__dirname, "fixtures", "consumer");
+const PACKAGE = "crypto-analytics-pipeline";
+/** Packages that must never be in a function archive, at any depth. */
+const FORBIDDEN = /(^|\/)node_modules\/(@aws-sdk|@smithy|@aws|@pulumi|@duckdb|chart\.js|@kurkle|commander|playwright-core|typescript)\//;
+
+interface ArchiveEntry {
+  text?: string;
+  folder?: string;
+  file?: string;
+}
+interface RunnerReport {
+  resources: { type: string; name: string }[];
+  exports: Record<string, unknown>;
+  functions: Record<string, { environment: Record<string, string>; archive: Record<string, ArchiveEntry> }>;
+}
+
+/** The environment of child commands: this process's, without the npm_* variables `npx jest` sets. */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith("npm_")));
+  return { ...env, ...extra };
+}
+
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = childEnv()): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 180_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${command} ${args.join(" ")} failed in ${cwd}: ${err.message}\n${stdout}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+const timings: Record<string, number> = {};
+async function timed<T>(step: string, action: () => Promise<T>): Promise<T> {
+  const start = Date.now();
+  try {
+    return await action();
+  } finally {
+    timings[step] = Date.now() - start;
+  }
+}
+
+let work: string;
+let project: string;
+let packedFiles: string[];
+let packageJson: { main: string; types: string };
+let report: RunnerReport;
+const archives = new Map<string, Map<string, Uint8Array>>();
+
+beforeAll(async () => {
+  work = makeTempDir("consumer");
+  project = path.join(work, "project");
+  const packed = await timed("npm pack (with prepack build)", () => run("npm", ["pack", "--pack-destination", work, "--json"], REPO));
+  const [tarball] = JSON.parse(packed.slice(packed.indexOf("["))) as { filename: string; files: { path: string }[] }[];
+  packedFiles = tarball.files.map((f) => f.path).sort();
+  fs.cpSync(FIXTURE, project, { recursive: true });
+  await timed("npm install of the tarball", () =>
+    run("npm", ["install", path.join(work, tarball.filename), "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], project),
+  );
+  packageJson = JSON.parse(fs.readFileSync(path.join(project, "node_modules", PACKAGE, "package.json"), "utf8"));
+  await timed("tsc of the consumer program", () => run(process.execPath, [path.join(project, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], project));
+  const reportFile = path.join(work, "report.json");
+  await timed("consumer program under mocks", () => run(process.execPath, ["run-with-mocks.js", reportFile], project));
+  report = JSON.parse(fs.readFileSync(reportFile, "utf8"));
+  for (const [name, fn] of Object.entries(report.functions)) {
+    const assets: Record<string, pulumi.asset.Asset | pulumi.asset.Archive> = {};
+    for (const [key, entry] of Object.entries(fn.archive)) {
+      if (entry.text !== undefined) assets[key] = new pulumi.asset.StringAsset(entry.text);
+      // The program ran in the project folder, so Pulumi named code paths relative to it.
+      else if (entry.folder !== undefined) assets[key] = new pulumi.asset.FileArchive(path.resolve(project, entry.folder));
+      else assets[key] = new pulumi.asset.FileAsset(path.resolve(project, entry.file as string));
+    }
+    archives.set(name, await filesOf(new pulumi.asset.AssetArchive(assets)));
+  }
+});
+
+afterAll(() => {
+  console.info(`consumer test timings (ms): ${JSON.stringify(timings)}`);
+  if (work !== undefined) removeTempDir(work);
+});
+
+test("the tarball holds the built library: main, types, SQL and nothing of the sources or tests", () => {
+  expect(packedFiles).toEqual(expect.arrayContaining(["package.json", packageJson.main, packageJson.types, "sql/transform/select.sql", "sql/views/v_top_100.sql"]));
+  expect(packedFiles.filter((f) => /^(components|functions|local|cli|__tests__)\//.test(f) || f.endsWith(".test.js"))).toEqual([]);
+});
+
+test("the consumer program type-checks against the packed declarations and deploys the pipeline under mocks", () => {
+  expect(fs.existsSync(path.join(project, "index.js"))).toBe(true);
+  const types = new Set(report.resources.map((r) => r.type));
+  for (const component of ["CryptoAnalyticsPipeline", "IngestLake", "AnalyticsLayer", "Monitoring"]) expect(types).toContain(`crypto-analytics:pipeline:${component}`);
+  expect(types).not.toContain("crypto-analytics:pipeline:Dashboards");
+  expect(report.exports).toMatchObject({ glueDatabase: "crypto_data", stack: "ci", ingestFunctionName: expect.stringMatching(/^market-ingest-[0-9a-f]{8}$/) });
+  expect(Object.keys(report.functions).sort()).toEqual(["market-ingest-function", "market-transform-function"]);
+});
+
+test("the library is installed from the tarball, not linked to this repository", () => {
+  const installed = path.join(project, "node_modules", PACKAGE);
+  expect(fs.lstatSync(installed).isSymbolicLink()).toBe(false);
+  const folders = Object.values(report.functions).flatMap((fn) => Object.values(fn.archive).map((e) => e.folder ?? e.file)).filter((p): p is string => p !== undefined);
+  expect(folders.length).toBeGreaterThan(0);
+  for (const folder of folders) expect(path.resolve(project, folder).startsWith(project + path.sep)).toBe(true);
+});
+
+describe.each(["market-ingest-function", "market-transform-function"])("%s archive", (fn) => {
+  test("no AWS SDK, Smithy, DuckDB, Pulumi or tooling file at any depth", () => {
+    const files = [...(archives.get(fn) as Map<string, Uint8Array>).keys()];
+    expect(files).toContain("__index.js");
+    expect(files.filter((f) => FORBIDDEN.test(f))).toEqual([]);
+  });
+
+  test("the library as packed, plus the HTTP client only for the function that calls CoinGecko", () => {
+    const files = archives.get(fn) as Map<string, Uint8Array>;
+    const prefix = `node_modules/${PACKAGE}/`;
+    const library = [...files.keys()].filter((f) => f.startsWith(prefix)).map((f) => f.slice(prefix.length)).sort();
+    expect(library).toEqual(packedFiles);
+    const packages = packagesIn(files);
+    if (fn === "market-ingest-function") expect([...packages]).toEqual(expect.arrayContaining([PACKAGE, "axios", "axios-retry"]));
+    else expect([...packages]).toEqual([PACKAGE]);
+  });
+
+  test("beside the library itself, the archive fits the budget of this repository's own function zips", () => {
+    const files = archives.get(fn) as Map<string, Uint8Array>;
+    const library = `node_modules/${PACKAGE}/`;
+    const rest = new Map([...files].filter(([key]) => !key.startsWith(library)));
+    const [total, others] = [zippedSize(files), zippedSize(rest)];
+    console.info(
+      `${fn} (consumer): ${files.size} files, ${(total / 1024).toFixed(1)} KiB zipped, of which the library ${((total - others) / 1024).toFixed(1)} KiB; ` +
+        `packages: ${[...packagesIn(files)].sort().join(", ")}`,
+    );
+    // The serializer requires the handler modules from the installed package instead of inlining them, so
+    // the whole packed library travels along; everything else must stay as small as in this repository.
+    expect(others).toBeLessThan(ZIP_BUDGET_BYTES);
+  });
+
+  test("its __index.js loads from exactly the archive's files with only the runtime's AWS SDK besides, and exports the handler", async () => {
+    const dir = path.join(work, `lambda-${fn}`);
+    for (const [key, bytes] of archives.get(fn) as Map<string, Uint8Array>) {
+      fs.mkdirSync(path.dirname(path.join(dir, key)), { recursive: true });
+      fs.writeFileSync(path.join(dir, key), bytes);
+    }
+    // The nodejs22.x runtime provides AWS SDK v3 on its module path; nothing else is there.
+    const runtime = path.join(work, "runtime", "node_modules");
+    if (!fs.existsSync(runtime)) {
+      fs.mkdirSync(runtime, { recursive: true });
+      fs.symlinkSync(path.join(project, "node_modules", "@aws-sdk"), path.join(runtime, "@aws-sdk"), "dir");
+    }
+    const env = {
+      PATH: process.env.PATH ?? "",
+      NODE_PATH: runtime,
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "AKIDCONSUMERTEST",
+      AWS_SECRET_ACCESS_KEY: "consumer-test-secret",
+      ...report.functions[fn].environment,
+    };
+    const script = `const m = require("./__index.js"); process.stdout.write(typeof m.handler);`;
+    expect(await run(process.execPath, ["-e", script], dir, env)).toBe("function");
+  });
+});
