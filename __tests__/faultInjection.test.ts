@@ -196,6 +196,7 @@ describe("a write failing mid-snapshot, at each write position", () => {
       // Assert: the error says what happened; nothing partial or wrong is visible.
       expect(error?.message).toMatch(thrown[fault]);
       if (fault === "die") expect(error).toBeInstanceOf(ProcessDied);
+      expect(faulty.faults.map((f) => f.op)).toEqual([faulty.operations[faulty.operations.length - 1]]);
       const afterFault = await check(lake, { served, mayBeLost: [SLOT], mayBeRawOnly: [SLOT] });
       expect(afterFault).toMatchObject({ violations: [], complete: [], rawOnly: expected.rawOnly ? [SLOT] : [], lost: expected.rawOnly ? [] : [SLOT] });
 

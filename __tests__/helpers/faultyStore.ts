@@ -58,11 +58,6 @@ export class ProcessLife {
     return this.deadAt !== undefined;
   }
 
-  /** Where it was killed, e.g. `before put raw/...`. */
-  get killedWhere(): string | undefined {
-    return this.deadAt;
-  }
-
   /** Kills the process (once) and returns the error to throw. */
   kill(where: string): ProcessDied {
     if (this.deadAt === undefined) {
@@ -87,7 +82,7 @@ export function keyKind(key: string): KeyKind {
 }
 
 /** An error shaped like Node's fs errors (`code`, `errno`, `syscall`, `path`). */
-export function osError(code: "ENOSPC" | "EACCES", key: string): NodeJS.ErrnoException {
+function osError(code: "ENOSPC" | "EACCES", key: string): NodeJS.ErrnoException {
   const text = code === "ENOSPC" ? "no space left on device" : "permission denied";
   return Object.assign(new Error(`${code}: ${text}, write '${key}'`), { code, errno: code === "ENOSPC" ? -28 : -13, syscall: "write", path: key });
 }
@@ -98,13 +93,11 @@ export interface FaultyStoreOptions {
   plan?: FaultPlan;
   /** The process the store belongs to; a `die` fault kills it. Defaults to a fresh one. */
   life?: ProcessLife;
-  /** Called before each operation that goes through (e.g. to advance a virtual clock). Defaults to none. */
-  onOperation?: (op: StoreOperation) => void;
 }
 
 /** An {@link ObjectStore} that injects faults into another one and records every operation. */
 export class FaultyStore implements ObjectStore {
-  /** Every operation asked for, in order, faulted ones included. */
+  /** Every operation asked for, in order, faulted and refused ones included. */
   readonly operations: StoreOperation[] = [];
   /** Operations that were failed or killed, with the fault. */
   readonly faults: { op: StoreOperation; fault: InjectedFault }[] = [];
@@ -146,7 +139,6 @@ export class FaultyStore implements ObjectStore {
       if (fault === "die") throw this.life.kill(`before ${method} ${key}`);
       throw osError(fault, key);
     }
-    this.options.onOperation?.(op);
     return run();
   }
 }
@@ -166,20 +158,19 @@ export function faultAtWrite(kind: KeyKind, fault: InjectedFault, match: (key: s
  * decides, at each `now()`, whether the process dies right there.
  */
 export class MortalClock implements Clock {
-  /** Reads of `now()` so far. */
-  reads = 0;
+  private reads = 0;
 
   constructor(
     private readonly inner: Clock,
     private readonly life: ProcessLife,
-    private readonly dieOnRead: (nowMs: number, read: number) => boolean = () => false,
+    private readonly dieOnRead: (nowMs: number) => boolean = () => false,
   ) {}
 
   now(): number {
     this.life.check("clock read");
     const now = this.inner.now();
     this.reads += 1;
-    if (this.dieOnRead(now, this.reads)) throw this.life.kill(`at clock read ${this.reads} (${new Date(now).toISOString()})`);
+    if (this.dieOnRead(now)) throw this.life.kill(`at clock read ${this.reads} (${new Date(now).toISOString()})`);
     return now;
   }
 
@@ -213,4 +204,16 @@ export async function runLocal(options: Omit<LocalCommandOptions, "status" | "lo
   } catch (error) {
     return { error, status, logs };
   }
+}
+
+/** A seeded pseudo-random generator (mulberry32) in [0, 1): the same seed picks the same kill points. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
 }
