@@ -191,11 +191,11 @@ describe("real crypto-analytics processes SIGKILLed at random moments", () => {
     }
   }
 
-  /** Runs the CLI, waits until `started()` shows it is working, lets it go on for a seeded 50-650 ms, then SIGKILLs it. */
-  async function killMidway(args: string[], started: () => boolean, what: string): Promise<{ signal: NodeJS.Signals | null; afterMs: number }> {
+  /** Runs the CLI, waits until `started(pid)` shows it is working, lets it go on for a seeded 50-650 ms, then SIGKILLs it. */
+  async function killMidway(args: string[], started: (pid: number) => boolean, what: string): Promise<{ signal: NodeJS.Signals | null; afterMs: number }> {
     const run = start(args);
     try {
-      await until(started, 20_000, what);
+      await until(() => started(run.child.pid ?? -1), 20_000, what);
       const afterMs = 50 + Math.floor(random() * 600);
       await new Promise((r) => setTimeout(r, afterMs));
       run.child.kill("SIGKILL");
@@ -205,7 +205,7 @@ describe("real crypto-analytics processes SIGKILLed at random moments", () => {
     }
   }
 
-  it("simulate killed while writing half a day of history, local killed twice during its catch-up transform (leaving its lock): after a full re-run the lake holds every simulated snapshot once, no row twice, nothing partial", async () => {
+  it("simulate killed while writing half a day of history, local killed twice while it holds the lake (leaving its lock): after a full re-run the lake holds every simulated snapshot once, no row twice, nothing partial", async () => {
     // Arrange
     const lake = makeTempDir("fault-sigkill");
     temps.push(lake);
@@ -214,12 +214,15 @@ describe("real crypto-analytics processes SIGKILLed at random moments", () => {
     // Act: a simulate run killed mid-history, then one completed in process.
     const simulateKill = await killMidway(simulateArgs, () => fs.existsSync(path.join(lake, "processed")), "simulate's first snapshot");
     const history = await simulateCommand({ lake, days: 0.5, everyMinutes: 5, coins: COINS });
-    // Two local runs killed while their start-up transform materialises the day; the lock stays behind.
+    // Two local runs killed once they hold the lake (taking over the dead one's lock the second time): in
+    // their repair, ingest or catch-up transform of the half day. The lock stays behind.
+    const lockFile = path.join(lake, LAKE_LOCK_FILE);
+    const lockHolder = (): string => (fs.existsSync(lockFile) ? fs.readFileSync(lockFile, "utf8").trim() : "");
     const localKills = [];
     for (let i = 0; i < 2; i++) {
-      localKills.push(await killMidway(["local", "--lake", lake, "--source", "simulate", "--coins", String(COINS), "--port", "0"], () => fs.existsSync(path.join(lake, "analytics")) || fs.existsSync(path.join(lake, ".staging")), "local's transform"));
+      localKills.push(await killMidway(["local", "--lake", lake, "--source", "simulate", "--coins", String(COINS), "--port", "0"], (pid) => lockHolder() === String(pid), "local to take the lake's lock"));
     }
-    const staleLock = fs.readFileSync(path.join(lake, LAKE_LOCK_FILE), "utf8").trim();
+    const staleLock = lockHolder();
     // The next local start takes the dead process's lock over, finishes what is half-written and catches up.
     const final = await localCommand({ lake, source: "simulate", coins: COINS, once: true, port: 0, status: () => undefined, logSink: () => undefined });
 

@@ -129,20 +129,28 @@ export interface StandInMarket {
   source: SnapshotSource;
 }
 
-/** Client timing of {@link startStandInMarket} by default: a few fast retries, and room for a 200 under load. */
-export const STAND_IN_CLIENT_TIMING: Readonly<CoinGeckoSourceOptions> = { ...FAST_RETRY_OPTIONS, requestTimeoutMs: 150, budgetMs: 400 };
+/** Real time during which the stand-in's client starts retries, by default: a few fast ones. */
+export const DEFAULT_RETRY_WINDOW_MS = 300;
+
+/**
+ * Client timing for the stand-in: every attempt may take a second or more, so a page served on a loaded
+ * machine is never abandoned (it would count as served yet missing), while retries start only within
+ * `retryWindowMs` (the client starts one only if a full attempt, at most 1 s, still fits the budget), so a
+ * failing slot costs about that much real time.
+ */
+export function standInTiming(retryWindowMs: number): CoinGeckoSourceOptions {
+  return { ...FAST_RETRY_OPTIONS, requestTimeoutMs: 2_000, budgetMs: 1_000 + retryWindowMs };
+}
 
 /**
  * Starts a stand-in serving `answer`'s faults and otherwise fresh valid pages, with a client source that
- * tells the recorder which slot each request belongs to (the slot runIngest passes to its source). A
- * failing slot costs up to `budgetMs - requestTimeoutMs` of real time in retries: keep that small in
- * scenarios with many failing slots.
+ * tells the recorder which slot each request belongs to (the slot runIngest passes to its source).
  */
-export async function startStandInMarket(answer?: (index: number, slot: number) => ScriptedResponse | undefined, timing: Partial<CoinGeckoSourceOptions> = {}): Promise<StandInMarket> {
+export async function startStandInMarket(answer?: (index: number, slot: number) => ScriptedResponse | undefined, retryWindowMs = DEFAULT_RETRY_WINDOW_MS): Promise<StandInMarket> {
   let fetching = Number.NaN;
   const market = recordingMarket(() => fetching, answer);
   const standIn = await startCoinGeckoStandIn({ fallback: market.responder });
-  const client = createCoinGeckoSource({ ...STAND_IN_CLIENT_TIMING, ...timing, baseUrl: standIn.baseUrl });
+  const client = createCoinGeckoSource({ ...standInTiming(retryWindowMs), baseUrl: standIn.baseUrl });
   return {
     standIn,
     served: market.served,
