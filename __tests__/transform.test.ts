@@ -6,7 +6,7 @@
 import * as fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
-import { hourOf, transformCommand } from "../cli/transformCommand";
+import { transformCommand } from "../cli/transformCommand";
 import { LocalObjectStore } from "../functions/localObjectStore";
 import { HourPartition, partitionOf, partitionPath, processedKey } from "../functions/partitions";
 import { QueryEngine } from "../functions/queryEngine";
@@ -291,18 +291,9 @@ describe("transformCommand", () => {
     await expect(transformCommand({ lake, hour: "2024-09-03T01:00Z", all: true })).rejects.toThrow(/--hour and --all exclude each other/);
   });
 
-  it.each([
-    ["2024-09-03T07", { year: 2024, month: 9, day: 3, hour: 7 }],
-    ["2024-09-03T07:59", { year: 2024, month: 9, day: 3, hour: 7 }],
-    ["2024-09-03T07:30:00.5Z", { year: 2024, month: 9, day: 3, hour: 7 }],
-    ["2024-09-03T01:30+02:00", { year: 2024, month: 9, day: 2, hour: 23 }],
-    ["2024-02-29T00:00Z", { year: 2024, month: 2, day: 29, hour: 0 }],
-  ])("reads --hour %s as %p", (iso, expected) => {
-    expect(hourOf(iso)).toEqual(expected);
-  });
-
-  it.each(["yesterday", "2024-09-03", "2024-09-03 07:00", "2023-02-29T00:00Z", "2024-13-01T00:00Z", "2024-09-03T24:00Z", ""])("rejects --hour %p", (iso) => {
-    expect(() => hourOf(iso)).toThrow(/--hour must be an ISO-8601 time/);
+  // The parser itself (offsets, calendar checks) is covered in partitions.test.ts; this pins the CLI's wording.
+  it.each(["yesterday", "2024-09-03", "2023-02-29T00:00Z", "2024-09-03T24:00Z", ""])("rejects --hour %p with the CLI's wording", async (iso) => {
+    await expect(transformCommand({ lake, hour: iso })).rejects.toThrow(`--hour must be an ISO-8601 time such as 2024-09-03T07:00Z, got ${JSON.stringify(iso)}`);
   });
 });
 

@@ -84,3 +84,37 @@ export function timestampOfKey(key: string): number | undefined {
   const m = /\/(\d+)(?:\.p\d+)?\.(?:json|ndjson\.gz)$/.exec(key);
   return m ? Number(m[1]) : undefined;
 }
+
+/**
+ * An ISO-8601 date-time down to at least the hour: `YYYY-MM-DDTHH`, then optional `:MM`, `:SS` and fraction,
+ * then `Z` or a `±HH:MM` offset (none means UTC). Groups: year, month, day, hour, minute, second, offset
+ * sign, offset hours, offset minutes.
+ */
+const ISO_HOUR = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})(?::(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(?:Z|([+-])(\d{2}):(\d{2}))?$/;
+
+/**
+ * The UTC hour partition holding an ISO-8601 time such as `2024-09-03T07`, `2024-09-03T07:59:59.5Z` or
+ * `2024-09-03T01:30+02:00` (the 23:00 hour of 2 September); surrounding blanks are ignored. Only real
+ * times are accepted: 2023-02-29, hour 24, minute 60 or a date without a time throw an Error reading
+ * `<what> must be an ISO-8601 time ...`, where `what` names the flag or field that held `iso` (`--hour`).
+ */
+export function parseHour(iso: string, what: string): HourPartition {
+  const m = ISO_HOUR.exec(iso.trim());
+  const epochSeconds = m === null ? undefined : epochSecondsOf(m);
+  if (epochSeconds === undefined) throw new Error(`${what} must be an ISO-8601 time such as 2024-09-03T07:00Z, got ${JSON.stringify(iso)}`);
+  return partitionOf(epochSeconds);
+}
+
+/** Epoch seconds of an {@link ISO_HOUR} match, or undefined when its fields name no real time. */
+function epochSecondsOf(m: RegExpExecArray): number | undefined {
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((g) => Number(g ?? 0));
+  const [offsetHours, offsetMinutes] = [Number(m[8] ?? 0), Number(m[9] ?? 0)];
+  const hourStartMs = Date.UTC(year, month - 1, day, hour);
+  const back = new Date(hourStartMs);
+  // Date.UTC rolls 2023-02-30 over to March, hour 24 to the next day and years 0-99 to the 1900s: only a
+  // round trip shows the fields name an hour that exists.
+  const exists = back.getUTCFullYear() === year && back.getUTCMonth() === month - 1 && back.getUTCDate() === day && back.getUTCHours() === hour;
+  if (!exists || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return undefined;
+  const offsetSeconds = (m[7] === "-" ? -1 : 1) * (offsetHours * 3600 + offsetMinutes * 60);
+  return hourStartMs / 1000 + minute * 60 + second - offsetSeconds;
+}
