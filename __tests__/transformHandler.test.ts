@@ -10,11 +10,11 @@ import {
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, PutObjectCommandInput, S3Client } from "@aws-sdk/client-s3";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
-import { HourPartition, partitionPath, partitionStart, processedKey } from "../functions/partitions";
+import { HOUR_SECONDS, HourPartition, partitionOf, partitionPath, partitionStart, processedKey } from "../functions/partitions";
 import { athenaInsertTemplate } from "../functions/sqlFiles";
 import { renderTemplate } from "../functions/sqlTemplate";
 import { manifestKey, transformIdempotencyKey } from "../functions/transform";
-import { createTransformHandler, TRANSFORM_DEADLINE_MARGIN_MS, TRANSFORM_ENV } from "../functions/transformHandler";
+import { createTransformHandler, MAX_MANUAL_HOURS, manualHoursOf, TRANSFORM_DEADLINE_MARGIN_MS, TRANSFORM_ENV } from "../functions/transformHandler";
 import { lambdaContext } from "./helpers/factories";
 
 const athena = mockClient(AthenaClient);
@@ -60,10 +60,11 @@ function fakeS3(seed: Record<string, Record<string, string>>) {
   return buckets;
 }
 
-/** Snapshot timestamps every 5 minutes of an hour, from minute `from` to `to` inclusive. */
-function slots(hour: number, from = 0, to = 55): number[] {
+/** Snapshot timestamps every 5 minutes of an hour (of 3 September when a number), from minute `from` to `to` inclusive. */
+function slots(hour: number | HourPartition, from = 0, to = 55): number[] {
+  const start = partitionStart(typeof hour === "number" ? hourOf(hour) : hour);
   const out: number[] = [];
-  for (let m = from; m <= to; m += 5) out.push(partitionStart(hourOf(hour)) + m * 60);
+  for (let m = from; m <= to; m += 5) out.push(start + m * 60);
   return out;
 }
 
@@ -317,5 +318,102 @@ describe("createTransformHandler", () => {
 
     expect(() => createTransformHandler()).toThrow(`transform function misconfigured: ${message}`);
     expect([athena.calls(), s3.calls(), ssm.calls()].flat()).toEqual([]);
+  });
+});
+
+describe("manual re-run event", () => {
+  // Two days before NOW: far outside the 3-hour lookback.
+  const OLD = { year: 2024, month: 9, day: 1, hour: 10 };
+  const manualEvent = (...hours: unknown[]) => ({ hours });
+  const noAwsCalls = () => expect([athena.calls(), s3.calls(), ssm.calls()].flat()).toEqual([]);
+
+  /** seedLake plus four snapshots of {@link OLD}, which no scheduled run would look at. */
+  function seedWithOldHour() {
+    const buckets = seedLake();
+    for (const t of slots(OLD, 0, 15)) buckets.get(ARCHIVE)?.set(processedKey(t), "gz");
+    return buckets;
+  }
+
+  it("materialises exactly the named hours, oldest first: one outside the lookback, duplicates collapsed, the current hour included", async () => {
+    seedWithOldHour();
+    fakeAthena();
+
+    // 08:00Z and 08:30 are one hour; 11:20+02:00 is 09:20 UTC, the current hour.
+    const summary = await settle(createTransformHandler()(manualEvent("2024-09-03T08:00Z", "2024-09-01T10", "2024-09-03T08:30", "2024-09-03T11:20+02:00"), context()));
+
+    const named = [OLD, hourOf(8), hourOf(9)];
+    expect(s3.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix)).toEqual(named.map((p) => `processed/${partitionPath(p)}/`));
+    expect(startInputs()).toEqual([
+      [OLD, slots(OLD, 0, 15)],
+      [hourOf(8), slots(8)],
+      [hourOf(9), slots(9, 0, 15)],
+    ].map(([p, snapshots]) => ({
+      QueryString: renderTemplate(TEMPLATE, p as HourPartition),
+      ClientRequestToken: transformIdempotencyKey(p as HourPartition, snapshots as number[], NOW / 1000),
+      WorkGroup: "crypto_wg",
+      QueryExecutionContext: { Database: "crypto_data" },
+    })));
+    // Hour 7 has a pending snapshot but was not named: untouched.
+    expect(puts().map((p) => p.Key)).toEqual(named.map(manifestKey));
+    expect(summary).toMatchObject({ hours: named.map((partition) => ({ partition, rowsWritten: 250 })), rowsMaterialised: 750 });
+    expect(jsonLines()).toContainEqual(expect.objectContaining({ message: "manual re-run", hours: named.map(partitionPath), pipeline: "crypto-dev" }));
+  });
+
+  it("skips a named hour whose manifest lists every snapshot; deleting the manifest object makes the next run redo it", async () => {
+    const buckets = seedLake();
+    fakeAthena();
+    const handler = createTransformHandler();
+
+    const skipped = await settle(handler(manualEvent("2024-09-03T06"), context()));
+    expect(skipped.hours).toEqual([]);
+    expect(startInputs()).toEqual([]);
+
+    buckets.get(ANALYTICS)?.delete(manifestKey(hourOf(6)));
+    const redone = await settle(handler(manualEvent("2024-09-03T06"), context()));
+
+    expect(startInputs().map((i) => i.QueryString)).toEqual([renderTemplate(TEMPLATE, hourOf(6))]);
+    expect(redone.hours).toEqual([{ partition: hourOf(6), snapshots: 12, rowsWritten: 250, queryId: "q-hour-6" }]);
+    expect(JSON.parse(buckets.get(ANALYTICS)?.get(manifestKey(hourOf(6))) ?? "")).toMatchObject({ snapshots: slots(6) });
+  });
+
+  it.each([
+    ["the Scheduler's event", { scheduledTime: "2024-09-03T09:05:00Z" }],
+    ["an empty event", {}],
+    ["an event that is not an object", null],
+  ])("%s runs the lookback catch-up", async (_name, event) => {
+    seedWithOldHour();
+    fakeAthena();
+
+    const summary = await settle(createTransformHandler()(event, context()));
+
+    expect(startInputs().map((i) => i.QueryString)).toEqual([7, 8].map((h) => renderTemplate(TEMPLATE, hourOf(h))));
+    expect(summary.hours.map((h) => h.partition)).toEqual([hourOf(7), hourOf(8)]);
+    expect(jsonLines().filter((l) => l.message === "manual re-run")).toEqual([]);
+  });
+
+  const tooMany = Array.from({ length: MAX_MANUAL_HOURS + 1 }, (_, i) => new Date((partitionStart(hourOf(9)) - i * HOUR_SECONDS) * 1000).toISOString());
+  it.each([
+    ["hours that is not an array", { hours: "2024-09-03T07" }, "manual transform event: hours must be a non-empty array of ISO-8601 times such as \"2024-09-03T07\", got string"],
+    ["null hours", { hours: null }, "hours must be a non-empty array of ISO-8601 times such as \"2024-09-03T07\", got null"],
+    ["empty hours", manualEvent(), "hours must be a non-empty array of ISO-8601 times such as \"2024-09-03T07\", got an empty array"],
+    ["too many distinct hours", { hours: tooMany }, `manual transform event: at most ${MAX_MANUAL_HOURS} distinct hours per invocation, got ${MAX_MANUAL_HOURS + 1}; split them over several events`],
+    ["a string that is no time", manualEvent("yesterday"), 'manual transform event: hours[0] must be an ISO-8601 time such as 2024-09-03T07:00Z, got "yesterday"'],
+    ["a day that does not exist, after a valid hour", manualEvent("2024-09-03T07", "2024-02-30T00"), 'hours[1] must be an ISO-8601 time such as 2024-09-03T07:00Z, got "2024-02-30T00"'],
+    ["an hour that has not started", manualEvent("2024-09-03T10:00Z"), 'hours[0] "2024-09-03T10:00Z" is in the future (now 2024-09-03T09:20:00.000Z)'],
+    ["an hour before the tables' year range", manualEvent("2001-01-01T00"), 'hours[0] "2001-01-01T00" is out of range: hour partition year must be within 2009..2100, got 2001'],
+    ["a number", manualEvent(partitionStart(hourOf(7))), 'hours[0] must be an ISO-8601 time string such as "2024-09-03T07", got number'],
+  ])("rejects an event with %s before any AWS call", async (_name, event, message) => {
+    seedLake();
+    fakeAthena();
+
+    await expect(createTransformHandler()(event, context())).rejects.toThrow(message);
+    noAwsCalls();
+  });
+
+  it(`accepts up to ${MAX_MANUAL_HOURS} distinct hours, however many times each is named`, () => {
+    const distinct = tooMany.slice(1);
+    const hours = manualHoursOf({ hours: [...distinct, ...distinct.map((iso) => iso.replace(":00:00.000Z", ":59Z"))] }, NOW);
+
+    expect(hours).toEqual(distinct.map((iso) => partitionOf(Date.parse(iso) / 1000)).reverse());
   });
 });

@@ -4,7 +4,7 @@
  * process against a loopback AWS stand-in (S3, SSM and Athena over real HTTP).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { floorToHour, HOUR_SECONDS, partitionOf, processedKey } from "../functions/partitions";
+import { floorToHour, HOUR_SECONDS, partitionOf, partitionPath, processedKey } from "../functions/partitions";
 import { athenaInsertTemplate } from "../functions/sqlFiles";
 import { renderTemplate } from "../functions/sqlTemplate";
 import { manifestKey } from "../functions/transform";
@@ -114,5 +114,30 @@ describe("the serialized handler in a fresh Node process", () => {
     expect(aws.ops("PutObject").map((r) => r.url.split("?")[0])).toEqual([`/${ANALYTICS}/${manifestKey(hour).split("/").map(encodeURIComponent).join("/")}`]);
     expect(run.jsonLines()).toContainEqual(expect.objectContaining({ message: "athena query started", queryId, pipeline: "crypto-serialized" }));
     expect(run.jsonLines()).toContainEqual(expect.objectContaining({ Pipeline: "crypto-serialized", RowsMaterialised: 250, HoursMaterialised: 1 }));
+  });
+
+  it("a manual re-run event materialises a named hour outside the lookback, and an invalid one fails with a clear error", async () => {
+    // Three days back: far outside the two-hour lookback, so only the manual event can reach it.
+    const hourStart = floorToHour(Math.floor(Date.now() / 1000)) - 72 * HOUR_SECONDS;
+    const hour = partitionOf(hourStart);
+    aws.buckets.set(ARCHIVE, new Map([[processedKey(hourStart), { body: Buffer.from("gz") }]]));
+    aws.buckets.set(ANALYTICS, new Map());
+    const template = athenaInsertTemplate();
+    aws.parameters.set(TEMPLATE_PARAMETER, template);
+    const queriesBefore = athena.queries.length;
+    const listsBefore = aws.ops("ListObjectsV2").length;
+    const iso = new Date(hourStart * 1000).toISOString().slice(0, 13);
+
+    const run = await runSerializedHandler(dir, [{ hours: ["2024-02-30T00"] }, { hours: [iso, `${iso}:45Z`] }], serializedHandlerEnv(dir, aws, TRANSFORM_SETTINGS));
+
+    const newQueries = athena.queries.slice(queriesBefore);
+    expect(run.outcomes).toEqual([
+      { error: 'manual transform event: hours[0] must be an ISO-8601 time such as 2024-09-03T07:00Z, got "2024-02-30T00"' },
+      { result: expect.objectContaining({ hours: [{ partition: hour, snapshots: 1, rowsWritten: 250, queryId: newQueries[0]?.id }], rowsMaterialised: 250 }) },
+    ]);
+    expect(newQueries.map((q) => q.sql)).toEqual([renderTemplate(template, hour)]);
+    // Only the named hour was listed: no lookback hour was looked at.
+    expect(aws.ops("ListObjectsV2").slice(listsBefore).map((r) => new URL(r.url, aws.url).searchParams.get("prefix"))).toEqual([`processed/${partitionPath(hour)}/`]);
+    expect(aws.buckets.get(ANALYTICS)?.has(manifestKey(hour))).toBe(true);
   });
 });
