@@ -21,7 +21,7 @@ import { manifestKey, runTransform, TransformDeps } from "../functions/transform
 import { DuckDbEngine } from "../local/duckdbEngine";
 import { createLocalJobs, repairInterruptedSnapshots } from "../local/localPipeline";
 import { faultAtWrite, FaultyStore, InjectedFault, KeyKind, ProcessDied } from "./helpers/faultyStore";
-import { inspectLake, LakeExpectations, ServedPage, StandInMarket, startStandInMarket } from "./helpers/lakeInvariants";
+import { inspectLake, ServedPage, StandInMarket, startStandInMarket } from "./helpers/lakeInvariants";
 import { htmlPage, makeTempDir, recorder, removeTempDir } from "./helpers/factories";
 import { VirtualClock } from "./helpers/virtualClock";
 
@@ -62,10 +62,6 @@ function deliver(store: ObjectStore, source: SnapshotSource, slot = SLOT) {
 function restartRepair(lake: string, slot = SLOT) {
   const rec = recorder();
   return repairInterruptedSnapshots({ lake, store: new LocalObjectStore(lake), vsCurrency: "usd", clock: new VirtualClock((slot + 600) * 1000), logger: rec.logger, metrics: rec.metrics });
-}
-
-function check(lake: string, expectations: LakeExpectations) {
-  return inspectLake(lake, expectations);
 }
 
 function rawBytes(lake: string, slot = SLOT): Buffer {
@@ -122,7 +118,7 @@ describe("the invariant checker finds each kind of breakage", () => {
   });
 
   it("reports a consistent lake as clean: 3 snapshots of 6 coins, 18 analytics rows, hour 7 materialised", async () => {
-    const report = await check(good, { served, materialisedBefore: SLOT + HOUR });
+    const report = await inspectLake(good, { served, materialisedBefore: SLOT + HOUR });
 
     expect(report).toEqual({ violations: [], complete: slots, rawOnly: [], lost: [], processedRows: 18, analyticsRows: 18, materialisedHours: [SLOT], hiddenLeftovers: [] });
   });
@@ -145,7 +141,7 @@ describe("the invariant checker finds each kind of breakage", () => {
 
     breakIt(lake);
 
-    expect((await check(lake, { served })).violations).toEqual(expect.arrayContaining([expect.stringMatching(violation)]));
+    expect((await inspectLake(lake, { served })).violations).toEqual(expect.arrayContaining([expect.stringMatching(violation)]));
   });
 
   it("a served snapshot that is not in the lake, and an hour left unmaterialised", async () => {
@@ -155,7 +151,7 @@ describe("the invariant checker finds each kind of breakage", () => {
     const late = { slot: SLOT + 4 * FIVE_MINUTES, page: 1, body: served[0].body };
     await deliver(new LocalObjectStore(lake), async () => ({ pages: [{ page: 1, body: late.body }], request: {}, fetchedAt: "", retries: 0, latencyMs: 0 }), late.slot);
 
-    const report = await check(lake, { served: [...served, extra, late], materialisedBefore: SLOT + HOUR });
+    const report = await inspectLake(lake, { served: [...served, extra, late], materialisedBefore: SLOT + HOUR });
 
     expect(report.violations).toEqual([`served slot ${extra.slot}: a valid page was served but the lake has no trace of it`, "hour 2024-09-03T07:00:00.000Z: 1 of 4 processed snapshot(s) not materialised"]);
     expect(report.lost).toEqual([extra.slot]);
@@ -197,7 +193,7 @@ describe("a write failing mid-snapshot, at each write position", () => {
       expect(error?.message).toMatch(thrown[fault]);
       if (fault === "die") expect(error).toBeInstanceOf(ProcessDied);
       expect(faulty.faults.map((f) => f.op)).toEqual([faulty.operations[faulty.operations.length - 1]]);
-      const afterFault = await check(lake, { served, mayBeLost: [SLOT], mayBeRawOnly: [SLOT] });
+      const afterFault = await inspectLake(lake, { served, mayBeLost: [SLOT], mayBeRawOnly: [SLOT] });
       expect(afterFault).toMatchObject({ violations: [], complete: [], rawOnly: expected.rawOnly ? [SLOT] : [], lost: expected.rawOnly ? [] : [SLOT] });
 
       // Act 2: a restart's repair, then the next delivery of the same slot.
@@ -212,7 +208,7 @@ describe("a write failing mid-snapshot, at each write position", () => {
       expect(redelivered.status).toBe(expected.repair === "repaired" ? "already-written" : "written");
       expect(served).toHaveLength(2);
       expect(rawBytes(lake).equals(bodiesOf(served)[expected.keeps === "first" ? 0 : 1])).toBe(true);
-      expect(await check(lake, { served })).toMatchObject({ violations: [], complete: [SLOT], rawOnly: [], processedRows: 6 });
+      expect(await inspectLake(lake, { served })).toMatchObject({ violations: [], complete: [SLOT], rawOnly: [], processedRows: 6 });
     });
   });
 
@@ -237,7 +233,7 @@ describe("a write failing mid-snapshot, at each write position", () => {
     // Act
     await expect(deliver(new LocalObjectStore(lake), source)).rejects.toThrow("ENOSPC: no space left on device");
     jest.restoreAllMocks();
-    const afterFault = await check(lake, { served, mayBeRawOnly: [SLOT] });
+    const afterFault = await inspectLake(lake, { served, mayBeRawOnly: [SLOT] });
     await deliver(new LocalObjectStore(lake), source);
 
     // Assert: the half-written file is invisible to every reader; the next delivery completes the slot.
@@ -245,7 +241,7 @@ describe("a write failing mid-snapshot, at each write position", () => {
     expect(afterFault.hiddenLeftovers).toHaveLength(1);
     expect(afterFault.hiddenLeftovers[0]).toMatch(/^\.tmp\//);
     expect(fs.statSync(path.join(lake, afterFault.hiddenLeftovers[0])).size).toBeGreaterThan(0);
-    expect(await check(lake, { served })).toMatchObject({ violations: [], complete: [SLOT], rawOnly: [] });
+    expect(await inspectLake(lake, { served })).toMatchObject({ violations: [], complete: [SLOT], rawOnly: [] });
   });
 });
 
@@ -260,7 +256,7 @@ describe("the same events delivered many times", () => {
     expect(statuses).toEqual(["written", ...Array(19).fill("already-written")]);
     expect(served).toHaveLength(20);
     expect(rawBytes(lake).equals(bodiesOf(served)[0])).toBe(true);
-    expect(await check(lake, { served })).toMatchObject({ violations: [], complete: [SLOT], processedRows: 6 });
+    expect(await inspectLake(lake, { served })).toMatchObject({ violations: [], complete: [SLOT], processedRows: 6 });
   });
 
   it("the same slot delivered 20 times at once: exactly one delivery writes, every other one finds it written", async () => {
@@ -272,7 +268,7 @@ describe("the same events delivered many times", () => {
     expect(results.filter((r) => r.status === "written")).toHaveLength(1);
     expect(new Set(results.map((r) => r.coins))).toEqual(new Set([6]));
     expect(served).toHaveLength(20);
-    expect(await check(lake, { served })).toMatchObject({ violations: [], complete: [SLOT], processedRows: 6 });
+    expect(await inspectLake(lake, { served })).toMatchObject({ violations: [], complete: [SLOT], processedRows: 6 });
   });
 
   it("the local job asked for the same slot 20 times: one request, 19 skips", async () => {
@@ -286,7 +282,7 @@ describe("the same events delivered many times", () => {
 
     expect(summaries).toEqual(["written, 6 coins", ...Array(19).fill("already in the lake")]);
     expect(standIn.requests).toHaveLength(1);
-    expect(await check(lake, { served })).toMatchObject({ violations: [], complete: [SLOT] });
+    expect(await inspectLake(lake, { served })).toMatchObject({ violations: [], complete: [SLOT] });
   });
 
   it("malformed pages delivered for a slot never reach the lake; the next good delivery does", async () => {
@@ -298,7 +294,7 @@ describe("the same events delivered many times", () => {
 
     expect(served).toHaveLength(4);
     expect(rawBytes(lake).equals(bodiesOf(served)[3])).toBe(true);
-    expect(await check(lake, { served })).toMatchObject({ violations: [], complete: [SLOT] });
+    expect(await inspectLake(lake, { served })).toMatchObject({ violations: [], complete: [SLOT] });
   });
 });
 
@@ -337,7 +333,7 @@ describe("the transform crashing mid-hour and re-running", () => {
     } finally {
       engine.close();
     }
-    const afterCrash = await check(lake, { served });
+    const afterCrash = await inspectLake(lake, { served });
     const rerunEngine = await DuckDbEngine.open(lake);
     let rerun;
     try {
@@ -352,7 +348,7 @@ describe("the transform crashing mid-hour and re-running", () => {
     expect(afterCrash.violations).toEqual(["analytics hour 2024-09-03T08:00:00.000Z: 72 row(s) but no manifest"]);
     expect(afterCrash.analyticsRows).toBe(144);
     expect(rerun.hours.map((h) => [h.partition.hour, h.rowsWritten])).toEqual([[8, 0]]);
-    expect(await check(lake, { served, materialisedBefore: SLOT + 2 * HOUR })).toMatchObject({ violations: [], analyticsRows: 144, processedRows: 144, materialisedHours: [SLOT, SLOT + HOUR] });
+    expect(await inspectLake(lake, { served, materialisedBefore: SLOT + 2 * HOUR })).toMatchObject({ violations: [], analyticsRows: 144, processedRows: 144, materialisedHours: [SLOT, SLOT + HOUR] });
   });
 
   it("dies during hour 8's COPY, leaving a partial Parquet file in its staging folder: nothing partial is visible; the re-run materialises the hour once", async () => {
@@ -376,7 +372,7 @@ describe("the transform crashing mid-hour and re-running", () => {
     } finally {
       engine.close();
     }
-    const afterCrash = await check(lake, { served });
+    const afterCrash = await inspectLake(lake, { served });
     const rerunEngine = await DuckDbEngine.open(lake);
     try {
       // Act 2
@@ -389,7 +385,7 @@ describe("the transform crashing mid-hour and re-running", () => {
     expect(String(crashed)).toMatch(/hour=8: process killed \(fault injection\) during the COPY of hour 8/);
     expect(afterCrash).toMatchObject({ violations: [], analyticsRows: 72, materialisedHours: [SLOT] });
     expect(afterCrash.hiddenLeftovers).toEqual([expect.stringMatching(/^\.staging\/[0-9a-f-]+\/analytics\/year=2024\/month=9\/day=3\/hour=8\/part_killed\.parquet$/)]);
-    expect(await check(lake, { served, materialisedBefore: SLOT + 2 * HOUR })).toMatchObject({ violations: [], analyticsRows: 144, materialisedHours: [SLOT, SLOT + HOUR] });
+    expect(await inspectLake(lake, { served, materialisedBefore: SLOT + 2 * HOUR })).toMatchObject({ violations: [], analyticsRows: 144, materialisedHours: [SLOT, SLOT + HOUR] });
   });
 
   it("the same hour transformed 10 times, then 10 more times with its manifest deleted before each: the SQL itself adds nothing and no file appears", async () => {
@@ -412,7 +408,7 @@ describe("the transform crashing mid-hour and re-running", () => {
       expect(skipped).toEqual(Array(10).fill(0));
       expect(rewritten).toEqual(Array(10).fill(0));
       expect(analyticsFiles(lake)).toEqual(files);
-      expect(await check(lake, { served, materialisedBefore: SLOT + HOUR })).toMatchObject({ violations: [], analyticsRows: 72, materialisedHours: [SLOT] });
+      expect(await inspectLake(lake, { served, materialisedBefore: SLOT + HOUR })).toMatchObject({ violations: [], analyticsRows: 72, materialisedHours: [SLOT] });
     } finally {
       engine.close();
     }

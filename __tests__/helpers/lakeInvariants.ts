@@ -17,18 +17,21 @@
  *   with rows has a manifest, and holds exactly the rows of the snapshots its manifest lists; every hour
  *   before `materialisedBefore` that has processed snapshots is materialised in full.
  * Files under `.tmp/` and `.staging/` are outside every table and are reported, not counted as violations.
+ *
+ * What was served comes from a stand-in market ({@link startStandInMarket}) that records every 200 it
+ * answers with the slot being fetched, or, for the simulator, from its deterministic pages.
  */
 import { DuckDBInstance } from "@duckdb/node-api";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { gunzipSync } from "zlib";
+import { CoinGeckoSourceOptions, createCoinGeckoSource } from "../../functions/coingeckoClient";
+import type { SnapshotSource } from "../../functions/ingest";
 import { LOCAL_TEMP_DIR } from "../../functions/localObjectStore";
 import { floorToHour, LAKE_PREFIXES, partitionOf, partitionPath } from "../../functions/partitions";
 import { sqlStringLiteral } from "../../functions/sqlTemplate";
 import { STAGING_DIR } from "../../local/duckdbEngine";
-import { CoinGeckoSourceOptions, createCoinGeckoSource } from "../../functions/coingeckoClient";
-import type { SnapshotSource } from "../../functions/ingest";
 import { CoinGeckoStandIn, Responder, ScriptedResponse, startCoinGeckoStandIn } from "./coingeckoStandIn";
 import { coin, FAST_RETRY_OPTIONS, marketsPage } from "./factories";
 
