@@ -287,6 +287,7 @@ describe("ingest function", () => {
         [INGEST_ENV.topN]: "250",
         [INGEST_ENV.pipeline]: "lake-test",
         [INGEST_ENV.namespace]: "CryptoAnalytics",
+        [INGEST_ENV.maxEventAgeSeconds]: "900",
       },
     });
     const free = mocks.one(T.fn, "freelake-ingest-function").inputs.environment as { variables: Record<string, string> };

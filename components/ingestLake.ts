@@ -13,7 +13,7 @@ import {
   DEFAULT_VS_CURRENCY,
   MAX_PER_PAGE,
 } from "../functions/coingeckoClient";
-import { createIngestHandler, INGEST_ENV } from "../functions/ingestHandler";
+import { createIngestHandler, DEFAULT_MAX_SCHEDULED_EVENT_AGE_SECONDS, INGEST_ENV } from "../functions/ingestHandler";
 import { DEFAULT_METRICS_NAMESPACE } from "../functions/metricsCatalog";
 import { LAKE_PREFIXES } from "../functions/partitions";
 import { checked, integerIn, matching, oneOf } from "./args";
@@ -31,7 +31,7 @@ export const DEFAULT_INGEST_MEMORY_MB = 256;
  * Events older than this are dropped to the DLQ / failure queue rather than retried: a snapshot
  * fetched much later than its slot would carry the slot's timestamp with later prices.
  */
-export const DEFAULT_INGEST_MAX_EVENT_AGE_SECONDS = 900;
+export const DEFAULT_INGEST_MAX_EVENT_AGE_SECONDS = DEFAULT_MAX_SCHEDULED_EVENT_AGE_SECONDS;
 /** Storage class `raw/` moves to when `rawColdStorageAfterDays` is set (millisecond reads, cheaper storage). */
 export const DEFAULT_RAW_COLD_STORAGE_CLASS: TransitionStorageClass = "GLACIER_IR";
 /** Largest `topN`: four 250-coin pages (four credits) per snapshot. */
@@ -236,6 +236,9 @@ export class IngestLake extends pulumi.ComponentResource {
       [INGEST_ENV.topN]: pulumi.output(topN).apply(String),
       [INGEST_ENV.pipeline]: pipelineName,
       [INGEST_ENV.namespace]: namespace,
+      // The handler refuses events older than the age Lambda and the scheduler still deliver, so a
+      // message redriven later cannot label current prices with a past slot.
+      [INGEST_ENV.maxEventAgeSeconds]: pulumi.output(settings.maxEventAgeSeconds).apply(String),
       // The parameter's name, never its value: the function reads the key from SSM at cold start.
       ...(keyParameter === undefined ? {} : { [INGEST_ENV.keyParameter]: keyParameter.name }),
     };
