@@ -1,0 +1,131 @@
+/**
+ * The benchmark runs: `npm run bench -- --quick` (in a child process, with its lakes and results in a
+ * temporary folder) exits 0, prints the table and writes a well-formed results file covering every
+ * measurement group and every target. No number is judged here: speed belongs to the benchmark itself.
+ */
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { promisify } from "util";
+import { viewNames } from "../functions/sqlFiles";
+import { makeTempDir, removeTempDir } from "./helpers/factories";
+
+// The quick run builds a small simulated lake, materialises it twice and builds both function zips.
+jest.setTimeout(180_000);
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+
+interface RunOutput {
+  stdout: string;
+  results: Record<string, unknown>;
+}
+
+let dir: string;
+let run: RunOutput;
+
+beforeAll(async () => {
+  dir = makeTempDir("bench-quick");
+  const out = path.join(dir, "results.json");
+  const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "bench", "--", "--quick", "--out", out, "--lakes", path.join(dir, "lakes")], {
+    cwd: REPO_ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  run = { stdout, results: JSON.parse(fs.readFileSync(out, "utf8")) as Record<string, unknown> };
+});
+afterAll(() => removeTempDir(dir));
+
+const figures = (): Record<string, unknown>[] => run.results.figures as Record<string, unknown>[];
+const targets = (): Record<string, unknown>[] => run.results.targets as Record<string, unknown>[];
+
+test("records the machine it ran on", () => {
+  const machine = run.results.machine as Record<string, unknown>;
+  expect(machine).toEqual(
+    expect.objectContaining({
+      cpus: expect.any(Number),
+      cpuModel: expect.any(String),
+      memoryGb: expect.any(Number),
+      node: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      date: expect.any(String),
+    }),
+  );
+  expect(Number.isInteger(machine.cpus) && (machine.cpus as number) > 0).toBe(true);
+  expect(machine.memoryGb as number).toBeGreaterThan(0);
+  expect(Number.isFinite(Date.parse(machine.date as string))).toBe(true);
+  expect(run.results.mode).toBe("quick");
+});
+
+test("every figure has a unique name, a unit, runs, and min <= median <= max", () => {
+  expect(figures().length).toBeGreaterThan(0);
+  const names = figures().map((f) => f.name);
+  expect(new Set(names).size).toBe(names.length);
+  for (const f of figures()) {
+    expect(Object.keys(f).sort()).toEqual(["max", "median", "min", "name", "runs", "unit"]);
+    expect(typeof f.name === "string" && f.name !== "" && typeof f.unit === "string" && f.unit !== "").toBe(true);
+    const [min, median, max] = [f.min, f.median, f.max] as number[];
+    expect([min, median, max].every(Number.isFinite)).toBe(true);
+    expect(min <= median && median <= max).toBe(true);
+    expect(Number.isInteger(f.runs) && (f.runs as number) >= 1).toBe(true);
+  }
+});
+
+test("covers every measurement group, and every view on both lakes", () => {
+  const names = figures().map((f) => f.name as string);
+  const has = (prefix: string): boolean => names.some((n) => n.startsWith(prefix));
+  for (const group of [
+    "ingest: fetch from the loopback stand-in",
+    "ingest: own work per snapshot",
+    "ingest: bytes written to raw/",
+    "ingest: bytes written to processed/",
+    "archive ingest: CallbackFunction zip",
+    "archive ingest: esbuild bundle, minified, zipped",
+    "archive transform: CallbackFunction zip / esbuild zip",
+    "transform: full materialisation rate",
+    "transform: hourly incremental run",
+    "size: processed/ over analytics/",
+    "top 100: NDJSON median over Parquet median",
+    "athena: dashboard refresh",
+    "athena: hourly dashboard refresh, monthly cost, 365 days",
+  ]) {
+    expect([group, has(group)]).toEqual([group, true]);
+  }
+  for (const view of viewNames()) {
+    for (const what of ["latency", "files read", "bytes read"]) {
+      expect([view, what, names.filter((n) => n.startsWith(`view ${view}: ${what}`)).length]).toEqual([view, what, 2]);
+    }
+  }
+});
+
+test("every target is well formed and marked met exactly when its measurement satisfies its bound", () => {
+  for (const t of targets()) {
+    expect(Object.keys(t).sort()).toEqual(["measured", "met", "name", "target", "unit"]);
+    expect([t.target, t.measured].every((n) => Number.isFinite(n))).toBe(true);
+    // Names end in "<comparison> <bound> <unit>"; the comparison is the last one in the name.
+    const comparison = [...(t.name as string).matchAll(/\s(<=|>=|=)\s/g)].pop()?.[1];
+    expect(["<=", ">=", "="]).toContain(comparison);
+    const [bound, measured] = [t.target, t.measured] as number[];
+    const expected = comparison === "<=" ? measured <= bound : comparison === ">=" ? measured >= bound : measured === bound;
+    expect([t.name, t.met]).toEqual([t.name, expected]);
+  }
+});
+
+test("has the targets of issue 6: ingest, both archives, each view's latency and files, top 100, incremental transform", () => {
+  const names = targets().map((t) => t.name as string);
+  const count = (prefix: RegExp): number => names.filter((n) => prefix.test(n)).length;
+  expect(count(/^ingest: own work/)).toBe(1);
+  expect(count(/^archive (ingest|transform): zipped/)).toBe(2);
+  expect(count(/^view \S+: median latency/)).toBe(viewNames().length);
+  expect(count(/^view \S+: files read/)).toBe(viewNames().length);
+  expect(count(/^top 100: analytics\/ faster than raw NDJSON/)).toBe(1);
+  expect(count(/^transform: hourly incremental run/)).toBe(1);
+});
+
+test("prints every figure and every target with its verdict", () => {
+  for (const f of figures()) expect(run.stdout).toContain(f.name as string);
+  for (const t of targets()) {
+    const line = run.stdout.split("\n").find((l) => l.startsWith(t.name as string));
+    const verdict = line?.trimEnd().split(/\s{2,}/).pop();
+    expect([t.name, verdict]).toEqual([t.name, t.met ? "met" : "NOT met"]);
+  }
+});

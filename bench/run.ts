@@ -1,0 +1,316 @@
+/**
+ * `npm run bench [-- --quick] [--out FILE] [--lakes DIR]`: measures ingest, deployment archives, the local
+ * transform, every view, Parquet against NDJSON.gz and the Athena cost of the dashboard; prints a table of
+ * every figure and target and writes `bench/results.json` (see bench/report.ts for its shape).
+ *
+ * `--quick` is a smoke run (small lakes, few repetitions) whose numbers are not the published ones.
+ * Simulated histories are cached under `--lakes` (default `bench/.lakes/`), keyed by their parameters and
+ * rolled forward to the current slot on each run, so only the first run pays for writing them.
+ */
+import { promises as fs } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { dashboardViews } from "../dashboard/spec";
+import { floorToHour, HOUR_SECONDS, SNAPSHOT_SLOT_SECONDS } from "../functions/partitions";
+import { viewNames } from "../functions/sqlFiles";
+import { DuckDbEngine } from "../local/duckdbEngine";
+import { billedBytes, modelledScanBytes, monthlyCostUsd, windowChunks } from "./athenaCost";
+import { FormatBench, compareFormats } from "./formatComparison";
+import { measureArchives, ZIP_TARGET_BYTES } from "./functionArchives";
+import { measureIngest } from "./ingestTiming";
+import { cachedHistory, DAY_SECONDS, HistorySpec, linkProcessed } from "./lakes";
+import { BenchResults, machineInfo, renderReport, Target, target } from "./report";
+import { Figure, single } from "./stats";
+import { measureFullMaterialisation, measureIncremental } from "./transformTiming";
+import { measureViews, ViewMeasurement } from "./viewScans";
+
+/** The repository root (bench/ is one level below it). */
+const REPO_ROOT = path.resolve(__dirname, "..");
+
+/** Where results go by default (git-ignored; the README carries the published table). */
+const DEFAULT_RESULTS_FILE = path.join(REPO_ROOT, "bench", "results.json");
+
+/** Where simulated histories are cached by default (git-ignored). */
+const DEFAULT_LAKES_DIR = path.join(REPO_ROOT, "bench", ".lakes");
+
+/** The targets of issue 6. */
+const TARGETS = {
+  /** Median of our own ingest work per 250-coin snapshot, ms. */
+  ingestOwnWorkMs: 15,
+  /** Median latency of each view over the long history, ms. */
+  viewLatencyMs: 50,
+  /** Latest top 100 from analytics/ against raw NDJSON, at least this many times faster. */
+  top100Speedup: 20,
+  /** One hourly incremental transform, ms. */
+  incrementalTransformMs: 100,
+} as const;
+
+/** How much a run measures. */
+interface BenchProfile {
+  mode: "full" | "quick";
+  ingestRuns: number;
+  ingestWarmup: number;
+  /** The cached history; the long lake is all of it. */
+  history: HistorySpec;
+  /** Days of the short lake (the newest days of the history). */
+  shortDays: number;
+  /** Full materialisations of the short and of the long lake. */
+  materialiseRuns: { short: number; long: number };
+  /** Runs of each view, after one warm-up... */
+  viewRuns: number;
+  /** ...or fewer (at least three) once this much time was spent on the view, ms. */
+  viewBudgetMs: number;
+  /** Alternating runs of the two top-100 queries. */
+  top100Runs: number;
+  /** Times DuckDB is started over a lake. */
+  engineStartRuns: number;
+}
+
+const FULL: BenchProfile = {
+  mode: "full",
+  ingestRuns: 50,
+  ingestWarmup: 5,
+  // 5-minute snapshots (production) for the newest 12 days, which hold every partition the views' window
+  // can reach (9 days, up to 12 across a month boundary); 15-minute snapshots before, so building and
+  // materialising 30 days stays within minutes.
+  history: { days: 30, everySeconds: 900, denseDays: 12, denseEverySeconds: 300, coins: 250, seed: 42 },
+  shortDays: 7,
+  materialiseRuns: { short: 2, long: 1 },
+  viewRuns: 15,
+  viewBudgetMs: 4_000,
+  top100Runs: 2,
+  engineStartRuns: 5,
+};
+
+const QUICK: BenchProfile = {
+  mode: "quick",
+  ingestRuns: 5,
+  ingestWarmup: 2,
+  history: { days: 3, everySeconds: 3600, denseDays: 0, denseEverySeconds: 3600, coins: 20, seed: 42 },
+  shortDays: 1,
+  materialiseRuns: { short: 1, long: 1 },
+  viewRuns: 2,
+  viewBudgetMs: 0,
+  top100Runs: 1,
+  engineStartRuns: 1,
+};
+
+/** Command-line options. */
+interface BenchArgs {
+  quick: boolean;
+  out: string;
+  lakes: string;
+}
+
+/** Parses `--quick`, `--out FILE`, `--lakes DIR`; throws for anything else. */
+function parseArgs(argv: readonly string[]): BenchArgs {
+  const args: BenchArgs = { quick: false, out: DEFAULT_RESULTS_FILE, lakes: DEFAULT_LAKES_DIR };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = (): string => {
+      const next = argv[++i];
+      if (next === undefined || next.startsWith("--")) throw new Error(`${arg} needs a value`);
+      return path.resolve(next);
+    };
+    if (arg === "--quick") args.quick = true;
+    else if (arg === "--out") args.out = value();
+    else if (arg === "--lakes") args.lakes = value();
+    else throw new Error(`unknown argument ${JSON.stringify(arg)}; usage: npm run bench -- [--quick] [--out FILE] [--lakes DIR]`);
+  }
+  return args;
+}
+
+/** A history in words, e.g. `30 days, 250 coins (seed 42): every 5 min for the newest 12 days, every 15 min before`. */
+function historyText(h: HistorySpec): string {
+  const cadence = h.denseDays > 0 ? `every ${h.denseEverySeconds / 60} min for the newest ${h.denseDays} days, every ${h.everySeconds / 60} min before` : `every ${h.everySeconds / 60} min`;
+  return `${h.days} days, ${h.coins} coins (seed ${h.seed}): ${cadence}`;
+}
+
+function progress(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+/** One lake (short or long history) measured end to end. */
+interface LakeMeasurement {
+  label: string;
+  /** Full materialisation, incremental run and DuckDB start figures. */
+  transformFigures: Figure[];
+  views: ViewMeasurement[];
+  formats: FormatBench;
+  incrementalMs: number;
+  /** Billed Athena bytes of each view (per query), by view name. */
+  billed: Map<string, number>;
+  /** Partitions inside the window holding data. */
+  windowPartitions: number;
+}
+
+/** What {@link measureLake} needs. */
+interface LakeRun {
+  /** The work lake, holding the history's processed snapshots except the held-out ones. */
+  dir: string;
+  /** The cached history the held-out snapshots are linked from. */
+  cacheDir: string;
+  label: string;
+  materialiseRuns: number;
+  heldOut: readonly number[];
+  profile: BenchProfile;
+  nowMs: number;
+  scratch: string;
+}
+
+/** Materialises a work lake (timed), runs the incremental transforms, then measures every view, the top 100 both ways and the window's Parquet metadata. */
+async function measureLake(run: LakeRun): Promise<LakeMeasurement> {
+  const { dir, label, profile } = run;
+  const transformFigures = await measureFullMaterialisation(dir, label, run.materialiseRuns, run.nowMs);
+  const incremental = await measureIncremental(run.cacheDir, dir, run.heldOut, label, profile.engineStartRuns, run.nowMs);
+  transformFigures.push(...incremental.figures);
+  const engine = await DuckDbEngine.open(dir);
+  try {
+    const views = await measureViews(engine, viewNames(), label, profile.viewRuns, profile.viewBudgetMs, run.scratch);
+    const formats = await compareFormats(engine, label, profile.top100Runs, run.scratch);
+    const window = await windowChunks(engine);
+    const billed = new Map(views.map((v) => [v.view, billedBytes(modelledScanBytes(v.profile, window))]));
+    return { label, transformFigures, views, formats, incrementalMs: incremental.medianMs, billed, windowPartitions: window.partitions };
+  } finally {
+    engine.close();
+  }
+}
+
+/**
+ * The Athena figures: each view's billed scan over the long history, a dashboard refresh and its monthly
+ * cost at the short history, the long one and a year, and the top 100 over NDJSON for contrast.
+ */
+function athenaFigures(short: LakeMeasurement, long: LakeMeasurement, dashboard: readonly string[], longSnapshots: number): Figure[] {
+  const figures: Figure[] = [];
+  const refresh = (m: LakeMeasurement): number => dashboard.reduce((sum, v) => sum + (m.billed.get(v) ?? 0), 0);
+  for (const v of long.views) figures.push(single(`athena: view ${v.view} billed scan per query, ${long.label}`, "bytes", long.billed.get(v.view) ?? 0));
+  const refreshes = [
+    { label: short.label, bytes: refresh(short), partitions: short.windowPartitions },
+    { label: long.label, bytes: refresh(long), partitions: long.windowPartitions },
+    // A year: the views read only the window's partitions (the long lake's files read are the window's, not
+    // the history's), so a year of history leaves the same partitions, bytes and bill as the long lake.
+    { label: `365 days (the window's partitions, as at ${long.label})`, bytes: refresh(long), partitions: long.windowPartitions },
+  ];
+  for (const r of refreshes) {
+    figures.push(single(`athena: window partitions the views read, ${r.label}`, "partitions", r.partitions));
+    figures.push(single(`athena: dashboard refresh (${dashboard.length} views) billed scan, ${r.label}`, "bytes", r.bytes));
+    figures.push(single(`athena: hourly dashboard refresh, monthly cost, ${r.label}`, "USD/month", monthlyCostUsd(r.bytes)));
+  }
+  // NDJSON has no columns to skip and the query no partitions to prune: it reads every object. A year at
+  // the production cadence, from the bytes per snapshot the long lake holds.
+  const rawYear = billedBytes((long.formats.processedBytes / longSnapshots) * ((365 * DAY_SECONDS) / SNAPSHOT_SLOT_SECONDS));
+  figures.push(single(`athena: top 100 over processed NDJSON.gz (every object), billed scan, ${long.label}`, "bytes", billedBytes(long.formats.processedBytes)));
+  figures.push(single("athena: top 100 over processed NDJSON.gz (every object), billed scan, 365 days at 5 min", "bytes", rawYear));
+  figures.push(single("athena: top 100 over processed NDJSON.gz hourly, monthly cost, 365 days at 5 min", "USD/month", monthlyCostUsd(rawYear)));
+  return figures;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const profile = args.quick ? QUICK : FULL;
+  const started = new Date();
+  const loadAtStart = os.loadavg()[0];
+  const nowMs = started.getTime();
+  const figures: Figure[] = [];
+  const scratch = path.join(args.lakes, "scratch");
+
+  progress(`ingest: ${profile.ingestRuns} runs of the 250-coin fixture through the loopback stand-in`);
+  const ingest = await measureIngest({ runs: profile.ingestRuns, warmup: profile.ingestWarmup });
+  figures.push(...ingest.figures);
+
+  const { history } = profile;
+  progress(`history: ${historyText(history)} (cached in ${args.lakes})`);
+  let lastReport = 0;
+  const cache = await cachedHistory(args.lakes, history, nowMs / 1000, (done, total) => {
+    if (done === total || performance.now() - lastReport > 10_000) {
+      lastReport = performance.now();
+      progress(`  ingested ${done}/${total}`);
+    }
+  });
+  figures.push(single(`lake: snapshots ingested to bring the ${history.days}-day cache up to date (of ${cache.slots.length})`, "snapshots", cache.ingested));
+  if (cache.ingested > 0) figures.push(single("lake: simulate + runIngest per snapshot while building", "ms", cache.ingestMs / cache.ingested));
+
+  // The hour before the current one is held out of the full materialisation: its snapshots arrive one
+  // per incremental run afterwards, as they would between two scheduled transforms.
+  const previousHour = floorToHour(Math.floor(nowMs / 1000)) - HOUR_SECONDS;
+  const heldOut = cache.slots.filter((t) => t >= previousHour && t < previousHour + HOUR_SECONDS);
+  const last = cache.slots[cache.slots.length - 1];
+
+  const daysLabel = (days: number): string => (days === 1 ? "1 day" : `${days} days`);
+  const lakes = [
+    { label: daysLabel(profile.shortDays), days: profile.shortDays, runs: profile.materialiseRuns.short },
+    { label: daysLabel(history.days), days: history.days, runs: profile.materialiseRuns.long },
+  ];
+  const measured: LakeMeasurement[] = [];
+  for (const lake of lakes) {
+    const dir = path.join(args.lakes, `work-${lake.days}d`);
+    const first = last - lake.days * DAY_SECONDS;
+    const linked = await linkProcessed(cache.dir, dir, (t) => t > first && !heldOut.includes(t));
+    progress(`${lake.label}: ${linked} snapshots linked; full materialisation x${lake.runs}, ${heldOut.length} incremental runs, views, top 100, Parquet metadata`);
+    measured.push(await measureLake({ dir, cacheDir: cache.dir, label: lake.label, materialiseRuns: lake.runs, heldOut, profile, nowMs, scratch }));
+  }
+  const [short, long] = measured;
+
+  for (const m of measured) figures.push(...m.transformFigures);
+  for (const m of measured) {
+    for (const v of m.views) {
+      figures.push(v.latency);
+      figures.push(single(`view ${v.view}: files read (profiling, summed over scans), ${m.label}`, "files", v.profile.filesRead));
+      figures.push(single(`view ${v.view}: bytes read (DuckDB file-system log), ${m.label}`, "bytes", v.profile.bytesRead));
+    }
+  }
+  for (const m of measured) figures.push(...m.formats.figures);
+
+  const dashboard = dashboardViews();
+  figures.push(...athenaFigures(short, long, dashboard, cache.slots.length));
+
+  progress("deployment archives under Pulumi mocks, esbuild bundles");
+  const archives = await measureArchives(REPO_ROOT);
+  figures.push(...archives.figures);
+
+  const targets: Target[] = [
+    target("ingest: own work per 250-coin snapshot (median)", "<=", TARGETS.ingestOwnWorkMs, ingest.ownWorkMedianMs, "ms"),
+    ...archives.sizes.map((s) => target(`archive ${s.function}: zipped, 1 MB read as 1,000,000 bytes`, "<=", ZIP_TARGET_BYTES, s.zipped, "bytes")),
+    ...long.views.map((v) => target(`view ${v.view}: median latency over ${long.label}`, "<=", TARGETS.viewLatencyMs, v.latency.median, "ms")),
+    ...long.views.map((v) => {
+      const before = short.views.find((s) => s.view === v.view)?.profile.filesRead ?? Number.NaN;
+      return target(`view ${v.view}: files read at ${long.label} = at ${short.label}`, "=", before, v.profile.filesRead, "files");
+    }),
+    target(`top 100: analytics/ faster than raw NDJSON at ${long.label}`, ">=", TARGETS.top100Speedup, long.formats.speedup, "x"),
+    target(`transform: hourly incremental run (median), ${long.label}`, "<=", TARGETS.incrementalTransformMs, long.incrementalMs, "ms"),
+  ];
+
+  const notes = [
+    `lakes: a simulated market written through runIngest: ${historyText(history)}; ` +
+      `the ${long.label} lake is the cached history ending at the current slot, the ${short.label} lake its newest ${short.label} (hard links to the same files)`,
+    `the hour before the current one (${heldOut.length} snapshot${heldOut.length === 1 ? "" : "s"}) is held out of each full materialisation; its snapshots arrive one per incremental run, then the hour is materialised again as one file`,
+    "zips: fflate deflate level 6; 1 MB = 1,000,000 bytes (strict; 1 MiB would be 1,048,576)",
+    "view latency: CREATE TEMP TABLE AS SELECT * FROM view on one open DuckDB over the lake (the whole result, not converted to JS), after one warm-up run",
+    `files read: the views read the partitions of their window (9 UTC days, up to 12 at a month start); the ${short.label} lake fills only part of it, the ${long.label} lake all of it, ` +
+      `so the files-read target compares a partly filled window with a full one`,
+    "files read: sum of Total Files Read over the plan's TABLE_SCANs (DuckDB JSON profiling); bytes read: READ bytes in DuckDB's FileSystem log; " +
+      "v_latest_partition's ORDER BY .. LIMIT 1 is planned as two scans of the window (late materialisation), so the views built on it read each window file twice",
+    "athena model: each Parquet scan of a view's DuckDB plan reads its data columns' chunks (parquet_metadata total_compressed_size) in every file " +
+      "of the window's partitions, no run-time pruning; per query rounded up to whole MB (10^6 bytes) with a 10 MB minimum; $5 per TB (10^12 bytes); " +
+      `an hourly refresh of the dashboard's ${dashboard.length} views (${dashboard.join(", ")}), 730 refreshes a month`,
+    `365 days: not built; the views read only the window's partitions (files read do not grow once history covers the window), so the refresh scans what it scans at ${long.label}`,
+  ];
+  const results: BenchResults = {
+    mode: profile.mode,
+    durationSeconds: (Date.now() - nowMs) / 1000,
+    machine: machineInfo(started, loadAtStart),
+    figures,
+    targets,
+    notes,
+  };
+  await fs.mkdir(path.dirname(args.out), { recursive: true });
+  await fs.writeFile(args.out, JSON.stringify(results, null, 2) + "\n");
+  await fs.rm(scratch, { recursive: true, force: true });
+  process.stdout.write(renderReport(results) + "\n");
+  progress(`results written to ${args.out}`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
