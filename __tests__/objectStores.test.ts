@@ -1,7 +1,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import * as fs from "fs";
 import * as path from "path";
-import { LOCAL_TEMP_DIR, LocalObjectStore } from "../functions/localObjectStore";
+import { inFlightName, inFlightOwner, LOCAL_TEMP_DIR, LocalObjectStore } from "../functions/localObjectStore";
 import { ObjectStore } from "../functions/objectStore";
 import { S3ObjectStore } from "../functions/s3ObjectStore";
 import { AwsStandIn, StandInResponse, StandInRoute, STAND_IN_REGION, startAwsStandIn } from "./helpers/awsStandIn";
@@ -122,6 +122,44 @@ describe("LocalObjectStore", () => {
     await store.put("manifests/transform/m.json", "c");
     expect(fs.readFileSync(path.join(root, ...KEY.split("/")), "utf8")).toBe("a");
     expect(fs.readdirSync(path.join(root, LOCAL_TEMP_DIR))).toEqual([]);
+  });
+
+  describe("a write failing halfway (disk full)", () => {
+    afterEach(() => jest.restoreAllMocks());
+
+    it.each(["putIfAbsent", "put"] as const)("%s throws the disk's error, deletes its temporary file (named after this process) and leaves no key", async (method) => {
+      // Arrange: the temporary file gets half its bytes, then ENOSPC.
+      const open = fs.promises.open;
+      const temps: string[] = [];
+      jest.spyOn(fs.promises, "open").mockImplementation(async (file, flags, mode) => {
+        const handle = await open(file, flags, mode);
+        temps.push(String(file));
+        handle.writeFile = async (data) => {
+          await handle.write(Buffer.from(data as Uint8Array).subarray(0, 2));
+          throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+        };
+        return handle;
+      });
+
+      // Act
+      await expect(store[method](KEY, "four")).rejects.toThrow("ENOSPC: no space left on device");
+
+      // Assert
+      expect(temps.map((t) => path.relative(root, t).split(path.sep)[0])).toEqual([LOCAL_TEMP_DIR]);
+      expect(inFlightOwner(path.basename(temps[0]))).toBe(process.pid);
+      expect(fs.readdirSync(path.join(root, LOCAL_TEMP_DIR))).toEqual([]);
+      expect(await store.get(KEY)).toBeUndefined();
+    });
+  });
+
+  it.each([
+    ["a fresh in-flight name: this process", inFlightName(), process.pid],
+    ["pid 123's name: 123", "123-0f8fad5b-d9cb-469f-a165-70867728950e", 123],
+    ["a name without a pid: none", "partial", undefined],
+    ["pid 0 (no process): none", "0-0f8fad5b-d9cb-469f-a165-70867728950e", undefined],
+    ["a pid without a whole UUID: none", "123-0f8fad5b", undefined],
+  ])("the writer of %s", (_what, name, pid) => {
+    expect(inFlightOwner(name)).toBe(pid);
   });
 
   it("never lists an in-flight temporary file", async () => {

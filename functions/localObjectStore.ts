@@ -2,7 +2,9 @@
  * The object store of local mode: a folder whose relative paths are the lake keys, laid out exactly like
  * the S3 bucket. Writes are atomic: the bytes go to a temporary file under `<root>/.tmp/` (outside the data
  * tree, so readers globbing `raw/` or `processed/` never see a partial file), are flushed to disk, then
- * appear under their key in one step.
+ * appear under their key in one step. A write that fails deletes its temporary file; one a killed process
+ * leaves behind carries that process's pid in its name ({@link inFlightName}), so a later process can tell
+ * it is abandoned.
  */
 import { randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
@@ -11,6 +13,23 @@ import { ObjectStore, PutIfAbsentResult } from "./objectStore";
 
 /** Folder under the root that holds in-flight temporary files; never listed, never a valid key. */
 export const LOCAL_TEMP_DIR = ".tmp";
+
+/** `<pid>-<uuid>`: a name given by {@link inFlightName}. */
+const IN_FLIGHT_NAME = /^([1-9]\d*)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * A fresh name for an in-flight temporary file or staging folder, `<pid>-<uuid>`: unique, and naming the
+ * process that writes it, so a clean-up can leave a running writer's files alone.
+ */
+export function inFlightName(): string {
+  return `${process.pid}-${randomUUID()}`;
+}
+
+/** The pid of the process that named an entry with {@link inFlightName}; undefined for any other name. */
+export function inFlightOwner(name: string): number | undefined {
+  const m = IN_FLIGHT_NAME.exec(name);
+  return m === null ? undefined : Number(m[1]);
+}
 
 /**
  * A folder as an {@link ObjectStore}. `putIfAbsent` links the finished temporary file to its key, which
@@ -93,18 +112,25 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  /** Writes the bytes to a fresh temporary file, flushed to disk, and returns its path. */
+  /** Writes the bytes to a fresh temporary file, flushed to disk, and returns its path; deletes it if any step fails. */
   private async writeTemp(body: Uint8Array | string): Promise<string> {
     const dir = path.join(this.rootDir, LOCAL_TEMP_DIR);
     await fs.mkdir(dir, { recursive: true });
-    const temp = path.join(dir, randomUUID());
+    const temp = path.join(dir, inFlightName());
     const handle = await fs.open(temp, "wx");
     try {
-      await handle.writeFile(body);
-      // Without the flush a crash could leave the key pointing at an empty file.
-      await handle.sync();
-    } finally {
-      await handle.close();
+      try {
+        await handle.writeFile(body);
+        // Without the flush a crash could leave the key pointing at an empty file.
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      // The write's own error is the one to report; a temporary file that cannot be deleted either is
+      // removed by a `local` start after this process has ended.
+      await fs.rm(temp, { force: true }).catch(() => undefined);
+      throw err;
     }
     return temp;
   }
