@@ -5,14 +5,17 @@
  * `sql/views` files Athena runs, so local queries answer exactly what the deployed views answer.
  *
  * Writes never touch the data tree until they are complete: a statement writes under a staging folder
- * (`<lake>/.staging/<engine>/`, mirroring the lake layout) and the engine renames the finished files into
- * place, because DuckDB's globs would read a half-written Parquet file.
+ * (`<lake>/.staging/<pid>-<uuid>/`, one per engine, mirroring the lake layout) and the engine renames the
+ * finished files into place, because DuckDB's globs would read a half-written Parquet file. The folder is
+ * deleted after each statement; the one a killed process leaves is named after its pid, so `local`'s
+ * start-up can tell it is abandoned and remove it.
  */
 import { DuckDBConnection, DuckDBInstance, ResultReturnType } from "@duckdb/node-api";
 import { randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { inFlightName } from "../functions/localObjectStore";
 import { HourPartition, LAKE_PREFIXES } from "../functions/partitions";
 import { QueryEngine, QueryResult } from "../functions/queryEngine";
 import { ColumnDef, ColumnType, LAKE_TABLES, PARTITION_COLUMNS, PROCESSED_COLUMNS } from "../functions/schema";
@@ -86,7 +89,7 @@ export class DuckDbEngine implements QueryEngine {
   private constructor(
     /** Absolute path of the lake folder. */
     readonly lake: string,
-    /** This engine's staging folder (`<lake>/.staging/<id>`), mirroring the lake layout. */
+    /** This engine's staging folder (`<lake>/.staging/<pid>-<uuid>`), mirroring the lake layout. */
     readonly stagingRoot: string,
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
@@ -102,7 +105,7 @@ export class DuckDbEngine implements QueryEngine {
     if (GLOB_CHARACTERS.test(root)) throw new Error(`lake path ${JSON.stringify(root)} must not contain any of * ? [ ] { } (DuckDB would read them as a glob)`);
     const instance = await DuckDBInstance.create(":memory:");
     const connection = await instance.connect();
-    const engine = new DuckDbEngine(root, path.join(root, STAGING_DIR, randomUUID()), instance, connection);
+    const engine = new DuckDbEngine(root, path.join(root, STAGING_DIR, inFlightName()), instance, connection);
     try {
       await connection.run("SET TimeZone = 'UTC'");
       for (const source of TABLE_SOURCES) await engine.defineTable(source);
