@@ -61,6 +61,22 @@ async function objects(store: ObjectStore): Promise<Map<string, Buffer>> {
   return out;
 }
 
+/** A LocalObjectStore on the lake that records each putIfAbsent's key and options, in order. */
+function recordingStore(): { store: ObjectStore; puts: [string, PutOptions | undefined][] } {
+  const puts: [string, PutOptions | undefined][] = [];
+  const local = new LocalObjectStore(lake);
+  const store: ObjectStore = {
+    putIfAbsent: (key, body, options) => {
+      puts.push([key, options]);
+      return local.putIfAbsent(key, body);
+    },
+    put: (key, body) => local.put(key, body),
+    get: (key) => local.get(key),
+    list: (prefix) => local.list(prefix),
+  };
+  return { store, puts };
+}
+
 function metric(rec: ReturnType<typeof recorder>, name: string): unknown[] {
   return rec.emf().filter((r) => name in r).map((r) => r[name]);
 }
@@ -104,10 +120,12 @@ describe("runIngest with the CoinGecko stand-in", () => {
     expect(metric(rec, "FetchLatency")).toHaveLength(1);
   });
 
-  it("writes both pages of a 500-coin snapshot and one processed file", async () => {
-    const { run, store } = await ingestOnce([fixturePage("cgdata-page1-250.json"), fixturePage("cgdata-page2-250.json")], { topN: 500 });
+  it("writes both pages of a 500-coin snapshot, page 1 last (so a stored page 1 proves the snapshot whole), and one processed file", async () => {
+    const { store: spy, puts } = recordingStore();
+    const { run, store } = await ingestOnce([fixturePage("cgdata-page1-250.json"), fixturePage("cgdata-page2-250.json")], { topN: 500, store: spy });
     const result = await run;
 
+    expect(puts.map(([key]) => key)).toEqual([rawKey(SLOT, 2), rawKey(SLOT, 1), rawRequestKey(SLOT), processedKey(SLOT)]);
     expect(result.rawKeys).toEqual([rawKey(SLOT, 1), rawKey(SLOT, 2)]);
     expect(result.coins).toBe(500);
     expect(Buffer.from((await store.get(rawKey(SLOT, 2)))!).equals(fixtureBytes("cgdata-page2-250.json"))).toBe(true);
@@ -221,17 +239,7 @@ describe("runIngest with the CoinGecko stand-in", () => {
   });
 
   it("writes processed objects as gzip files, raw ones as JSON", async () => {
-    const puts: [string, PutOptions | undefined][] = [];
-    const local = new LocalObjectStore(lake);
-    const spy: ObjectStore = {
-      putIfAbsent: (key, body, options) => {
-        puts.push([key, options]);
-        return local.putIfAbsent(key, body);
-      },
-      put: (key, body) => local.put(key, body),
-      get: (key) => local.get(key),
-      list: (prefix) => local.list(prefix),
-    };
+    const { store: spy, puts } = recordingStore();
     const { run } = await ingestOnce([fixturePage("recorded-5-coins.json")], { store: spy });
     await run;
     expect(puts).toEqual([

@@ -25,7 +25,7 @@ export interface FetchedSnapshot {
   pages: FetchedPage[];
   /** The request as kept beside the raw pages: URL without key, query parameters, plan. Never the key. */
   request: Record<string, unknown>;
-  /** ISO-8601 time the fetch started. */
+  /** ISO-8601 time the fetch started; `unknown` when local mode rebuilds a snapshot from raw pages whose request record was never written. */
   fetchedAt: string;
   /** HTTP retries spent over all pages. */
   retries: number;
@@ -79,10 +79,11 @@ export const PROCESSED_CONTENT_TYPE = "application/gzip";
 
 /**
  * Runs one ingest: fetch, validate every page (nothing is written if any page is invalid), write each raw
- * page with put-if-absent (when a page already exists its stored bytes are read back and used, so the
- * processed rows always derive from the stored raw), write the request record, and write the processed
- * NDJSON.gz last. A second delivery of the same slot finds every object present, changes none of them and
- * returns `already-written`. Errors are logged and thrown (Lambda's retries and the DLQ take over).
+ * page with put-if-absent, page 1 last (when a page already exists its stored bytes are read back and used,
+ * so the processed rows always derive from the stored raw), write the request record, and write the
+ * processed NDJSON.gz last. A second delivery of the same slot finds every object present, changes none
+ * of them and returns `already-written`. Errors are logged and thrown (Lambda's retries and the DLQ take
+ * over).
  */
 export async function runIngest(args: RunIngestArgs): Promise<IngestResult> {
   const { store, source, logger, metrics, vsCurrency } = args;
@@ -96,19 +97,17 @@ export async function runIngest(args: RunIngestArgs): Promise<IngestResult> {
     // Validate everything before the first write, so a bad page leaves no trace in the lake.
     const fresh = normalizePages(snapshot.pages, context);
 
-    const rawKeys: string[] = [];
-    const stored: FetchedPage[] = [];
+    const rawKeys = snapshot.pages.map((page) => rawKey(timestamp, page.page));
+    const stored: FetchedPage[] = [...snapshot.pages];
     let reusedRaw = false;
-    for (const page of snapshot.pages) {
-      const key = rawKey(timestamp, page.page);
-      rawKeys.push(key);
-      if ((await store.putIfAbsent(key, page.body, { contentType: RAW_CONTENT_TYPE })) === "written") {
-        stored.push(page);
-        continue;
-      }
-      const body = await store.get(key);
-      if (body === undefined) throw new Error(`raw page ${key} exists but could not be read back`);
-      stored.push({ page: page.page, body });
+    // Last page first, page 1 last: a stored page 1 proves every page of its snapshot is stored, so local
+    // mode can finish a snapshot whose process stopped before the request record.
+    for (let i = snapshot.pages.length - 1; i >= 0; i -= 1) {
+      const page = snapshot.pages[i];
+      if ((await store.putIfAbsent(rawKeys[i], page.body, { contentType: RAW_CONTENT_TYPE })) === "written") continue;
+      const body = await store.get(rawKeys[i]);
+      if (body === undefined) throw new Error(`raw page ${rawKeys[i]} exists but could not be read back`);
+      stored[i] = { page: page.page, body };
       reusedRaw = true;
     }
     const normalized = reusedRaw ? normalizePages(stored, context) : fresh;
