@@ -4,13 +4,16 @@
  * file is visible.
  * - the invariant checker itself finds each kind of breakage (so a clean report means something);
  * - a write failing mid-snapshot (disk full, permission denied, the process killed) at each write position,
- *   then a restart's repair and the next delivery of the same slot;
+ *   then a restart's repair and the next delivery of the same slot; a two-page snapshot killed between its
+ *   pages; a write failing while `local` runs, finished by its next transform job;
  * - a disk that fills up in the middle of writing a file;
+ * - `local`'s start-up removing the temporary files and staging folders killed processes left;
  * - the same slot delivered 20 times, one after the other and all at once, and through the local job;
  * - the transform dying after an hour's Parquet is published but before its manifest, and during the COPY,
- *   then re-running; the same hour transformed 10 times, with and without its manifest.
+ *   then restarting and re-running; the same hour transformed 10 times, with and without its manifest.
  * Snapshots come from the real CoinGecko client and a loopback stand-in serving a distinct page per request.
  */
+import { randomUUID } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { runIngest, SnapshotSource } from "../functions/ingest";
@@ -19,10 +22,10 @@ import { ObjectStore } from "../functions/objectStore";
 import { HourPartition, partitionOf, processedKey, rawKey } from "../functions/partitions";
 import { manifestKey, runTransform, TransformDeps } from "../functions/transform";
 import { DuckDbEngine } from "../local/duckdbEngine";
-import { createLocalJobs, repairInterruptedSnapshots } from "../local/localPipeline";
-import { faultAtWrite, FaultyStore, InjectedFault, KeyKind, ProcessDied } from "./helpers/faultyStore";
+import { createLocalJobs, removeAbandonedWrites, repairInterruptedSnapshots } from "../local/localPipeline";
+import { deadPid, faultAtWrite, FaultyStore, InjectedFault, KeyKind, ProcessDied, runLocal } from "./helpers/faultyStore";
 import { inspectLake, ServedPage, StandInMarket, startStandInMarket } from "./helpers/lakeInvariants";
-import { htmlPage, makeTempDir, recorder, removeTempDir } from "./helpers/factories";
+import { coin, htmlPage, makeTempDir, recorder, removeTempDir } from "./helpers/factories";
 import { VirtualClock } from "./helpers/virtualClock";
 
 /** 2024-09-03T07:00:00Z: the slot of the single-snapshot scenarios and the first hour of the transform ones. */
@@ -58,10 +61,11 @@ function deliver(store: ObjectStore, source: SnapshotSource, slot = SLOT) {
   return runIngest({ store, source, scheduledTime: slot * 1000, vsCurrency: "usd", logger: rec.logger, metrics: rec.metrics });
 }
 
-/** What a restarted local process does first: finish half-written snapshots (the clock is 10 minutes after `slot`). */
-function restartRepair(lake: string, slot = SLOT) {
+/** What a restarted local process does first: finish half-written snapshots (the clock is 10 minutes after `slot`), from `regenerate` if given. */
+async function restartRepair(lake: string, regenerate?: SnapshotSource, slot = SLOT) {
   const rec = recorder();
-  return repairInterruptedSnapshots({ lake, store: new LocalObjectStore(lake), vsCurrency: "usd", clock: new VirtualClock((slot + 600) * 1000), logger: rec.logger, metrics: rec.metrics });
+  const result = await repairInterruptedSnapshots({ lake, store: new LocalObjectStore(lake), vsCurrency: "usd", clock: new VirtualClock((slot + 600) * 1000), logger: rec.logger, metrics: rec.metrics, regenerate }, "lake");
+  return { ...result, logs: rec.logs() };
 }
 
 function rawBytes(lake: string, slot = SLOT): Buffer {
@@ -165,15 +169,11 @@ describe("a write failing mid-snapshot, at each write position", () => {
     EACCES: /^EACCES: permission denied, write '(raw|processed)\//,
     die: /^process killed \(fault injection\) before putIfAbsent (raw|processed)\//,
   };
-  /** Per position: what the lake holds after the fault, what a restart's repair does, which served body the slot ends with. */
-  const positions: [KeyKind, string, { rawOnly: boolean; repair: "none" | "repaired" | "unrecoverable"; keeps: "first" | "second" }][] = [
-    ["raw", "the raw page: no trace; the next delivery writes the slot", { rawOnly: false, repair: "none", keeps: "second" }],
-    [
-      "request",
-      "the request record: raw page only; a restart cannot prove the pages complete and leaves it; the next delivery completes it from the stored page",
-      { rawOnly: true, repair: "unrecoverable", keeps: "first" },
-    ],
-    ["processed", "the processed object: raw page and record; a restart rebuilds it from the stored page without a request", { rawOnly: true, repair: "repaired", keeps: "first" }],
+  /** Per position: what the lake holds after the fault, whether a restart's repair finishes the slot, which served body the slot ends with. */
+  const positions: [KeyKind, string, { rawOnly: boolean; repaired: boolean; keeps: "first" | "second" }][] = [
+    ["raw", "the raw page: no trace; the next delivery writes the slot", { rawOnly: false, repaired: false, keeps: "second" }],
+    ["request", "the request record: raw page only; page 1 is stored last, so a restart rebuilds the slot from it without a request", { rawOnly: true, repaired: true, keeps: "first" }],
+    ["processed", "the processed object: raw page and record; a restart rebuilds it from the stored page without a request", { rawOnly: true, repaired: true, keeps: "first" }],
   ];
 
   describe.each<InjectedFault>(["ENOSPC", "EACCES", "die"])("%s", (fault) => {
@@ -203,16 +203,16 @@ describe("a write failing mid-snapshot, at each write position", () => {
       const redelivered = await deliver(new LocalObjectStore(lake), source);
 
       // Assert: the slot is in the lake exactly once, with the bytes first stored.
-      expect(repair).toEqual({ repaired: expected.repair === "repaired" ? [SLOT] : [], unrecoverable: expected.repair === "unrecoverable" ? [SLOT] : [] });
+      expect(repair).toMatchObject({ repaired: expected.repaired ? [SLOT] : [], unrecoverable: [] });
       expect(requestsByRepair).toBe(0);
-      expect(redelivered.status).toBe(expected.repair === "repaired" ? "already-written" : "written");
+      expect(redelivered.status).toBe(expected.repaired ? "already-written" : "written");
       expect(served).toHaveLength(2);
       expect(rawBytes(lake).equals(bodiesOf(served)[expected.keeps === "first" ? 0 : 1])).toBe(true);
       expect(await inspectLake(lake, { served })).toMatchObject({ violations: [], complete: [SLOT], rawOnly: [], processedRows: 6 });
     });
   });
 
-  it("a disk filling up in the middle of writing the processed file: the partial bytes stay in .tmp/, never under a key", async () => {
+  it("a disk filling up in the middle of writing the processed file: the partial temporary file is deleted with the failed write, nothing reaches a key", async () => {
     // Arrange: the third temporary file (raw page, request record, processed) gets half its bytes, then ENOSPC.
     const lake = tempLake("fault-partial-write");
     const { served, source } = await openMarket();
@@ -236,12 +236,97 @@ describe("a write failing mid-snapshot, at each write position", () => {
     const afterFault = await inspectLake(lake, { served, mayBeRawOnly: [SLOT] });
     await deliver(new LocalObjectStore(lake), source);
 
-    // Assert: the half-written file is invisible to every reader; the next delivery completes the slot.
-    expect(afterFault).toMatchObject({ violations: [], rawOnly: [SLOT], complete: [] });
-    expect(afterFault.hiddenLeftovers).toHaveLength(1);
-    expect(afterFault.hiddenLeftovers[0]).toMatch(/^\.tmp\//);
-    expect(fs.statSync(path.join(lake, afterFault.hiddenLeftovers[0])).size).toBeGreaterThan(0);
+    // Assert: the half-written file is gone with its write; the next delivery completes the slot.
+    expect(opened).toBe(3);
+    expect(afterFault).toMatchObject({ violations: [], rawOnly: [SLOT], complete: [], hiddenLeftovers: [] });
     expect(await inspectLake(lake, { served })).toMatchObject({ violations: [], complete: [SLOT], rawOnly: [] });
+  });
+
+  describe("a two-page snapshot killed between its pages: page 2 stored, page 1 (written last) not", () => {
+    /** A deterministic two-page market, as the simulator is: the same bytes for a slot every time. */
+    const twoPages: SnapshotSource = async (slot) => ({
+      pages: [1, 2].map((page) => ({ page, body: Buffer.from(JSON.stringify([0, 1, 2].map((i) => coin({ id: `coin-${page}-${i}`, market_cap_rank: 3 * (page - 1) + i + 1, current_price: slot / 1e6 + i })))) })),
+      request: { pages: 2 },
+      fetchedAt: new Date(slot * 1000).toISOString(),
+      retries: 0,
+      latencyMs: 0,
+    });
+
+    it.each([
+      ["CoinGecko (no deterministic source): the restart cannot prove the pages complete and leaves them, with a warning", false],
+      ["the simulator (deterministic): the restart re-creates page 1's identical bytes and finishes the slot", true],
+    ])("%s", async (_what, deterministic) => {
+      // Arrange
+      const lake = tempLake("fault-two-pages");
+      const served = (await twoPages(SLOT)).pages.map((p) => ({ slot: SLOT, page: p.page, body: p.body }));
+      const faulty = new FaultyStore(new LocalObjectStore(lake), { plan: faultAtWrite("raw", "die", (key) => key === rawKey(SLOT, 1)) });
+
+      // Act
+      await expect(deliver(faulty, twoPages)).rejects.toThrow(ProcessDied);
+      const afterKill = await inspectLake(lake, { served, mayBeRawOnly: [SLOT] });
+      const repair = await restartRepair(lake, deterministic ? twoPages : undefined);
+
+      // Assert
+      expect(faulty.operations.filter((op) => op.writeIndex !== undefined).map((op) => op.key)).toEqual([rawKey(SLOT, 2), rawKey(SLOT, 1)]);
+      expect(afterKill).toMatchObject({ violations: [], rawOnly: [SLOT] });
+      expect(repair).toMatchObject(deterministic ? { repaired: [SLOT], unrecoverable: [] } : { repaired: [], unrecoverable: [SLOT] });
+      expect(repair.logs.some((l) => l.level === "warn" && String(l.message).startsWith("raw pages left as is"))).toBe(!deterministic);
+      expect(await inspectLake(lake, { served, mayBeRawOnly: deterministic ? [] : [SLOT] })).toMatchObject({ violations: [], complete: deterministic ? [SLOT] : [], processedRows: deterministic ? 6 : 0 });
+    });
+  });
+});
+
+describe("a write failing while local runs", () => {
+  it("disk full on one slot's processed file: the slot stays in raw/ only until the next transform job finishes it from the stored page, before materialising its hour", async () => {
+    // Arrange: local from 07:02 to 08:10; the 07:10 slot's processed write fails once.
+    const lake = tempLake("fault-running-enospc");
+    const { served, source, standIn } = await openMarket();
+    const failing = SLOT + 2 * FIVE_MINUTES;
+    const store = new FaultyStore(new LocalObjectStore(lake), { plan: faultAtWrite("processed", "ENOSPC", (key) => key === processedKey(failing)) });
+    const controller = new AbortController();
+    const clock = new VirtualClock((SLOT + 120) * 1000, { stopAt: (SLOT + HOUR + 2 * FIVE_MINUTES) * 1000, controller });
+
+    // Act
+    const run = await runLocal({ lake, source: "live", snapshotSource: source, store, clock, signal: controller.signal });
+
+    // Assert: one failed ingest, finished by the 08:05 transform without a request; hour 7 holds it.
+    expect(run.error).toBeUndefined();
+    expect(run.result).toMatchObject({ stats: { ingests: 15, ingestFailures: 1, transformFailures: 0 }, repair: { repaired: [], unrecoverable: [] } });
+    expect(run.status.filter((l) => l.includes(" FAILED "))).toEqual([expect.stringMatching(/ ingest 2024-09-03T07:10:00\.000Z FAILED .*ENOSPC: no space left on device/)]);
+    expect(run.status.filter((l) => l.includes("half-written snapshot(s) finished"))).toEqual([expect.stringMatching(/ transform hourly: 1 half-written snapshot\(s\) finished, 1 hour\(s\) materialised, 66 rows, /)]);
+    expect(standIn.requests).toHaveLength(15);
+    const slots = Array.from({ length: 15 }, (_, i) => SLOT + i * FIVE_MINUTES);
+    expect(await inspectLake(lake, { served, materialisedBefore: SLOT + HOUR })).toMatchObject({ violations: [], complete: slots, rawOnly: [], materialisedHours: [SLOT] });
+  });
+});
+
+describe("local's start-up removes what killed processes left in .tmp/ and .staging/", () => {
+  it("a dead process's temporary file and staging folder go; a running process's, and names local did not give, stay", async () => {
+    // Arrange
+    const lake = tempLake("fault-leftovers");
+    const dead = deadPid();
+    const entry = (area: string, pid: number) => `${area}/${pid}-${randomUUID()}`;
+    const deadTemp = entry(".tmp", dead);
+    const deadStaging = entry(".staging", dead);
+    const liveTemp = entry(".tmp", process.pid);
+    const liveStaging = entry(".staging", process.pid);
+    const part = "analytics/year=2024/month=9/day=3/hour=7/part_0.parquet";
+    for (const file of [deadTemp, `${deadStaging}/${part}`, liveTemp, `${liveStaging}/${part}`, ".tmp/partial"]) {
+      fs.mkdirSync(path.dirname(path.join(lake, file)), { recursive: true });
+      fs.writeFileSync(path.join(lake, file), "half a file");
+    }
+    const { served, source } = await openMarket();
+
+    // Act
+    const run = await runLocal({ lake, source: "live", snapshotSource: source, once: true, clock: new VirtualClock((SLOT + 60) * 1000) });
+
+    // Assert
+    expect(run.error).toBeUndefined();
+    expect(run.result?.removedLeftovers).toEqual([deadTemp, deadStaging]);
+    expect(run.status).toContainEqual(expect.stringMatching(/ removed 2 temporary file\(s\) and staging folder\(s\) that killed processes left$/));
+    const report = await inspectLake(lake, { served, mayLeaveHidden: true });
+    expect(report).toMatchObject({ violations: [], complete: [SLOT] });
+    expect(report.hiddenLeftovers).toEqual([liveTemp, ".tmp/partial", `${liveStaging}/${part}`]);
   });
 });
 
@@ -351,17 +436,19 @@ describe("the transform crashing mid-hour and re-running", () => {
     expect(await inspectLake(lake, { served, materialisedBefore: SLOT + 2 * HOUR })).toMatchObject({ violations: [], analyticsRows: 144, processedRows: 144, materialisedHours: [SLOT, SLOT + HOUR] });
   });
 
-  it("dies during hour 8's COPY, leaving a partial Parquet file in its staging folder: nothing partial is visible; the re-run materialises the hour once", async () => {
-    // Arrange: the second statement writes half a Parquet file where a killed COPY leaves it, then the process dies.
+  it("dies during hour 8's COPY, leaving a partial Parquet file in its staging folder: nothing partial is visible; the restart removes the folder and the re-run materialises the hour once", async () => {
+    // Arrange: the second statement writes half a Parquet file where a killed COPY leaves it (its engine's
+    // staging folder, named after the process, whose pid is then dead), then the process dies.
     const lake = copyOfLake("fault-transform-copy");
     const engine = await DuckDbEngine.open(lake);
+    const killedStaging = path.join(lake, ".staging", `${deadPid()}-${randomUUID()}`);
     let statements = 0;
     let crashed: unknown;
     try {
       const execute: TransformDeps["engine"]["execute"] = async (sql, options) => {
         statements += 1;
         if (statements === 1) return engine.execute(sql, options);
-        const half = path.join(engine.stagingRoot, "analytics", "year=2024", "month=9", "day=3", "hour=8", "part_killed.parquet");
+        const half = path.join(killedStaging, "analytics", "year=2024", "month=9", "day=3", "hour=8", "part_killed.parquet");
         fs.mkdirSync(path.dirname(half), { recursive: true });
         const whole = fs.readFileSync(path.join(lake, analyticsFiles(lake)[0]));
         fs.writeFileSync(half, whole.subarray(0, Math.floor(whole.byteLength / 2)));
@@ -372,10 +459,11 @@ describe("the transform crashing mid-hour and re-running", () => {
     } finally {
       engine.close();
     }
-    const afterCrash = await inspectLake(lake, { served });
+    const afterCrash = await inspectLake(lake, { served, mayLeaveHidden: true });
+    // Act 2: the restart (local's start-up clean-up), then the next run.
+    const removed = await removeAbandonedWrites(lake);
     const rerunEngine = await DuckDbEngine.open(lake);
     try {
-      // Act 2
       await runTransform(transformDeps(lake, rerunEngine));
     } finally {
       rerunEngine.close();
@@ -384,8 +472,9 @@ describe("the transform crashing mid-hour and re-running", () => {
     // Assert
     expect(String(crashed)).toMatch(/hour=8: process killed \(fault injection\) during the COPY of hour 8/);
     expect(afterCrash).toMatchObject({ violations: [], analyticsRows: 72, materialisedHours: [SLOT] });
-    expect(afterCrash.hiddenLeftovers).toEqual([expect.stringMatching(/^\.staging\/[0-9a-f-]+\/analytics\/year=2024\/month=9\/day=3\/hour=8\/part_killed\.parquet$/)]);
-    expect(await inspectLake(lake, { served, materialisedBefore: SLOT + 2 * HOUR })).toMatchObject({ violations: [], analyticsRows: 144, materialisedHours: [SLOT, SLOT + HOUR] });
+    expect(afterCrash.hiddenLeftovers).toEqual([`${path.relative(lake, killedStaging)}/analytics/year=2024/month=9/day=3/hour=8/part_killed.parquet`]);
+    expect(removed).toEqual([path.relative(lake, killedStaging)]);
+    expect(await inspectLake(lake, { served, materialisedBefore: SLOT + 2 * HOUR })).toMatchObject({ violations: [], analyticsRows: 144, materialisedHours: [SLOT, SLOT + HOUR], hiddenLeftovers: [] });
   });
 
   it("the same hour transformed 10 times, then 10 more times with its manifest deleted before each: the SQL itself adds nothing and no file appears", async () => {

@@ -16,7 +16,7 @@ import { ObjectStore } from "../functions/objectStore";
 import { createLogger, LineSink, redact } from "../functions/telemetry";
 import { DASHBOARD_SPEC } from "../dashboard/spec";
 import { DashboardServer, DEFAULT_DASHBOARD_PORT, startDashboardServer } from "../local/dashboardServer";
-import { acquireLakeLock, BACKFILL_DAYS, BACKFILL_EVERY_SECONDS, createLocalJobs, lakeIsEmpty, RepairResult, repairInterruptedSnapshots } from "../local/localPipeline";
+import { acquireLakeLock, BACKFILL_DAYS, BACKFILL_EVERY_SECONDS, createLocalJobs, lakeIsEmpty, removeAbandonedWrites, RepairResult, repairInterruptedSnapshots } from "../local/localPipeline";
 import { Clock, runScheduler, SchedulerEvent, SchedulerStats, SYSTEM_CLOCK } from "../local/scheduler";
 import { DEFAULT_SIMULATED_COINS, DEFAULT_SIMULATOR_SEED, ingestSimulatedHistory, MarketSimulator, SIMULATOR_VS_CURRENCY } from "../local/simulator";
 import { dashboardCommand } from "./dashboardCommand";
@@ -93,14 +93,18 @@ export interface LocalRunResult {
   stats: SchedulerStats;
   /** Simulated snapshots written into an empty lake at start. */
   backfilled: number;
-  /** Half-written snapshots found at start. */
+  /** Half-written snapshots found at start, over the whole lake. */
   repair: RepairResult;
+  /** Temporary files and staging folders of killed processes removed at start, lake-relative. */
+  removedLeftovers: string[];
 }
 
 /**
  * Runs local mode until `signal` aborts (or once). Flags are checked before anything is written. Start-up:
- * lock the lake, serve the dashboard, backfill an empty lake (simulate), finish half-written snapshots,
- * then the schedule. Stopping waits for the running job and leaves no partial file.
+ * lock the lake, remove what killed processes left in its temporary and staging folders, serve the
+ * dashboard, backfill an empty lake (simulate), finish half-written snapshots, then the schedule (whose
+ * transform job finishes snapshots a failed write leaves meanwhile). Stopping waits for the running job
+ * and leaves no partial file.
  */
 export async function localCommand(options: LocalCommandOptions): Promise<LocalRunResult> {
   const env = options.env ?? process.env;
@@ -135,12 +139,14 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
   }
   const vsCurrency = source === "simulate" ? SIMULATOR_VS_CURRENCY : DEFAULT_VS_CURRENCY;
   const store = options.store ?? new LocalObjectStore(lake);
-  const deps = { lake, store, source: snapshotSource, vsCurrency, clock, logger, metrics };
+  const deps = { lake, store, source: snapshotSource, vsCurrency, clock, logger, metrics, regenerate: simulator?.source() };
 
   const release = await acquireLakeLock(lake);
   let server: DashboardServer | undefined;
   try {
     say(`lake ${lake}; snapshots from ${describeSource}`);
+    const removedLeftovers = await removeAbandonedWrites(lake);
+    if (removedLeftovers.length > 0) say(`removed ${removedLeftovers.length} temporary file(s) and staging folder(s) that killed processes left`);
     if (options.once !== true) {
       server = await startDashboardServer({ lake, port, onError: (view, err) => logger.error("dashboard view failed", { view, errorMessage: err instanceof Error ? err.message : String(err) }) });
       say(`dashboard ${server.url} (refreshes every ${DASHBOARD_SPEC.refreshSeconds} s; Ctrl+C stops)`);
@@ -167,7 +173,7 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
       progress.finish();
     }
 
-    const repair = await repairInterruptedSnapshots(deps, simulator?.source());
+    const repair = await repairInterruptedSnapshots(deps, "lake");
     if (repair.repaired.length > 0) say(`finished ${repair.repaired.length} snapshot(s) a stopped run had left half-written`);
     if (repair.unrecoverable.length > 0) say(`${repair.unrecoverable.length} half-written snapshot(s) cannot be finished (see the log); they stay in raw/ only`);
 
@@ -192,10 +198,10 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
       const written = await dashboardCommand({ lake, out: options.out ?? path.join(lake, STATIC_DASHBOARD_FILE), now: () => clock.now() });
       say(`static dashboard ${written.out}`);
       if (failures.length > 0) throw new Error(failures.join("; "));
-      return { dashboardFile: written.out, stats, backfilled, repair };
+      return { dashboardFile: written.out, stats, backfilled, repair, removedLeftovers };
     }
     say(`stopped: ${stats.ingests} ingest(s) (${stats.ingestFailures} failed), ${stats.transforms} transform(s) (${stats.transformFailures} failed)`);
-    return { url: server?.url, stats, backfilled, repair };
+    return { url: server?.url, stats, backfilled, repair, removedLeftovers };
   } finally {
     await server?.close();
     await release();

@@ -3,8 +3,10 @@
  * operating system would (ENOSPC, EACCES) or "kills the process" (throws {@link ProcessDied} and refuses
  * every later operation, as a dead process does nothing more), and a {@link Clock} wrapper that can die
  * the same way when read, so a kill can land between jobs or inside the transform. Store and clock share
- * one {@link ProcessLife}: once either dies, both are dead.
+ * one {@link ProcessLife}: once either dies, both are dead. {@link deadPid} gives what a really killed
+ * process leaves: a pid that no longer runs.
  */
+import { spawnSync } from "child_process";
 import { localCommand, LocalCommandOptions, LocalRunResult } from "../../cli/localCommand";
 import { ObjectStore, PutIfAbsentResult, PutOptions } from "../../functions/objectStore";
 import { LAKE_PREFIXES } from "../../functions/partitions";
@@ -216,4 +218,11 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
+}
+
+/** The pid of a process that ran and has exited: what names the temporary files a killed process leaves. */
+export function deadPid(): number {
+  const child = spawnSync(process.execPath, ["-e", ""]);
+  if (child.pid === undefined || child.status !== 0) throw new Error(`could not run a short-lived process: ${String(child.error ?? child.status)}`);
+  return child.pid;
 }

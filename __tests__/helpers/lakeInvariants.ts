@@ -12,11 +12,13 @@
  * - Processed: exists only beside its raw pages and record, holds one row per distinct coin id of the
  *   stored pages, each with the slot's timestamp.
  * - Served: every slot served a valid page is complete (processed), unless the test declared that an
- *   injected fault may have lost it (no trace) or left it in raw/ only.
+ *   injected fault may have lost it (no trace) or, in a state before the repair that follows, left it in
+ *   raw/ only.
  * - Analytics: no (id, timestamp) twice; every row equals its processed row (price included); each hour
  *   with rows has a manifest, and holds exactly the rows of the snapshots its manifest lists; every hour
  *   before `materialisedBefore` that has processed snapshots is materialised in full.
- * Files under `.tmp/` and `.staging/` are outside every table and are reported, not counted as violations.
+ * - Hidden: nothing is left under `.tmp/` or `.staging/` (outside every table, but garbage nobody would
+ *   clean), unless the test declared a state before the clean-up of the restart that follows.
  *
  * What was served comes from a stand-in market ({@link startStandInMarket}) that records every 200 it
  * answers with the slot being fetched, or, for the simulator, from its deterministic pages.
@@ -51,8 +53,10 @@ export interface LakeExpectations {
   served: readonly ServedPage[];
   /** Served slots an injected fault may have left without any trace. Defaults to none. */
   mayBeLost?: readonly number[];
-  /** Served slots an injected fault may have left in raw/ only. Defaults to none. */
+  /** Served slots an injected fault may have left in raw/ only (before the repair that follows). Defaults to none. */
   mayBeRawOnly?: readonly number[];
+  /** Whether files may remain under `.tmp/` and `.staging/` (before the restart's clean-up). Defaults to false: each is a violation. */
+  mayLeaveHidden?: boolean;
   /** Epoch seconds: every hour starting before it that has processed snapshots must be fully materialised. Defaults to no such demand. */
   materialisedBefore?: number;
 }
@@ -299,6 +303,9 @@ export async function inspectLake(lake: string, expectations: LakeExpectations):
     }
   }
 
+  const hiddenLeftovers = [...filesUnder(lake, LOCAL_TEMP_DIR), ...filesUnder(lake, STAGING_DIR)];
+  if (expectations.mayLeaveHidden !== true) for (const rel of hiddenLeftovers) violations.push(`${rel}: left behind by an interrupted write (invisible to readers, but never cleaned up)`);
+
   return {
     violations,
     complete,
@@ -307,7 +314,7 @@ export async function inspectLake(lake: string, expectations: LakeExpectations):
     processedRows: [...processed.values()].reduce((n, rows) => n + rows.length, 0),
     analyticsRows: analytics.reduce((n, f) => n + f.rows.length, 0),
     materialisedHours: [...manifests.keys()].sort((a, b) => a - b),
-    hiddenLeftovers: [...filesUnder(lake, LOCAL_TEMP_DIR), ...filesUnder(lake, STAGING_DIR)],
+    hiddenLeftovers,
   };
 }
 
