@@ -8,8 +8,6 @@
  * node_modules; the temporary folder itself lives outside the repository and is removed afterwards.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { execFile } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
 import {
   checkScheduledTime,
@@ -25,6 +23,7 @@ import { floorToSlot, processedKey, rawKey, rawRequestKey } from "../functions/p
 import { AwsStandIn, startAwsStandIn } from "./helpers/awsStandIn";
 import { CoinGeckoStandIn, startCoinGeckoStandIn } from "./helpers/coingeckoStandIn";
 import { errorCodeResponse, fixtureBytes, fixturePage, lambdaContext, makeTempDir, removeTempDir, scheduledEvent } from "./helpers/factories";
+import { ChildRun, runSerializedHandler, serializedHandlerEnv, writeSerializedHandler } from "./helpers/serializedHandler";
 
 const BUCKET = "ingest-archive-test";
 const KEY_PARAMETER = "/crypto-analytics/test/coingecko-api-key";
@@ -41,45 +40,6 @@ function at(slot: number, secondsIntoSlot = 0): string {
   return new Date((slot + secondsIntoSlot) * 1000).toISOString();
 }
 
-/** Runs each event through the exported handler in order, in one process (one "container"), and prints the outcomes. */
-const RUNNER = `
-const { handler } = require("./__index.js");
-(async () => {
-  const outcomes = [];
-  for (const event of JSON.parse(process.argv[2])) {
-    try {
-      outcomes.push({ result: await handler(event, { getRemainingTimeInMillis: () => 60000 }) });
-    } catch (err) {
-      outcomes.push({ error: err.message });
-    }
-  }
-  process.stdout.write("OUTCOMES " + JSON.stringify(outcomes) + "\\n");
-})();
-`;
-
-interface ChildRun {
-  stdout: string;
-  stderr: string;
-  outcomes: { result?: Record<string, unknown>; error?: string }[];
-}
-
-function runChild(dir: string, events: unknown[], env: Record<string, string>): Promise<ChildRun> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ["run.js", JSON.stringify(events)], { cwd: dir, env, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err) {
-        reject(new Error(`child failed: ${err.message}\n${stderr}`));
-        return;
-      }
-      const line = stdout.split("\n").find((l) => l.startsWith("OUTCOMES "));
-      if (line === undefined) {
-        reject(new Error(`child printed no outcomes:\n${stdout}\n${stderr}`));
-        return;
-      }
-      resolve({ stdout, stderr, outcomes: JSON.parse(line.slice("OUTCOMES ".length)) });
-    });
-  });
-}
-
 describe("serialized ingest handler", () => {
   let dir: string;
   let aws: AwsStandIn;
@@ -90,9 +50,7 @@ describe("serialized ingest handler", () => {
   beforeAll(async () => {
     const serialized = await pulumi.runtime.serializeFunction(createIngestHandler, { isFactoryFunction: true });
     text = serialized.text;
-    dir = makeTempDir("ingest-serialized");
-    fs.writeFileSync(path.join(dir, "__index.js"), text);
-    fs.writeFileSync(path.join(dir, "run.js"), RUNNER);
+    dir = writeSerializedHandler(text, "ingest-serialized");
 
     aws = await startAwsStandIn();
     aws.buckets.set(BUCKET, new Map());
@@ -101,19 +59,15 @@ describe("serialized ingest handler", () => {
       responses: [fixturePage("cgdata-page1-250.json"), fixturePage("recorded-5-coins.json"), errorCodeResponse(401, 10002, "API Key Missing")],
     });
 
-    child = await runChild(dir, [scheduledEvent(at(SLOT, 133)), scheduledEvent(at(SLOT, 299)), scheduledEvent(at(NEXT_SLOT))], {
-      PATH: process.env.PATH ?? "",
-      NODE_PATH: path.resolve(__dirname, "..", "node_modules"),
-      ...aws.env(),
-      AWS_CONFIG_FILE: path.join(dir, "no-aws-config"),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, "no-aws-credentials"),
+    const events = [scheduledEvent(at(SLOT, 133)), scheduledEvent(at(SLOT, 299)), scheduledEvent(at(NEXT_SLOT))];
+    child = await runSerializedHandler(dir, events, serializedHandlerEnv(dir, aws, {
       [INGEST_ENV.bucket]: BUCKET,
       [INGEST_ENV.plan]: "demo",
       [INGEST_ENV.baseUrl]: coingecko.baseUrl,
       [INGEST_ENV.keyParameter]: KEY_PARAMETER,
       [INGEST_ENV.pipeline]: "serialization-test",
       [INGEST_ENV.namespace]: "CryptoAnalyticsTest",
-    });
+    }));
   }, 60_000);
 
   afterAll(async () => {
