@@ -15,10 +15,14 @@ import { DEFAULT_LOOKBACK_HOURS } from "../functions/transform";
 import { createTransformHandler, TRANSFORM_DEADLINE_MARGIN_MS, TRANSFORM_ENV } from "../functions/transformHandler";
 import { checked, integerIn, matching, metricsNamespaceFormat, pipelineNameFormat, plainValue } from "./args";
 import { createAthenaViews } from "./athenaViews";
+import { enforcedWorkgroup } from "./athenaWorkgroup";
 import { createLakeTables, DEFAULT_PROJECTION_YEAR_FROM, DEFAULT_PROJECTION_YEAR_TO } from "./glueTables";
 import { HardenedBucket } from "./hardenedBucket";
 import { allow, PolicyStatement } from "./iam";
 import { ScheduledFunction, scheduledFunctionSettings } from "./scheduledFunction";
+
+// Re-exported: the library offers the engine constant beside the pipeline's other Athena settings.
+export { ATHENA_ENGINE_VERSION } from "./athenaWorkgroup";
 
 /** Glue database of the lake tables and views. */
 export const DEFAULT_DATABASE_NAME = "crypto_data";
@@ -41,8 +45,6 @@ export const DEFAULT_BYTES_SCANNED_CUTOFF = 1024 ** 3;
 export const MIN_BYTES_SCANNED_CUTOFF = 10 * 1024 ** 2;
 /** Days query results are kept before they expire. */
 export const DEFAULT_QUERY_RESULTS_EXPIRATION_DAYS = 7;
-/** Athena engine of the workgroup. */
-export const ATHENA_ENGINE_VERSION = "Athena engine version 3";
 /** Key prefix (in the results bucket) Athena writes query results under. */
 export const QUERY_RESULTS_PREFIX = "query-results";
 /** Largest value of a Standard-tier SSM parameter, in bytes; a longer template needs the Advanced tier. */
@@ -226,28 +228,15 @@ export class AnalyticsLayer extends pulumi.ComponentResource {
     );
 
     const account = aws.getCallerIdentityOutput({}, child).accountId;
-    const workgroup = new aws.athena.Workgroup(
+    const workgroup = enforcedWorkgroup(
       `${name}-workgroup`,
       {
         description: pulumi.interpolate`Queries of pipeline ${pipelineName}`,
-        state: "ENABLED",
         forceDestroy,
-        configuration: {
-          engineVersion: { selectedEngineVersion: ATHENA_ENGINE_VERSION },
-          enforceWorkgroupConfiguration: true,
-          publishCloudwatchMetricsEnabled: true,
-          bytesScannedCutoffPerQuery: bytesScannedCutoff,
-          requesterPaysEnabled: false,
-          resultConfiguration: {
-            outputLocation: queryResultsLocation,
-            // Athena refuses to write results into a same-named bucket of another account.
-            expectedBucketOwner: account,
-            encryptionConfiguration:
-              args.kmsKeyArn === undefined
-                ? { encryptionOption: "SSE_S3" }
-                : { encryptionOption: "SSE_KMS", kmsKeyArn: args.kmsKeyArn },
-          },
-        },
+        bytesScannedCutoffPerQuery: bytesScannedCutoff,
+        outputLocation: queryResultsLocation,
+        expectedBucketOwner: account,
+        kmsKeyArn: args.kmsKeyArn,
         tags,
       },
       child,

@@ -19,8 +19,9 @@ import { LAKE_PREFIXES } from "../functions/partitions";
 import { ColumnType, LAKE_TABLES } from "../functions/schema";
 import { stripLineComments, viewDependencies, viewSql } from "../functions/sqlFiles";
 import type { ViewColumn, ViewSchema } from "../local/duckdbEngine";
-import { ATHENA_ENGINE_VERSION, DEFAULT_BYTES_SCANNED_CUTOFF, MIN_BYTES_SCANNED_CUTOFF, QUERY_RESULTS_PREFIX } from "./analyticsLayer";
+import { DEFAULT_BYTES_SCANNED_CUTOFF, MIN_BYTES_SCANNED_CUTOFF, QUERY_RESULTS_PREFIX } from "./analyticsLayer";
 import { checked, integerIn, matching, oneOf } from "./args";
+import { enforcedWorkgroup } from "./athenaWorkgroup";
 import { allow, LeastPrivilegeRole, PolicyStatement } from "./iam";
 import { quicksightDefinition } from "./quicksightDefinition";
 
@@ -146,25 +147,15 @@ export class Dashboards extends pulumi.ComponentResource {
     const partition = aws.getPartitionOutput({}, child).partition;
     const resultsLocation = pulumi.interpolate`s3://${args.resultsBucketName}/${QUICKSIGHT_RESULTS_PREFIX}/`;
 
-    const workgroup = new aws.athena.Workgroup(
+    const workgroup = enforcedWorkgroup(
       `${name}-quicksight-workgroup`,
       {
         description: pulumi.interpolate`QuickSight dashboard queries on ${args.databaseName}`,
-        state: "ENABLED",
         forceDestroy: args.forceDestroy ?? false,
-        configuration: {
-          engineVersion: { selectedEngineVersion: ATHENA_ENGINE_VERSION },
-          enforceWorkgroupConfiguration: true,
-          publishCloudwatchMetricsEnabled: true,
-          bytesScannedCutoffPerQuery: bytesScannedCutoff,
-          requesterPaysEnabled: false,
-          resultConfiguration: {
-            outputLocation: resultsLocation,
-            expectedBucketOwner: account,
-            encryptionConfiguration:
-              args.kmsKeyArn === undefined ? { encryptionOption: "SSE_S3" } : { encryptionOption: "SSE_KMS", kmsKeyArn: args.kmsKeyArn },
-          },
-        },
+        bytesScannedCutoffPerQuery: bytesScannedCutoff,
+        outputLocation: resultsLocation,
+        expectedBucketOwner: account,
+        kmsKeyArn: args.kmsKeyArn,
         tags: args.tags,
       },
       child,
