@@ -8,7 +8,6 @@
  * node_modules; the temporary folder itself lives outside the repository and is removed afterwards.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as path from "path";
 import {
   checkScheduledTime,
   createIngestHandler,
@@ -20,9 +19,9 @@ import {
 } from "../functions/ingestHandler";
 import { parseNdjsonGz } from "../functions/ndjson";
 import { floorToSlot, processedKey, rawKey, rawRequestKey } from "../functions/partitions";
-import { AwsStandIn, startAwsStandIn } from "./helpers/awsStandIn";
+import { AwsStandIn, isolatedSdkEnv, startAwsStandIn } from "./helpers/awsStandIn";
 import { CoinGeckoStandIn, startCoinGeckoStandIn } from "./helpers/coingeckoStandIn";
-import { errorCodeResponse, fixtureBytes, fixturePage, lambdaContext, makeTempDir, removeTempDir, scheduledEvent } from "./helpers/factories";
+import { captureStdout, errorCodeResponse, fixtureBytes, fixturePage, lambdaContext, makeTempDir, removeTempDir, scheduledEvent } from "./helpers/factories";
 import { ChildRun, runSerializedHandler, serializedHandlerEnv, writeSerializedHandler } from "./helpers/serializedHandler";
 
 const BUCKET = "ingest-archive-test";
@@ -187,18 +186,12 @@ describe("ingest handler in this process", () => {
     coingecko = await startCoinGeckoStandIn({ fallback: fixturePage("recorded-5-coins.json") });
     dir = makeTempDir("ingest-handler");
     savedEnv = { ...process.env };
-    Object.assign(process.env, aws.env(), {
-      AWS_CONFIG_FILE: path.join(dir, "no-aws-config"),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, "no-aws-credentials"),
+    Object.assign(process.env, isolatedSdkEnv(aws, dir), {
       [INGEST_ENV.bucket]: BUCKET,
       [INGEST_ENV.baseUrl]: coingecko.baseUrl,
       [INGEST_ENV.keyParameter]: PARAMETER,
     });
-    stdout = [];
-    jest.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-      stdout.push(String(chunk));
-      return true;
-    });
+    stdout = captureStdout();
   });
 
   afterEach(async () => {

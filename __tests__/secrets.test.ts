@@ -30,9 +30,10 @@ import { TRANSFORM_ENV } from "../functions/transformHandler";
 import { localCommand } from "../cli/localCommand";
 import { dashboardViews } from "../dashboard/spec";
 import { pageAssets, SPEC_API_PATH, startDashboardServer, VIEWS_API_PREFIX } from "../local/dashboardServer";
-import { AwsStandIn, startAwsStandIn } from "./helpers/awsStandIn";
+import { AwsStandIn, isolatedSdkEnv, startAwsStandIn } from "./helpers/awsStandIn";
 import { ScriptedResponse, startCoinGeckoStandIn } from "./helpers/coingeckoStandIn";
 import {
+  captureStdout,
   coin,
   errorCodeResponse,
   FAST_RETRY_OPTIONS,
@@ -250,11 +251,7 @@ describe("run side: the Lambda handler, key from SSM, objects to S3, stdout capt
     aws.parameters.set(PARAMETER, KEY);
     dir = makeTempDir("secrets-handler");
     savedEnv = { ...process.env };
-    stdout = [];
-    jest.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-      stdout.push(String(chunk));
-      return true;
-    });
+    stdout = captureStdout();
   });
 
   afterEach(async () => {
@@ -270,9 +267,7 @@ describe("run side: the Lambda handler, key from SSM, objects to S3, stdout capt
     ["a 200 HTML page echoing the key", { status: 200, headers: { "content-type": "text/html" }, body: `<html>Invalid key ${KEY}</html>` }, "invalid-response"],
   ])("%s", async (_what, response, outcome) => {
     const coingecko = await startCoinGeckoStandIn({ responses: [response] });
-    Object.assign(process.env, aws.env(), {
-      AWS_CONFIG_FILE: path.join(dir, "no-aws-config"),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, "no-aws-credentials"),
+    Object.assign(process.env, isolatedSdkEnv(aws, dir), {
       [INGEST_ENV.bucket]: BUCKET,
       [INGEST_ENV.baseUrl]: coingecko.baseUrl,
       [INGEST_ENV.keyParameter]: PARAMETER,

@@ -15,7 +15,7 @@ import { athenaInsertTemplate } from "../functions/sqlFiles";
 import { renderTemplate } from "../functions/sqlTemplate";
 import { manifestKey, transformIdempotencyKey } from "../functions/transform";
 import { createTransformHandler, MAX_MANUAL_HOURS, manualHoursOf, TRANSFORM_DEADLINE_MARGIN_MS, TRANSFORM_ENV } from "../functions/transformHandler";
-import { lambdaContext } from "./helpers/factories";
+import { captureStdout, lambdaContext } from "./helpers/factories";
 
 const athena = mockClient(AthenaClient);
 const s3 = mockClient(S3Client);
@@ -132,11 +132,7 @@ beforeEach(() => {
   ssm.on(GetParameterCommand).resolves({ Parameter: { Name: TEMPLATE_PARAMETER, Type: "String", Value: TEMPLATE } });
   Object.assign(process.env, BASE_ENV);
   jest.useFakeTimers({ now: NOW, doNotFake: ["nextTick", "queueMicrotask", "setImmediate"] });
-  stdout = [];
-  jest.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    stdout.push(String(chunk));
-    return true;
-  });
+  stdout = captureStdout();
 });
 
 afterEach(() => {

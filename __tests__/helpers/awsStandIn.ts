@@ -9,6 +9,7 @@
  */
 import * as http from "http";
 import { AddressInfo } from "net";
+import * as path from "path";
 
 /** One request as the stand-in saw it. */
 export interface RecordedRequest {
@@ -58,6 +59,18 @@ export interface AwsStandIn {
   /** Requests of one operation, e.g. `ops("PutObject")`. */
   ops(operation: string): RecordedRequest[];
   close(): Promise<void>;
+}
+
+/**
+ * The stand-in's SDK environment plus AWS config and credentials files (in `dir`) that do not exist, so
+ * nothing of this machine's AWS setup reaches the SDK.
+ */
+export function isolatedSdkEnv(aws: AwsStandIn, dir: string): Record<string, string> {
+  return {
+    ...aws.env(),
+    AWS_CONFIG_FILE: path.join(dir, "no-aws-config"),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(dir, "no-aws-credentials"),
+  };
 }
 
 /** Options of {@link startAwsStandIn}. */

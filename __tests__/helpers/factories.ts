@@ -145,6 +145,19 @@ export function recorder(secrets: readonly string[] = []): Recorder {
   };
 }
 
+/**
+ * Captures what this process writes to stdout (a handler's JSON logs and EMF lines), chunk by chunk, until
+ * `jest.restoreAllMocks()`; returns the list the chunks are appended to.
+ */
+export function captureStdout(): string[] {
+  const chunks: string[] = [];
+  jest.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  });
+  return chunks;
+}
+
 /** A fresh temporary folder; remove it with {@link removeTempDir}. */
 export function makeTempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));

@@ -7,7 +7,7 @@
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { AwsStandIn } from "./awsStandIn";
+import { AwsStandIn, isolatedSdkEnv } from "./awsStandIn";
 import { makeTempDir } from "./factories";
 
 /** Lambda's remaining time the runner reports to each invocation, ms. */
@@ -52,9 +52,7 @@ export function serializedHandlerEnv(dir: string, aws: AwsStandIn, extra: Record
   return {
     PATH: process.env.PATH ?? "",
     NODE_PATH: path.resolve(__dirname, "..", "..", "node_modules"),
-    ...aws.env(),
-    AWS_CONFIG_FILE: path.join(dir, "no-aws-config"),
-    AWS_SHARED_CREDENTIALS_FILE: path.join(dir, "no-aws-credentials"),
+    ...isolatedSdkEnv(aws, dir),
     ...extra,
   };
 }
