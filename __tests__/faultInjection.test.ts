@@ -25,7 +25,7 @@ import { DuckDbEngine } from "../local/duckdbEngine";
 import { createLocalJobs, removeAbandonedWrites, repairInterruptedSnapshots } from "../local/localPipeline";
 import { deadPid, faultAtWrite, FaultyStore, InjectedFault, KeyKind, ProcessDied, runLocal } from "./helpers/faultyStore";
 import { inspectLake, ServedPage, StandInMarket, startStandInMarket } from "./helpers/lakeInvariants";
-import { coin, htmlPage, makeTempDir, recorder, removeTempDir } from "./helpers/factories";
+import { coin, htmlPage, recorder, tempDirsRemovedAfterAll } from "./helpers/factories";
 import { VirtualClock } from "./helpers/virtualClock";
 
 /** 2024-09-03T07:00:00Z: the slot of the single-snapshot scenarios and the first hour of the transform ones. */
@@ -35,13 +35,8 @@ const FIVE_MINUTES = 300;
 const H7: HourPartition = partitionOf(SLOT);
 const H8: HourPartition = partitionOf(SLOT + HOUR);
 
-const temps: string[] = [];
-function tempLake(prefix: string): string {
-  const dir = makeTempDir(prefix);
-  temps.push(dir);
-  return dir;
-}
-afterAll(() => temps.forEach(removeTempDir));
+/** A fresh lake folder, removed after the file's tests. */
+const tempLake = tempDirsRemovedAfterAll();
 
 let market: StandInMarket | undefined;
 afterEach(async () => {

@@ -23,7 +23,7 @@ import { DuckDbEngine } from "../local/duckdbEngine";
 import { LAKE_LOCK_FILE } from "../local/localPipeline";
 import { MarketSimulator } from "../local/simulator";
 import { CoinGeckoStandIn, ScriptedResponse, startCoinGeckoStandIn } from "./helpers/coingeckoStandIn";
-import { FAST_RETRY_OPTIONS, fixtureBytes, fixturePage, makeTempDir, removeTempDir, serverError } from "./helpers/factories";
+import { FAST_RETRY_OPTIONS, fixtureBytes, fixturePage, serverError, tempDirsRemovedAfterAll } from "./helpers/factories";
 import { VirtualClock } from "./helpers/virtualClock";
 
 const HOUR = HOUR_SECONDS;
@@ -39,13 +39,8 @@ const SIM_COINS = 60;
 /** A processed row as this test reads it: plain JSON from the gunzipped lines. */
 type Row = Record<string, unknown> & { id: string; timestamp: number };
 
-const temps: string[] = [];
-function tempLake(prefix: string): string {
-  const dir = makeTempDir(prefix);
-  temps.push(dir);
-  return dir;
-}
-afterAll(() => temps.forEach(removeTempDir));
+/** A fresh lake folder, removed after the file's tests. */
+const tempLake = tempDirsRemovedAfterAll();
 
 /** Every file under a folder, as paths relative to it. */
 function filesUnder(root: string): string[] {

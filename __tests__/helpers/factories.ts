@@ -167,3 +167,17 @@ export function makeTempDir(prefix: string): string {
 export function removeTempDir(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * A maker of temporary folders ({@link makeTempDir}) that are all removed once the calling test file's
+ * tests are done; call it at the top level of the file.
+ */
+export function tempDirsRemovedAfterAll(): (prefix: string) => string {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach(removeTempDir));
+  return (prefix) => {
+    const dir = makeTempDir(prefix);
+    dirs.push(dir);
+    return dir;
+  };
+}
