@@ -35,11 +35,14 @@ import { makeTempDir, removeTempDir } from "./helpers/factories";
 import {
   installPulumiMocks,
   MOCK_ACCOUNT_ID,
+  MOCK_KMS_KEY_ARN,
   MOCK_REGION,
+  MOCK_TAGS,
   policyOf,
   promiseOf,
-  RecordedResource,
   recordDependencies,
+  RESOURCE_TYPES as T,
+  stringField,
 } from "./helpers/pulumiMocks";
 import { analyticsFiles, simulateInto } from "./helpers/simulatedLake";
 
@@ -50,41 +53,6 @@ afterAll(() => pulumi.runtime.disconnect());
 
 const ARCHIVE = "lake-archive-1a2b3c4";
 const ARCHIVE_ARN = `arn:aws:s3:::${ARCHIVE}`;
-const TAGS = { project: "crypto-analytics", environment: "test" };
-const KMS_KEY_ARN = `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b`;
-
-const T = {
-  bucket: "aws:s3/bucket:Bucket",
-  publicAccess: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-  ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
-  encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-  versioning: "aws:s3/bucketVersioning:BucketVersioning",
-  lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-  bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
-  database: "aws:glue/catalogDatabase:CatalogDatabase",
-  table: "aws:glue/catalogTable:CatalogTable",
-  workgroup: "aws:athena/workgroup:Workgroup",
-  parameter: "aws:ssm/parameter:Parameter",
-  role: "aws:iam/role:Role",
-  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-  logGroup: "aws:cloudwatch/logGroup:LogGroup",
-  fn: "aws:lambda/function:Function",
-  invokeConfig: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
-  queue: "aws:sqs/queue:Queue",
-  queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
-  scheduleGroup: "aws:scheduler/scheduleGroup:ScheduleGroup",
-  schedule: "aws:scheduler/schedule:Schedule",
-} as const;
-
-function resourcesOf(prefix: string): RecordedResource[] {
-  return mocks.resources.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
-}
-
-const str = (r: RecordedResource, field: string): string => {
-  const v = r.state[field];
-  if (typeof v !== "string") throw new Error(`${r.name}.${field} is not a string`);
-  return v;
-};
 
 /** The hour values as projection placeholders receive them: decimal, unpadded. */
 const placeholderValues = (p: HourPartition): Record<string, string> =>
@@ -98,13 +66,13 @@ let layer: AnalyticsLayer;
 beforeAll(async () => {
   layer = new AnalyticsLayer(
     "analytics",
-    { archiveBucketName: ARCHIVE, archiveBucketArn: ARCHIVE_ARN, tags: TAGS },
+    { archiveBucketName: ARCHIVE, archiveBucketArn: ARCHIVE_ARN, tags: MOCK_TAGS },
     { transformations: [deps.transformation] },
   );
   new AnalyticsLayer("kmsanalytics", {
     archiveBucketName: pulumi.output(ARCHIVE),
     archiveBucketArn: pulumi.output(ARCHIVE_ARN),
-    kmsKeyArn: KMS_KEY_ARN,
+    kmsKeyArn: MOCK_KMS_KEY_ARN,
     databaseName: "crypto_kms",
     projectionYearFrom: 2025,
     projectionYearTo: pulumi.output(2030),
@@ -121,7 +89,7 @@ beforeAll(async () => {
 describe("storage", () => {
   test.each(["analytics-analytics", "analytics-query-results"])("%s: private, ACL-free, SSE-S3 without SSE-C, versioned, TLS-only", (name) => {
     const bucket = mocks.one(T.bucket, name);
-    expect(bucket.inputs).toEqual({ forceDestroy: false, tags: TAGS });
+    expect(bucket.inputs).toEqual({ forceDestroy: false, tags: MOCK_TAGS });
     expect(mocks.one(T.publicAccess, `${name}-public-access`).inputs).toEqual({
       bucket: bucket.id,
       blockPublicAcls: true,
@@ -162,7 +130,7 @@ describe("storage", () => {
   test("with kmsKeyArn both buckets use SSE-KMS with a Bucket Key", () => {
     for (const name of ["kmsanalytics-analytics", "kmsanalytics-query-results"]) {
       expect(mocks.one(T.encryption, `${name}-encryption`).inputs.rules).toEqual([
-        { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: KMS_KEY_ARN }, bucketKeyEnabled: true, blockedEncryptionTypes: ["SSE-C"] },
+        { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: MOCK_KMS_KEY_ARN }, bucketKeyEnabled: true, blockedEncryptionTypes: ["SSE-C"] },
       ]);
     }
   });
@@ -173,7 +141,7 @@ describe("Glue database and tables", () => {
     expect(mocks.one(T.database, "analytics-database").inputs).toEqual({
       name: "crypto_data",
       description: "CoinGecko analytics lake of pipeline analytics-test",
-      tags: TAGS,
+      tags: MOCK_TAGS,
     });
     expect(mocks.one(T.database, "kmsanalytics-database").inputs.name).toBe("crypto_kms");
   });
@@ -199,7 +167,7 @@ describe("Glue database and tables", () => {
   });
 
   test("analytics_prices: Parquet (SNAPPY) over the analytics bucket, typed columns", () => {
-    const analyticsBucket = str(mocks.one(T.bucket, "analytics-analytics"), "bucket");
+    const analyticsBucket = stringField(mocks.one(T.bucket, "analytics-analytics"), "bucket");
     const table = mocks.one(T.table, "analytics-analytics-prices");
     expect(table.inputs).toMatchObject({ name: "analytics_prices", databaseName: "crypto_data", tableType: "EXTERNAL_TABLE", partitionKeys });
     expect(table.inputs.storageDescriptor).toEqual({
@@ -266,7 +234,7 @@ describe("projection agrees with the writers' paths", () => {
   });
 
   test.each(hours)("analytics hour %o: the projected location is the table location + the Hive path INSERT INTO writes", (p) => {
-    const analyticsBucket = str(mocks.one(T.bucket, "analytics-analytics"), "bucket");
+    const analyticsBucket = stringField(mocks.one(T.bucket, "analytics-analytics"), "bucket");
     expect(fillPlaceholders(template("analytics-analytics-prices"), placeholderValues(p))).toBe(
       `s3://${analyticsBucket}/analytics/${partitionPath(p)}/`,
     );
@@ -289,7 +257,7 @@ describe("projection agrees with the writers' paths", () => {
       } finally {
         engine.close();
       }
-      const analyticsBucket = str(mocks.one(T.bucket, "analytics-analytics"), "bucket");
+      const analyticsBucket = stringField(mocks.one(T.bucket, "analytics-analytics"), "bucket");
       const projected = (name: string, bucket: string) =>
         written.map((p) => fillPlaceholders(template(name), placeholderValues(p)).slice(`s3://${bucket}/`.length)).sort();
 
@@ -316,7 +284,7 @@ describe("projection agrees with the writers' paths", () => {
 
 describe("Athena workgroup", () => {
   test("engine 3, enforced settings, encrypted result location in the results bucket, scan cutoff, CloudWatch metrics", () => {
-    const results = str(mocks.one(T.bucket, "analytics-query-results"), "bucket");
+    const results = stringField(mocks.one(T.bucket, "analytics-query-results"), "bucket");
     const workgroup = mocks.one(T.workgroup, "analytics-workgroup");
     expect(workgroup.inputs).toEqual({
       description: "Queries of pipeline analytics-test",
@@ -334,19 +302,19 @@ describe("Athena workgroup", () => {
           encryptionConfiguration: { encryptionOption: "SSE_S3" },
         },
       },
-      tags: TAGS,
+      tags: MOCK_TAGS,
     });
     expect([ATHENA_ENGINE_VERSION, DEFAULT_BYTES_SCANNED_CUTOFF]).toEqual(["Athena engine version 3", 1073741824]);
   });
 
   test("no hard-coded name: Pulumi auto-names it from the component name, so two stacks never collide", () => {
     expect(mocks.one(T.workgroup, "analytics-workgroup").inputs.name).toBeUndefined();
-    expect(str(mocks.one(T.workgroup, "analytics-workgroup"), "name")).toMatch(/^analytics-workgroup-/);
+    expect(stringField(mocks.one(T.workgroup, "analytics-workgroup"), "name")).toMatch(/^analytics-workgroup-/);
   });
 
   test("with kmsKeyArn results are SSE-KMS with that key; the cutoff is an argument", () => {
     const configuration = mocks.one(T.workgroup, "kmsanalytics-workgroup").inputs.configuration as Record<string, any>;
-    expect(configuration.resultConfiguration.encryptionConfiguration).toEqual({ encryptionOption: "SSE_KMS", kmsKeyArn: KMS_KEY_ARN });
+    expect(configuration.resultConfiguration.encryptionConfiguration).toEqual({ encryptionOption: "SSE_KMS", kmsKeyArn: MOCK_KMS_KEY_ARN });
     expect(configuration.bytesScannedCutoffPerQuery).toBe(104857600);
   });
 });
@@ -361,7 +329,7 @@ describe("INSERT template in SSM", () => {
       tier: "Standard",
       insecureValue: athenaInsertTemplate(),
       description: "Hourly INSERT INTO analytics_prices template of pipeline analytics-test",
-      tags: TAGS,
+      tags: MOCK_TAGS,
     });
     expect(Buffer.byteLength(parameter.inputs.insecureValue as string)).toBeLessThanOrEqual(SSM_STANDARD_TIER_MAX_BYTES);
   });
@@ -403,17 +371,17 @@ describe("INSERT template in SSM", () => {
 
 describe("transform role: exact statements", () => {
   const arns = (prefix: string) => {
-    const analytics = str(mocks.one(T.bucket, `${prefix}-analytics`), "arn");
-    const results = str(mocks.one(T.bucket, `${prefix}-query-results`), "arn");
+    const analytics = stringField(mocks.one(T.bucket, `${prefix}-analytics`), "arn");
+    const results = stringField(mocks.one(T.bucket, `${prefix}-query-results`), "arn");
     const database = mocks.one(T.database, `${prefix}-database`).inputs.name as string;
     return {
       analytics,
       results,
       database,
-      workgroup: str(mocks.one(T.workgroup, `${prefix}-workgroup`), "arn"),
-      parameter: str(mocks.one(T.parameter, `${prefix}-insert-template`), "arn"),
-      logGroup: str(mocks.one(T.logGroup, `${prefix}-transform-logs`), "arn"),
-      failures: str(mocks.one(T.queue, `${prefix}-transform-failures`), "arn"),
+      workgroup: stringField(mocks.one(T.workgroup, `${prefix}-workgroup`), "arn"),
+      parameter: stringField(mocks.one(T.parameter, `${prefix}-insert-template`), "arn"),
+      logGroup: stringField(mocks.one(T.logGroup, `${prefix}-transform-logs`), "arn"),
+      failures: stringField(mocks.one(T.queue, `${prefix}-transform-failures`), "arn"),
       glue: (kind: string) => `arn:aws:glue:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:${kind}`,
     };
   };
@@ -479,14 +447,14 @@ describe("transform role: exact statements", () => {
       { Sid: "SendToFailureDestination", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [a.failures] },
     ]);
     // The mocked ARNs follow AWS's formats, so the statements above name the real resources.
-    expect(a.workgroup).toBe(`arn:aws:athena:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:workgroup/${str(mocks.one(T.workgroup, "analytics-workgroup"), "name")}`);
+    expect(a.workgroup).toBe(`arn:aws:athena:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:workgroup/${stringField(mocks.one(T.workgroup, "analytics-workgroup"), "name")}`);
     expect(a.database).toBe("crypto_data");
   });
 
   test("the workgroup's result location lies inside the prefix the role may write", () => {
     const a = arns("analytics");
     const outputLocation = (mocks.one(T.workgroup, "analytics-workgroup").inputs.configuration as Record<string, any>).resultConfiguration.outputLocation as string;
-    const resultsBucket = str(mocks.one(T.bucket, "analytics-query-results"), "bucket");
+    const resultsBucket = stringField(mocks.one(T.bucket, "analytics-query-results"), "bucket");
     expect(`${a.results}/${outputLocation.slice(`s3://${resultsBucket}/`.length)}*`).toBe(`${a.results}/query-results/*`);
   });
 
@@ -498,14 +466,14 @@ describe("transform role: exact statements", () => {
         Sid: "DecryptSnapshots",
         Effect: "Allow",
         Action: ["kms:Decrypt"],
-        Resource: [KMS_KEY_ARN],
+        Resource: [MOCK_KMS_KEY_ARN],
         Condition: { StringEquals: { "kms:ViaService": `s3.${MOCK_REGION}.amazonaws.com`, "kms:EncryptionContext:aws:s3:arn": ARCHIVE_ARN } },
       },
       {
         Sid: "UseAnalyticsKey",
         Effect: "Allow",
         Action: ["kms:GenerateDataKey", "kms:Decrypt"],
-        Resource: [KMS_KEY_ARN],
+        Resource: [MOCK_KMS_KEY_ARN],
         Condition: {
           StringEquals: { "kms:ViaService": `s3.${MOCK_REGION}.amazonaws.com`, "kms:EncryptionContext:aws:s3:arn": [a.analytics, a.results] },
         },
@@ -544,8 +512,8 @@ describe("transform function, schedule and queues", () => {
       timeout: DEFAULT_TRANSFORM_TIMEOUT_SECONDS,
       memorySize: 256,
       handler: "__index.handler",
-      role: str(mocks.one(T.role, "analytics-transform-role"), "arn"),
-      tags: TAGS,
+      role: stringField(mocks.one(T.role, "analytics-transform-role"), "arn"),
+      tags: MOCK_TAGS,
     });
     expect(DEFAULT_TRANSFORM_TIMEOUT_SECONDS).toBe(600);
     expect(mocks.one(T.fn, "kmsanalytics-transform-function").inputs.timeout).toBe(300);
@@ -555,10 +523,10 @@ describe("transform function, schedule and queues", () => {
     const env = (mocks.one(T.fn, "analytics-transform-function").inputs.environment as { variables: Record<string, string> }).variables;
     expect(env).toEqual({
       [TRANSFORM_ENV.archiveBucket]: ARCHIVE,
-      [TRANSFORM_ENV.analyticsBucket]: str(mocks.one(T.bucket, "analytics-analytics"), "bucket"),
-      [TRANSFORM_ENV.workGroup]: str(mocks.one(T.workgroup, "analytics-workgroup"), "name"),
+      [TRANSFORM_ENV.analyticsBucket]: stringField(mocks.one(T.bucket, "analytics-analytics"), "bucket"),
+      [TRANSFORM_ENV.workGroup]: stringField(mocks.one(T.workgroup, "analytics-workgroup"), "name"),
       [TRANSFORM_ENV.database]: "crypto_data",
-      [TRANSFORM_ENV.templateParameter]: str(mocks.one(T.parameter, "analytics-insert-template"), "name"),
+      [TRANSFORM_ENV.templateParameter]: stringField(mocks.one(T.parameter, "analytics-insert-template"), "name"),
       [TRANSFORM_ENV.lookbackHours]: "24",
       [TRANSFORM_ENV.pipeline]: "analytics-test",
       [TRANSFORM_ENV.namespace]: "CryptoAnalytics",
@@ -574,16 +542,16 @@ describe("transform function, schedule and queues", () => {
 
   test("hourly at :05 UTC, no flexible window, retries, DLQ and the scheduled-time input", () => {
     expect(mocks.one(T.schedule, "analytics-transform-schedule").inputs).toMatchObject({
-      groupName: str(mocks.one(T.scheduleGroup, "analytics-transform-schedule-group"), "name"),
+      groupName: stringField(mocks.one(T.scheduleGroup, "analytics-transform-schedule-group"), "name"),
       scheduleExpression: "cron(5 * * * ? *)",
       scheduleExpressionTimezone: "UTC",
       flexibleTimeWindow: { mode: "OFF" },
       target: {
-        arn: str(mocks.one(T.fn, "analytics-transform-function"), "arn"),
-        roleArn: str(mocks.one(T.role, "analytics-transform-scheduler-role"), "arn"),
+        arn: stringField(mocks.one(T.fn, "analytics-transform-function"), "arn"),
+        roleArn: stringField(mocks.one(T.role, "analytics-transform-scheduler-role"), "arn"),
         input: SCHEDULED_TIME_INPUT,
         retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
-        deadLetterConfig: { arn: str(mocks.one(T.queue, "analytics-transform-dlq"), "arn") },
+        deadLetterConfig: { arn: stringField(mocks.one(T.queue, "analytics-transform-dlq"), "arn") },
       },
     });
   });
@@ -593,7 +561,7 @@ describe("transform function, schedule and queues", () => {
       functionName: mocks.one(T.fn, "analytics-transform-function").inputs.name,
       maximumRetryAttempts: 2,
       maximumEventAgeInSeconds: 3600,
-      destinationConfig: { onFailure: { destination: str(mocks.one(T.queue, "analytics-transform-failures"), "arn") } },
+      destinationConfig: { onFailure: { destination: stringField(mocks.one(T.queue, "analytics-transform-failures"), "arn") } },
     });
     for (const [queue, sender] of [
       ["analytics-transform-dlq", "analytics-transform-scheduler-role"],
@@ -603,9 +571,9 @@ describe("transform function, schedule and queues", () => {
       expect(statements[0]).toEqual({
         Sid: "AllowSender",
         Effect: "Allow",
-        Principal: { AWS: str(mocks.one(T.role, sender), "arn") },
+        Principal: { AWS: stringField(mocks.one(T.role, sender), "arn") },
         Action: ["sqs:SendMessage"],
-        Resource: [str(mocks.one(T.queue, queue), "arn")],
+        Resource: [stringField(mocks.one(T.queue, queue), "arn")],
       });
     }
   });
@@ -642,33 +610,33 @@ describe("views", () => {
 describe("outputs and tags", () => {
   test("outputs point at the resources they name", async () => {
     const fn = mocks.one(T.fn, "analytics-transform-function");
-    expect(await promiseOf(layer.analyticsBucketName)).toBe(str(mocks.one(T.bucket, "analytics-analytics"), "bucket"));
-    expect(await promiseOf(layer.analyticsBucketArn)).toBe(str(mocks.one(T.bucket, "analytics-analytics"), "arn"));
-    expect(await promiseOf(layer.resultsBucketName)).toBe(str(mocks.one(T.bucket, "analytics-query-results"), "bucket"));
-    expect(await promiseOf(layer.resultsBucketArn)).toBe(str(mocks.one(T.bucket, "analytics-query-results"), "arn"));
-    expect(await promiseOf(layer.queryResultsLocation)).toBe(`s3://${str(mocks.one(T.bucket, "analytics-query-results"), "bucket")}/query-results/`);
+    expect(await promiseOf(layer.analyticsBucketName)).toBe(stringField(mocks.one(T.bucket, "analytics-analytics"), "bucket"));
+    expect(await promiseOf(layer.analyticsBucketArn)).toBe(stringField(mocks.one(T.bucket, "analytics-analytics"), "arn"));
+    expect(await promiseOf(layer.resultsBucketName)).toBe(stringField(mocks.one(T.bucket, "analytics-query-results"), "bucket"));
+    expect(await promiseOf(layer.resultsBucketArn)).toBe(stringField(mocks.one(T.bucket, "analytics-query-results"), "arn"));
+    expect(await promiseOf(layer.queryResultsLocation)).toBe(`s3://${stringField(mocks.one(T.bucket, "analytics-query-results"), "bucket")}/query-results/`);
     expect(await promiseOf(layer.databaseName)).toBe("crypto_data");
-    expect(await promiseOf(layer.workGroupName)).toBe(str(mocks.one(T.workgroup, "analytics-workgroup"), "name"));
-    expect(await promiseOf(layer.workGroupArn)).toBe(str(mocks.one(T.workgroup, "analytics-workgroup"), "arn"));
+    expect(await promiseOf(layer.workGroupName)).toBe(stringField(mocks.one(T.workgroup, "analytics-workgroup"), "name"));
+    expect(await promiseOf(layer.workGroupArn)).toBe(stringField(mocks.one(T.workgroup, "analytics-workgroup"), "arn"));
     expect(await promiseOf(layer.processedRawTableName)).toBe("processed_prices_raw");
     expect(await promiseOf(layer.processedTableName)).toBe("processed_prices");
     expect(await promiseOf(layer.analyticsTableName)).toBe("analytics_prices");
-    expect(await promiseOf(layer.templateParameterName)).toBe(str(mocks.one(T.parameter, "analytics-insert-template"), "name"));
+    expect(await promiseOf(layer.templateParameterName)).toBe(stringField(mocks.one(T.parameter, "analytics-insert-template"), "name"));
     expect(await promiseOf(layer.transformFunctionName)).toBe(fn.inputs.name);
-    expect(await promiseOf(layer.transformFunctionArn)).toBe(str(fn, "arn"));
+    expect(await promiseOf(layer.transformFunctionArn)).toBe(stringField(fn, "arn"));
     expect(await promiseOf(layer.transformLogGroupName)).toBe(`/aws/lambda/${fn.inputs.name}`);
-    expect(await promiseOf(layer.dlqArn)).toBe(str(mocks.one(T.queue, "analytics-transform-dlq"), "arn"));
-    expect(await promiseOf(layer.dlqName)).toBe(str(mocks.one(T.queue, "analytics-transform-dlq"), "name"));
-    expect(await promiseOf(layer.failureQueueArn)).toBe(str(mocks.one(T.queue, "analytics-transform-failures"), "arn"));
-    expect(await promiseOf(layer.failureQueueName)).toBe(str(mocks.one(T.queue, "analytics-transform-failures"), "name"));
+    expect(await promiseOf(layer.dlqArn)).toBe(stringField(mocks.one(T.queue, "analytics-transform-dlq"), "arn"));
+    expect(await promiseOf(layer.dlqName)).toBe(stringField(mocks.one(T.queue, "analytics-transform-dlq"), "name"));
+    expect(await promiseOf(layer.failureQueueArn)).toBe(stringField(mocks.one(T.queue, "analytics-transform-failures"), "arn"));
+    expect(await promiseOf(layer.failureQueueName)).toBe(stringField(mocks.one(T.queue, "analytics-transform-failures"), "name"));
     expect(await promiseOf(layer.pipelineName)).toBe("analytics-test");
     expect(await promiseOf(layer.metricsNamespace)).toBe("CryptoAnalytics");
   });
 
   test("every taggable resource carries the tags; untagged ones are types AWS cannot tag", () => {
-    const custom = resourcesOf("analytics").filter((r) => r.type.startsWith("aws:"));
+    const custom = mocks.resourcesOf("analytics").filter((r) => r.type.startsWith("aws:"));
     const tagged = custom.filter((r) => r.inputs.tags !== undefined);
-    for (const r of tagged) expect(r.inputs.tags).toEqual(TAGS);
+    for (const r of tagged) expect(r.inputs.tags).toEqual(MOCK_TAGS);
     expect(new Set(tagged.map((r) => r.type))).toEqual(
       new Set([T.bucket, T.database, T.workgroup, T.parameter, T.role, T.logGroup, T.fn, T.queue, T.scheduleGroup]),
     );
@@ -719,7 +687,7 @@ describe("argument checks: a clear error before any AWS resource exists", () => 
     const name = `bad${counter}`;
     expect(() => new AnalyticsLayer(name, { ...base, ...bad })).toThrow(message);
     await mocks.settled();
-    expect(resourcesOf(name).filter((r) => r.type.startsWith("aws:"))).toEqual([]);
+    expect(mocks.resourcesOf(name).filter((r) => r.type.startsWith("aws:"))).toEqual([]);
   });
 
   test("errors name the component", () => {

@@ -22,30 +22,28 @@ import { DASHBOARD_SPEC, DashboardSpec, dashboardViews } from "../dashboard/spec
 import { viewNames } from "../functions/sqlFiles";
 import { deriveViewSchemas, DuckDbEngine, ViewSchema } from "../local/duckdbEngine";
 import { makeTempDir, recorder, removeTempDir } from "./helpers/factories";
-import { installPulumiMocks, MOCK_ACCOUNT_ID, MOCK_REGION, policyOf, promiseOf, RecordedResource } from "./helpers/pulumiMocks";
+import {
+  installPulumiMocks,
+  MOCK_ACCOUNT_ID,
+  MOCK_KMS_KEY_ARN,
+  MOCK_REGION,
+  MOCK_TAGS,
+  policyOf,
+  promiseOf,
+  RESOURCE_TYPES as T,
+  stringField,
+} from "./helpers/pulumiMocks";
 import { simulateInto } from "./helpers/simulatedLake";
 
 const mocks = installPulumiMocks();
 jest.setTimeout(60_000);
 afterAll(() => pulumi.runtime.disconnect());
 
-const T = {
-  workgroup: "aws:athena/workgroup:Workgroup",
-  role: "aws:iam/role:Role",
-  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-  dataSource: "aws:quicksight/dataSource:DataSource",
-  dataSet: "aws:quicksight/dataSet:DataSet",
-  refresh: "aws:quicksight/refreshSchedule:RefreshSchedule",
-  dashboard: "aws-native:quicksight:Dashboard",
-} as const;
-
 const USER = `arn:aws:quicksight:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:user/default/alice`;
 const GROUP = `arn:aws:quicksight:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:group/default/analysts`;
 const ANALYTICS = "crypto-analytics-1a2b3c4";
 const RESULTS = "crypto-query-results-1a2b3c4";
 const ARCHIVE = "crypto-archive-1a2b3c4";
-const KMS_KEY_ARN = `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b`;
-const TAGS = { project: "crypto-analytics", environment: "test" };
 const DATABASE = "crypto_data";
 const VIEWS = dashboardViews(DASHBOARD_SPEC);
 
@@ -61,15 +59,6 @@ function argsOf(overrides: Partial<DashboardsArgs> = {}): DashboardsArgs {
     resultsBucketArn: `arn:aws:s3:::${RESULTS}`,
     ...overrides,
   };
-}
-
-function resourcesOf(prefix: string): RecordedResource[] {
-  return mocks.resources.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
-}
-function str(r: RecordedResource, field: string): string {
-  const v = r.state[field];
-  if (typeof v !== "string") throw new Error(`${r.name}.${field} is not a string`);
-  return v;
 }
 
 type Json = Record<string, unknown>;
@@ -104,17 +93,17 @@ let direct: Dashboards;
 let definition: Definition;
 
 beforeAll(async () => {
-  spice = new Dashboards("bi", { ...argsOf(), tags: TAGS });
-  direct = new Dashboards("dq", argsOf({ principalArns: [USER], dashboardMode: "DIRECT_QUERY", kmsKeyArn: KMS_KEY_ARN, bytesScannedCutoffPerQuery: 50 * 1024 ** 2 }));
+  spice = new Dashboards("bi", { ...argsOf(), tags: MOCK_TAGS });
+  direct = new Dashboards("dq", argsOf({ principalArns: [USER], dashboardMode: "DIRECT_QUERY", kmsKeyArn: MOCK_KMS_KEY_ARN, bytesScannedCutoffPerQuery: 50 * 1024 ** 2 }));
   await mocks.settled();
   schemas = await deriveViewSchemas();
-  definition = mocks.one(T.dashboard, "bi-quicksight-dashboard").inputs.definition as unknown as Definition;
+  definition = mocks.one(T.quicksightDashboard, "bi-quicksight-dashboard").inputs.definition as unknown as Definition;
 });
 
 describe("datasets", () => {
   test("one per view the visuals read, each over its view through the Athena data source", () => {
     const source = mocks.one(T.dataSource, "bi-quicksight-source");
-    const dataSets = resourcesOf("bi").filter((r) => r.type === T.dataSet);
+    const dataSets = mocks.resourcesOf("bi").filter((r) => r.type === T.dataSet);
     expect(dataSets.map((d) => d.name).sort()).toEqual(VIEWS.map((v) => `bi-quicksight-${v.replace(/_/g, "-")}`).sort());
     for (const view of VIEWS) {
       const inputs = mocks.one(T.dataSet, `bi-quicksight-${view.replace(/_/g, "-")}`).inputs as Json & { physicalTableMaps: Json[] };
@@ -123,7 +112,7 @@ describe("datasets", () => {
       expect(inputs.physicalTableMaps).toHaveLength(1);
       expect(inputs.physicalTableMaps[0]).toMatchObject({
         physicalTableMapId: view.replace(/_/g, "-"),
-        relationalTable: { dataSourceArn: str(source, "arn"), catalog: "AwsDataCatalog", schema: DATABASE, name: view },
+        relationalTable: { dataSourceArn: stringField(source, "arn"), catalog: "AwsDataCatalog", schema: DATABASE, name: view },
       });
     }
   });
@@ -152,7 +141,7 @@ describe("the dashboard definition", () => {
   }
 
   test("declares each view's dataset under the view's name, with the dataset's ARN", () => {
-    const arns = Object.fromEntries(VIEWS.map((v) => [v, str(mocks.one(T.dataSet, `bi-quicksight-${v.replace(/_/g, "-")}`), "arn")]));
+    const arns = Object.fromEntries(VIEWS.map((v) => [v, stringField(mocks.one(T.dataSet, `bi-quicksight-${v.replace(/_/g, "-")}`), "arn")]));
     expect(definition.dataSetIdentifierDeclarations).toEqual(VIEWS.map((v) => ({ identifier: v, dataSetArn: arns[v] })));
   });
 
@@ -332,7 +321,7 @@ describe("the KPI comparison on real data", () => {
 describe("the dedicated workgroup", () => {
   test.each([
     ["bi", DEFAULT_BYTES_SCANNED_CUTOFF, { encryptionOption: "SSE_S3" }],
-    ["dq", 50 * 1024 ** 2, { encryptionOption: "SSE_KMS", kmsKeyArn: KMS_KEY_ARN }],
+    ["dq", 50 * 1024 ** 2, { encryptionOption: "SSE_KMS", kmsKeyArn: MOCK_KMS_KEY_ARN }],
   ])("%s: engine v3, enforced, its own result prefix in the results bucket, the bytes-scanned cutoff", (name, cutoff, encryption) => {
     const wg = mocks.one(T.workgroup, `${name}-quicksight-workgroup`);
     expect(wg.inputs.configuration).toEqual({
@@ -357,8 +346,8 @@ describe("the dedicated workgroup", () => {
         type: "ATHENA",
         parameters: {
           athena: {
-            workGroup: str(mocks.one(T.workgroup, `${name}-quicksight-workgroup`), "name"),
-            roleArn: str(mocks.one(T.role, `${name}-quicksight-role`), "arn"),
+            workGroup: stringField(mocks.one(T.workgroup, `${name}-quicksight-workgroup`), "name"),
+            roleArn: stringField(mocks.one(T.role, `${name}-quicksight-role`), "arn"),
           },
         },
         sslProperties: { disableSsl: false },
@@ -374,7 +363,7 @@ describe("the data source's role", () => {
   const READ = ["analytics_prices", "v_btc_24h", "v_latest_partition", "v_latest_snapshot", "v_recent_prices", "v_top_100", "v_top_gainers", "v_total_market_cap", "v_trending", "v_trendline_core"];
 
   function statementsWithoutKms(name: string): Json[] {
-    const wgArn = str(mocks.one(T.workgroup, `${name}-quicksight-workgroup`), "arn");
+    const wgArn = stringField(mocks.one(T.workgroup, `${name}-quicksight-workgroup`), "arn");
     return [
       {
         Sid: "RunDashboardQueries",
@@ -423,14 +412,14 @@ describe("the data source's role", () => {
           Sid: "DecryptAnalyticsData",
           Effect: "Allow",
           Action: ["kms:Decrypt"],
-          Resource: [KMS_KEY_ARN],
+          Resource: [MOCK_KMS_KEY_ARN],
           Condition: { StringEquals: { "kms:ViaService": viaS3, "kms:EncryptionContext:aws:s3:arn": bucket(ANALYTICS) } },
         },
         {
           Sid: "UseResultsKey",
           Effect: "Allow",
           Action: ["kms:GenerateDataKey", "kms:Decrypt"],
-          Resource: [KMS_KEY_ARN],
+          Resource: [MOCK_KMS_KEY_ARN],
           Condition: { StringEquals: { "kms:ViaService": viaS3, "kms:EncryptionContext:aws:s3:arn": bucket(RESULTS) } },
         },
       ],
@@ -453,14 +442,14 @@ describe("the data source's role", () => {
     ["change a view", "glue:UpdateTable", glue(`table/${DATABASE}/v_top_100`), {}, "ImplicitlyDenied"],
     ["start a query in the pipeline's own workgroup", "athena:StartQueryExecution", pipelineWorkgroup, {}, "ImplicitlyDenied"],
   ])("may %s? %s -> %s", async (_label, action, resource, context, expected) => {
-    const arn = resource === "WORKGROUP" ? str(mocks.one(T.workgroup, "bi-quicksight-workgroup"), "arn") : resource;
+    const arn = resource === "WORKGROUP" ? stringField(mocks.one(T.workgroup, "bi-quicksight-workgroup"), "arn") : resource;
     const simulation = await runSimulation(
       {
         identityPolicies: [{ name: "dashboard", policy: policyOf(mocks.one(T.rolePolicy, "bi-quicksight-role-policy")) }],
         serviceControlPolicies: [],
         resourceControlPolicies: [],
         request: {
-          principal: str(mocks.one(T.role, "bi-quicksight-role"), "arn"),
+          principal: stringField(mocks.one(T.role, "bi-quicksight-role"), "arn"),
           action,
           resource: { accountId: MOCK_ACCOUNT_ID, resource: arn },
           contextVariables: context as Record<string, string>,
@@ -475,7 +464,7 @@ describe("the data source's role", () => {
 
 describe("import mode", () => {
   test("SPICE: every dataset gets an hourly full refresh", () => {
-    const refreshes = resourcesOf("bi").filter((r) => r.type === T.refresh);
+    const refreshes = mocks.resourcesOf("bi").filter((r) => r.type === T.refresh);
     expect(refreshes.map((r) => r.inputs).sort((a, b) => String(a.dataSetId).localeCompare(String(b.dataSetId)))).toEqual(
       VIEWS.map((view) => ({
         dataSetId: mocks.one(T.dataSet, `bi-quicksight-${view.replace(/_/g, "-")}`).inputs.dataSetId,
@@ -486,10 +475,10 @@ describe("import mode", () => {
   });
 
   test("DIRECT_QUERY: datasets query Athena live and no refresh schedule exists", () => {
-    const dataSets = resourcesOf("dq").filter((r) => r.type === T.dataSet);
+    const dataSets = mocks.resourcesOf("dq").filter((r) => r.type === T.dataSet);
     expect(dataSets).toHaveLength(VIEWS.length);
     expect(new Set(dataSets.map((d) => d.inputs.importMode))).toEqual(new Set(["DIRECT_QUERY"]));
-    expect(resourcesOf("dq").filter((r) => r.type === T.refresh)).toEqual([]);
+    expect(mocks.resourcesOf("dq").filter((r) => r.type === T.refresh)).toEqual([]);
   });
 });
 
@@ -503,8 +492,8 @@ describe("permissions", () => {
   test("each principal gets read-only actions on the data source, every dataset and the dashboard, and nothing else", () => {
     const grants = (actions: string[]) => [USER, GROUP].map((principal) => ({ principal, actions }));
     expect(mocks.one(T.dataSource, "bi-quicksight-source").inputs.permissions).toEqual(grants(VIEWER.dataSource));
-    for (const d of resourcesOf("bi").filter((r) => r.type === T.dataSet)) expect(d.inputs.permissions).toEqual(grants(VIEWER.dataSet));
-    expect(mocks.one(T.dashboard, "bi-quicksight-dashboard").inputs.permissions).toEqual(grants(VIEWER.dashboard));
+    for (const d of mocks.resourcesOf("bi").filter((r) => r.type === T.dataSet)) expect(d.inputs.permissions).toEqual(grants(VIEWER.dataSet));
+    expect(mocks.one(T.quicksightDashboard, "bi-quicksight-dashboard").inputs.permissions).toEqual(grants(VIEWER.dashboard));
     const everyAction = [...VIEWER.dataSource, ...VIEWER.dataSet, ...VIEWER.dashboard];
     expect(everyAction.filter((a) => /:(Update|Delete|Create)/.test(a))).toEqual([]);
   });
@@ -512,17 +501,17 @@ describe("permissions", () => {
 
 describe("ids, names and outputs", () => {
   test("QuickSight ids derive from the component name and a hash of project/stack/name, so two components never collide", () => {
-    const ids = [...resourcesOf("bi"), ...resourcesOf("dq")].flatMap((r) => [r.inputs.dataSourceId, r.inputs.dataSetId, r.inputs.dashboardId].filter((id) => typeof id === "string" && r.type !== T.refresh));
+    const ids = [...mocks.resourcesOf("bi"), ...mocks.resourcesOf("dq")].flatMap((r) => [r.inputs.dataSourceId, r.inputs.dataSetId, r.inputs.dashboardId].filter((id) => typeof id === "string" && r.type !== T.refresh));
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) expect(id).toMatch(/^(bi|dq)-[0-9a-f]{8}-[\w-]+$/);
-    expect(mocks.one(T.dashboard, "bi-quicksight-dashboard").inputs).toMatchObject({ awsAccountId: MOCK_ACCOUNT_ID, dashboardId: expect.stringMatching(/^bi-[0-9a-f]{8}-crypto_market$/), name: `Crypto market (${DATABASE})` });
+    expect(mocks.one(T.quicksightDashboard, "bi-quicksight-dashboard").inputs).toMatchObject({ awsAccountId: MOCK_ACCOUNT_ID, dashboardId: expect.stringMatching(/^bi-[0-9a-f]{8}-crypto_market$/), name: `Crypto market (${DATABASE})` });
   });
 
   test("dashboardUrl opens the dashboard in the stack's region; tags reach the dashboard as key/value pairs", async () => {
-    const id = mocks.one(T.dashboard, "bi-quicksight-dashboard").inputs.dashboardId;
+    const id = mocks.one(T.quicksightDashboard, "bi-quicksight-dashboard").inputs.dashboardId;
     expect(await promiseOf(spice.dashboardUrl)).toBe(`https://${MOCK_REGION}.quicksight.aws.amazon.com/sn/dashboards/${id}`);
     expect(await promiseOf(direct.dashboardId)).toMatch(/^dq-/);
-    expect(mocks.one(T.dashboard, "bi-quicksight-dashboard").inputs.tags).toEqual(Object.entries(TAGS).map(([key, value]) => ({ key, value })));
+    expect(mocks.one(T.quicksightDashboard, "bi-quicksight-dashboard").inputs.tags).toEqual(Object.entries(MOCK_TAGS).map(([key, value]) => ({ key, value })));
     expect(Object.keys(await promiseOf(spice.dataSetArns)).sort()).toEqual([...VIEWS].sort());
   });
 });
@@ -537,6 +526,6 @@ describe("argument checks (before anything is created)", () => {
     const name = `bad-${label.replace(/\W+/g, "-")}`;
     expect(() => new Dashboards(name, argsOf(overrides as Partial<DashboardsArgs>))).toThrow(message);
     await mocks.settled();
-    expect(resourcesOf(name).map((r) => r.type)).toEqual(["crypto-analytics:pipeline:Dashboards"]);
+    expect(mocks.resourcesOf(name).map((r) => r.type)).toEqual(["crypto-analytics:pipeline:Dashboards"]);
   });
 });

@@ -18,12 +18,16 @@ import {
   installPulumiMocks,
   isSecretValue,
   MOCK_ACCOUNT_ID,
+  MOCK_KMS_KEY_ARN,
   MOCK_REGION,
+  MOCK_TAGS,
   plainTextPaths,
   policyOf,
   promiseOf,
-  RecordedResource,
   recordDependencies,
+  RecordedResource,
+  RESOURCE_TYPES as T,
+  stringField,
 } from "./helpers/pulumiMocks";
 
 const mocks = installPulumiMocks();
@@ -32,40 +36,6 @@ jest.setTimeout(60_000);
 afterAll(() => pulumi.runtime.disconnect());
 
 const API_KEY = "CG-h2TestKey8f3a91c2d7e6";
-const TAGS = { project: "crypto-analytics", environment: "test" };
-const KMS_KEY_ARN = `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b`;
-
-const T = {
-  bucket: "aws:s3/bucket:Bucket",
-  publicAccess: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-  ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
-  encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-  versioning: "aws:s3/bucketVersioning:BucketVersioning",
-  lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-  bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
-  parameter: "aws:ssm/parameter:Parameter",
-  role: "aws:iam/role:Role",
-  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-  attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-  logGroup: "aws:cloudwatch/logGroup:LogGroup",
-  fn: "aws:lambda/function:Function",
-  invokeConfig: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
-  queue: "aws:sqs/queue:Queue",
-  queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
-  scheduleGroup: "aws:scheduler/scheduleGroup:ScheduleGroup",
-  schedule: "aws:scheduler/schedule:Schedule",
-} as const;
-
-/** Resources a component named `prefix` created (its children are all named `${prefix}-...`). */
-function resourcesOf(prefix: string): RecordedResource[] {
-  return mocks.resources.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
-}
-
-const str = (r: RecordedResource, field: string): string => {
-  const v = r.state[field];
-  if (typeof v !== "string") throw new Error(`${r.name}.${field} is not a string`);
-  return v;
-};
 
 const deps = recordDependencies();
 let lake: IngestLake;
@@ -73,11 +43,11 @@ let lake: IngestLake;
 beforeAll(async () => {
   lake = new IngestLake(
     "lake",
-    { coingeckoPlan: "demo", coingeckoApiKey: API_KEY, rawColdStorageAfterDays: 90, tags: TAGS },
+    { coingeckoPlan: "demo", coingeckoApiKey: API_KEY, rawColdStorageAfterDays: 90, tags: MOCK_TAGS },
     { transformations: [deps.transformation] },
   );
   new IngestLake("freelake", { coingeckoPlan: "keyless", topN: 500, vsCurrency: "eur", timeoutSeconds: 120 });
-  new IngestLake("kmslake", { coingeckoPlan: "pro", coingeckoApiKey: pulumi.secret(API_KEY), kmsKeyArn: KMS_KEY_ARN });
+  new IngestLake("kmslake", { coingeckoPlan: "pro", coingeckoApiKey: pulumi.secret(API_KEY), kmsKeyArn: MOCK_KMS_KEY_ARN });
   await mocks.settled();
 });
 
@@ -127,7 +97,7 @@ describe("archive bucket hardening", () => {
   });
 
   test("bucket policy denies plain HTTP and TLS < 1.2 for the bucket and its objects, and grants nothing", () => {
-    const arn = str(mocks.one(T.bucket, "lake-archive"), "arn");
+    const arn = stringField(mocks.one(T.bucket, "lake-archive"), "arn");
     const policy = policyOf(mocks.one(T.bucketPolicy, "lake-archive-policy"));
     expect(policy).toEqual({
       Version: "2012-10-17",
@@ -155,21 +125,21 @@ describe("archive bucket hardening", () => {
   test("with kmsKeyArn the bucket uses SSE-KMS with a Bucket Key, and the key parameter uses the same key", () => {
     expect(mocks.one(T.encryption, "kmslake-archive-encryption").inputs.rules).toEqual([
       {
-        applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: KMS_KEY_ARN },
+        applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: MOCK_KMS_KEY_ARN },
         bucketKeyEnabled: true,
         blockedEncryptionTypes: ["SSE-C"],
       },
     ]);
-    expect(mocks.one(T.parameter, "kmslake-coingecko-key").inputs.keyId).toBe(KMS_KEY_ARN);
+    expect(mocks.one(T.parameter, "kmslake-coingecko-key").inputs.keyId).toBe(MOCK_KMS_KEY_ARN);
   });
 });
 
 describe("IAM: exact statements", () => {
   test("ingest role: write raw/ and processed/, read raw/, read the one key parameter, own logs, failure queue", () => {
-    const bucketArn = str(mocks.one(T.bucket, "lake-archive"), "arn");
-    const parameterArn = str(mocks.one(T.parameter, "lake-coingecko-key"), "arn");
-    const logGroupArn = str(mocks.one(T.logGroup, "lake-ingest-logs"), "arn");
-    const failureArn = str(mocks.one(T.queue, "lake-ingest-failures"), "arn");
+    const bucketArn = stringField(mocks.one(T.bucket, "lake-archive"), "arn");
+    const parameterArn = stringField(mocks.one(T.parameter, "lake-coingecko-key"), "arn");
+    const logGroupArn = stringField(mocks.one(T.logGroup, "lake-ingest-logs"), "arn");
+    const failureArn = stringField(mocks.one(T.queue, "lake-ingest-failures"), "arn");
     const rolePolicy = mocks.one(T.rolePolicy, "lake-ingest-role-policy");
 
     expect(rolePolicy.inputs.role).toBe(mocks.one(T.role, "lake-ingest-role").id);
@@ -193,9 +163,9 @@ describe("IAM: exact statements", () => {
   });
 
   test("scheduler role: invoke exactly this function and send to exactly its DLQ; trusted only from its schedule group", () => {
-    const fnArn = str(mocks.one(T.fn, "lake-ingest-function"), "arn");
-    const dlqArn = str(mocks.one(T.queue, "lake-ingest-dlq"), "arn");
-    const groupArn = str(mocks.one(T.scheduleGroup, "lake-ingest-schedule-group"), "arn");
+    const fnArn = stringField(mocks.one(T.fn, "lake-ingest-function"), "arn");
+    const dlqArn = stringField(mocks.one(T.queue, "lake-ingest-dlq"), "arn");
+    const groupArn = stringField(mocks.one(T.scheduleGroup, "lake-ingest-schedule-group"), "arn");
     expect(policyOf(mocks.one(T.rolePolicy, "lake-ingest-scheduler-role-policy")).Statement).toEqual([
       { Sid: "InvokeTarget", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: [fnArn] },
       { Sid: "SendToDeliveryDlq", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [dlqArn] },
@@ -215,8 +185,8 @@ describe("IAM: exact statements", () => {
     const freeSids = policyOf(mocks.one(T.rolePolicy, "freelake-ingest-role-policy")).Statement.map((s) => s.Sid);
     expect(freeSids).toEqual(["WriteSnapshots", "ReadRawPages", "WriteOwnLogs", "SendToFailureDestination"]);
 
-    const bucketArn = str(mocks.one(T.bucket, "kmslake-archive"), "arn");
-    const parameterArn = str(mocks.one(T.parameter, "kmslake-coingecko-key"), "arn");
+    const bucketArn = stringField(mocks.one(T.bucket, "kmslake-archive"), "arn");
+    const parameterArn = stringField(mocks.one(T.parameter, "kmslake-coingecko-key"), "arn");
     const kmsStatements = policyOf(mocks.one(T.rolePolicy, "kmslake-ingest-role-policy")).Statement.filter((s) =>
       String(s.Sid).includes("Key"),
     );
@@ -226,7 +196,7 @@ describe("IAM: exact statements", () => {
         Sid: "UseArchiveKey",
         Effect: "Allow",
         Action: ["kms:GenerateDataKey", "kms:Decrypt"],
-        Resource: [KMS_KEY_ARN],
+        Resource: [MOCK_KMS_KEY_ARN],
         Condition: {
           StringEquals: { "kms:ViaService": `s3.${MOCK_REGION}.amazonaws.com`, "kms:EncryptionContext:aws:s3:arn": bucketArn },
         },
@@ -235,7 +205,7 @@ describe("IAM: exact statements", () => {
         Sid: "DecryptApiKey",
         Effect: "Allow",
         Action: ["kms:Decrypt"],
-        Resource: [KMS_KEY_ARN],
+        Resource: [MOCK_KMS_KEY_ARN],
         Condition: {
           StringEquals: { "kms:ViaService": `ssm.${MOCK_REGION}.amazonaws.com`, "kms:EncryptionContext:PARAMETER_ARN": parameterArn },
         },
@@ -268,8 +238,8 @@ describe("ingest function", () => {
       timeout: DEFAULT_INGEST_TIMEOUT_SECONDS,
       memorySize: 256,
       handler: "__index.handler",
-      role: str(mocks.one(T.role, "lake-ingest-role"), "arn"),
-      tags: TAGS,
+      role: stringField(mocks.one(T.role, "lake-ingest-role"), "arn"),
+      tags: MOCK_TAGS,
     });
     expect([LAMBDA_RUNTIME, LAMBDA_ARCHITECTURE]).toEqual(["nodejs22.x", "arm64"]);
     expect(mocks.one(T.fn, "freelake-ingest-function").inputs.timeout).toBe(120);
@@ -279,10 +249,10 @@ describe("ingest function", () => {
     const fn = mocks.one(T.fn, "lake-ingest-function");
     expect(fn.inputs.environment).toEqual({
       variables: {
-        [INGEST_ENV.bucket]: str(mocks.one(T.bucket, "lake-archive"), "bucket"),
+        [INGEST_ENV.bucket]: stringField(mocks.one(T.bucket, "lake-archive"), "bucket"),
         [INGEST_ENV.plan]: "demo",
         [INGEST_ENV.baseUrl]: "https://api.coingecko.com/api/v3",
-        [INGEST_ENV.keyParameter]: str(mocks.one(T.parameter, "lake-coingecko-key"), "name"),
+        [INGEST_ENV.keyParameter]: stringField(mocks.one(T.parameter, "lake-coingecko-key"), "name"),
         [INGEST_ENV.vsCurrency]: "usd",
         [INGEST_ENV.topN]: "250",
         [INGEST_ENV.pipeline]: "lake-test",
@@ -302,7 +272,7 @@ describe("ingest function", () => {
     expect(mocks.one(T.logGroup, "lake-ingest-logs").inputs).toEqual({
       name: `/aws/lambda/${fn.inputs.name}`,
       retentionInDays: 30,
-      tags: TAGS,
+      tags: MOCK_TAGS,
     });
     expect(deps.dependsOn(T.fn, "lake-ingest-function")).toEqual(
       expect.arrayContaining([`${T.logGroup} lake-ingest-logs`, `${T.rolePolicy} lake-ingest-role-policy`]),
@@ -320,16 +290,16 @@ describe("schedule, queues and failure destination", () => {
   test("every 5 minutes in UTC, no flexible window, retries, DLQ and the scheduled-time input", () => {
     const schedule = mocks.one(T.schedule, "lake-ingest-schedule");
     expect(schedule.inputs).toMatchObject({
-      groupName: str(mocks.one(T.scheduleGroup, "lake-ingest-schedule-group"), "name"),
+      groupName: stringField(mocks.one(T.scheduleGroup, "lake-ingest-schedule-group"), "name"),
       scheduleExpression: "rate(5 minutes)",
       scheduleExpressionTimezone: "UTC",
       flexibleTimeWindow: { mode: "OFF" },
       target: {
-        arn: str(mocks.one(T.fn, "lake-ingest-function"), "arn"),
-        roleArn: str(mocks.one(T.role, "lake-ingest-scheduler-role"), "arn"),
+        arn: stringField(mocks.one(T.fn, "lake-ingest-function"), "arn"),
+        roleArn: stringField(mocks.one(T.role, "lake-ingest-scheduler-role"), "arn"),
         input: SCHEDULED_TIME_INPUT,
         retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: DEFAULT_INGEST_MAX_EVENT_AGE_SECONDS },
-        deadLetterConfig: { arn: str(mocks.one(T.queue, "lake-ingest-dlq"), "arn") },
+        deadLetterConfig: { arn: stringField(mocks.one(T.queue, "lake-ingest-dlq"), "arn") },
       },
     });
     expect(JSON.parse(SCHEDULED_TIME_INPUT)).toEqual({ scheduledTime: "<aws.scheduler.scheduled-time>" });
@@ -339,7 +309,7 @@ describe("schedule, queues and failure destination", () => {
     expect(mocks.one(T.queue, name).inputs).toEqual({
       sqsManagedSseEnabled: true,
       messageRetentionSeconds: QUEUE_RETENTION_SECONDS,
-      tags: TAGS,
+      tags: MOCK_TAGS,
     });
     expect(QUEUE_RETENTION_SECONDS).toBe(1_209_600);
   });
@@ -349,7 +319,7 @@ describe("schedule, queues and failure destination", () => {
     ["lake-ingest-failures", "lake-ingest-role"],
   ])("%s accepts messages only from %s", (queueName, roleName) => {
     const queue = mocks.one(T.queue, queueName);
-    const sender = str(mocks.one(T.role, roleName), "arn");
+    const sender = stringField(mocks.one(T.role, roleName), "arn");
     const policy = mocks.one(T.queuePolicy, `${queueName}-policy`);
     expect(policy.inputs.queueUrl).toBe(queue.state.url);
     expect(policyOf(policy).Statement).toEqual([
@@ -370,20 +340,20 @@ describe("schedule, queues and failure destination", () => {
       functionName: mocks.one(T.fn, "lake-ingest-function").inputs.name,
       maximumRetryAttempts: 2,
       maximumEventAgeInSeconds: DEFAULT_INGEST_MAX_EVENT_AGE_SECONDS,
-      destinationConfig: { onFailure: { destination: str(mocks.one(T.queue, "lake-ingest-failures"), "arn") } },
+      destinationConfig: { onFailure: { destination: stringField(mocks.one(T.queue, "lake-ingest-failures"), "arn") } },
     });
   });
 
   test("outputs point at the resources they name", async () => {
-    expect(await promiseOf(lake.bucketName)).toBe(str(mocks.one(T.bucket, "lake-archive"), "bucket"));
-    expect(await promiseOf(lake.bucketArn)).toBe(str(mocks.one(T.bucket, "lake-archive"), "arn"));
-    expect(await promiseOf(lake.functionArn)).toBe(str(mocks.one(T.fn, "lake-ingest-function"), "arn"));
+    expect(await promiseOf(lake.bucketName)).toBe(stringField(mocks.one(T.bucket, "lake-archive"), "bucket"));
+    expect(await promiseOf(lake.bucketArn)).toBe(stringField(mocks.one(T.bucket, "lake-archive"), "arn"));
+    expect(await promiseOf(lake.functionArn)).toBe(stringField(mocks.one(T.fn, "lake-ingest-function"), "arn"));
     expect(await promiseOf(lake.functionName)).toBe(mocks.one(T.fn, "lake-ingest-function").inputs.name);
-    expect(await promiseOf(lake.dlqArn)).toBe(str(mocks.one(T.queue, "lake-ingest-dlq"), "arn"));
-    expect(await promiseOf(lake.dlqName)).toBe(str(mocks.one(T.queue, "lake-ingest-dlq"), "name"));
-    expect(await promiseOf(lake.failureQueueArn)).toBe(str(mocks.one(T.queue, "lake-ingest-failures"), "arn"));
-    expect(await promiseOf(lake.failureQueueUrl)).toBe(str(mocks.one(T.queue, "lake-ingest-failures"), "url"));
-    expect(await promiseOf(lake.keyParameterName as pulumi.Output<string>)).toBe(str(mocks.one(T.parameter, "lake-coingecko-key"), "name"));
+    expect(await promiseOf(lake.dlqArn)).toBe(stringField(mocks.one(T.queue, "lake-ingest-dlq"), "arn"));
+    expect(await promiseOf(lake.dlqName)).toBe(stringField(mocks.one(T.queue, "lake-ingest-dlq"), "name"));
+    expect(await promiseOf(lake.failureQueueArn)).toBe(stringField(mocks.one(T.queue, "lake-ingest-failures"), "arn"));
+    expect(await promiseOf(lake.failureQueueUrl)).toBe(stringField(mocks.one(T.queue, "lake-ingest-failures"), "url"));
+    expect(await promiseOf(lake.keyParameterName as pulumi.Output<string>)).toBe(stringField(mocks.one(T.parameter, "lake-coingecko-key"), "name"));
     expect(await promiseOf(lake.pipelineName)).toBe("lake-test");
     expect(await promiseOf(lake.metricsNamespace)).toBe("CryptoAnalytics");
   });
@@ -404,9 +374,9 @@ describe("tags", () => {
   ];
 
   test("every taggable resource carries the tags; the rest are types AWS cannot tag", () => {
-    const custom = resourcesOf("lake").filter((r) => r.type.startsWith("aws:"));
+    const custom = mocks.resourcesOf("lake").filter((r) => r.type.startsWith("aws:"));
     const tagged = custom.filter((r) => r.inputs.tags !== undefined);
-    for (const r of tagged) expect(r.inputs.tags).toEqual(TAGS);
+    for (const r of tagged) expect(r.inputs.tags).toEqual(MOCK_TAGS);
     expect(tagged.map((r) => r.type).sort()).toEqual(
       [T.bucket, T.parameter, T.role, T.role, T.logGroup, T.fn, T.queue, T.queue, T.scheduleGroup].sort(),
     );
@@ -427,7 +397,7 @@ describe("the CoinGecko key", () => {
   test("appears in plain text in no resource input, the serialized function code included", async () => {
     expect(await plainTextPaths(mocks.resources, API_KEY)).toEqual([]);
     // The same search does find plain values, e.g. the bucket name in the bucket policy and the environment.
-    const bucketName = str(mocks.one(T.bucket, "lake-archive"), "bucket");
+    const bucketName = stringField(mocks.one(T.bucket, "lake-archive"), "bucket");
     expect(await plainTextPaths(mocks.resources, bucketName)).toEqual(
       expect.arrayContaining(["Function lake-ingest-function.environment.variables.ARCHIVE_BUCKET"]),
     );
@@ -487,7 +457,7 @@ describe("argument checks: a clear error before any AWS resource exists", () => 
     const name = `bad${counter}`;
     expect(() => new IngestLake(name, args)).toThrow(message);
     await mocks.settled();
-    expect(resourcesOf(name).filter((r) => r.type.startsWith("aws:"))).toEqual([]);
+    expect(mocks.resourcesOf(name).filter((r) => r.type.startsWith("aws:"))).toEqual([]);
   });
 
   test("a malformed key is refused without printing it", () => {

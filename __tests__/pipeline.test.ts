@@ -9,47 +9,33 @@ import * as pulumi from "@pulumi/pulumi";
 import { CryptoAnalyticsPipeline, DEFAULT_MIN_COINS_FRACTION } from "../components";
 import { INGEST_ENV } from "../functions/ingestHandler";
 import { TRANSFORM_ENV } from "../functions/transformHandler";
-import { installPulumiMocks, MOCK_ACCOUNT_ID, MOCK_REGION, policyOf, promiseOf, RecordedResource } from "./helpers/pulumiMocks";
+import {
+  installPulumiMocks,
+  MOCK_ACCOUNT_ID,
+  MOCK_KMS_KEY_ARN,
+  MOCK_REGION,
+  policyOf,
+  promiseOf,
+  RecordedResource,
+  RESOURCE_TYPES as T,
+  stringField,
+} from "./helpers/pulumiMocks";
 
 const mocks = installPulumiMocks();
 // Both functions are serialized per pipeline; a serialization error makes a mocked deployment hang instead of failing.
 jest.setTimeout(90_000);
 afterAll(() => pulumi.runtime.disconnect());
 
-const T = {
-  bucket: "aws:s3/bucket:Bucket",
-  encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-  database: "aws:glue/catalogDatabase:CatalogDatabase",
-  workgroup: "aws:athena/workgroup:Workgroup",
-  role: "aws:iam/role:Role",
-  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-  fn: "aws:lambda/function:Function",
-  queue: "aws:sqs/queue:Queue",
-  schedule: "aws:scheduler/schedule:Schedule",
-  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-  subscription: "aws:sns/topicSubscription:TopicSubscription",
-  dataSet: "aws:quicksight/dataSet:DataSet",
-} as const;
-
-const KMS_KEY_ARN = `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b`;
 const VIEWER = `arn:aws:quicksight:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:user/default/alice`;
 const COMPONENT = "crypto-analytics:pipeline:";
 
-function resourcesOf(prefix: string): RecordedResource[] {
-  return mocks.resources.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
-}
-function str(r: RecordedResource, field: string): string {
-  const v = r.state[field];
-  if (typeof v !== "string") throw new Error(`${r.name}.${field} is not a string`);
-  return v;
-}
 function env(r: RecordedResource): Record<string, string> {
   return (r.inputs.environment as { variables: Record<string, string> }).variables;
 }
 /** How many resources of each type a component named `prefix` created. */
 function census(prefix: string): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const r of resourcesOf(prefix)) counts[r.type] = (counts[r.type] ?? 0) + 1;
+  for (const r of mocks.resourcesOf(prefix)) counts[r.type] = (counts[r.type] ?? 0) + 1;
   return counts;
 }
 
@@ -66,7 +52,7 @@ beforeAll(async () => {
     transformSchedule: "cron(15 * * * ? *)",
     databaseName: "crypto_data_y",
     bytesScannedCutoffPerQuery: 200 * 1024 ** 2,
-    kmsKeyArn: KMS_KEY_ARN,
+    kmsKeyArn: MOCK_KMS_KEY_ARN,
     alertEmails: ["ops@example.com"],
     quicksightPrincipalArns: [VIEWER],
     dashboardMode: "DIRECT_QUERY",
@@ -77,14 +63,14 @@ beforeAll(async () => {
 
 describe("with no arguments", () => {
   test("builds IngestLake, AnalyticsLayer and Monitoring, and no Dashboards", () => {
-    const components = resourcesOf("x").filter((r) => r.type.startsWith(COMPONENT) && r.name === "x").map((r) => r.type.slice(COMPONENT.length));
+    const components = mocks.resourcesOf("x").filter((r) => r.type.startsWith(COMPONENT) && r.name === "x").map((r) => r.type.slice(COMPONENT.length));
     expect(components.sort()).toEqual(["AnalyticsLayer", "CryptoAnalyticsPipeline", "IngestLake", "Monitoring"]);
     expect(bare.dashboards).toBeUndefined();
     expect(bare.dashboardUrl).toBeUndefined();
   });
 
   test("nothing of QuickSight: no quicksight resource, no aws-native resource, no dashboard workgroup or role", () => {
-    const all = resourcesOf("x");
+    const all = mocks.resourcesOf("x");
     expect(all.filter((r) => /quicksight|aws-native/i.test(r.type) || r.name.includes("quicksight"))).toEqual([]);
     expect(all.filter((r) => r.type === T.workgroup).map((r) => r.name)).toEqual(["x-workgroup"]);
     // Each of the two scheduled functions has an execution role and a scheduler role; nothing else.
@@ -104,17 +90,17 @@ describe("with no arguments", () => {
 
 describe("wiring: values flow from outputs", () => {
   test.each(["x", "y"])("%s: the transform reads the archive IngestLake created, in the database and workgroup AnalyticsLayer created", async (name) => {
-    const archive = str(mocks.one(T.bucket, `${name}-archive`), "bucket");
+    const archive = stringField(mocks.one(T.bucket, `${name}-archive`), "bucket");
     const transform = env(mocks.one(T.fn, `${name}-transform-function`));
     expect(transform[TRANSFORM_ENV.archiveBucket]).toBe(archive);
-    expect(transform[TRANSFORM_ENV.database]).toBe(str(mocks.one(T.database, `${name}-database`), "name"));
-    expect(transform[TRANSFORM_ENV.workGroup]).toBe(str(mocks.one(T.workgroup, `${name}-workgroup`), "name"));
+    expect(transform[TRANSFORM_ENV.database]).toBe(stringField(mocks.one(T.database, `${name}-database`), "name"));
+    expect(transform[TRANSFORM_ENV.workGroup]).toBe(stringField(mocks.one(T.workgroup, `${name}-workgroup`), "name"));
     const pipeline = name === "x" ? bare : full;
     expect(await promiseOf(pipeline.archiveBucketName)).toBe(archive);
-    expect(await promiseOf(pipeline.analyticsBucketName)).toBe(str(mocks.one(T.bucket, `${name}-analytics`), "bucket"));
-    expect(await promiseOf(pipeline.queryResultsBucketName)).toBe(str(mocks.one(T.bucket, `${name}-query-results`), "bucket"));
-    expect(await promiseOf(pipeline.ingestFunctionName)).toBe(str(mocks.one(T.fn, `${name}-ingest-function`), "name"));
-    expect(await promiseOf(pipeline.transformFunctionName)).toBe(str(mocks.one(T.fn, `${name}-transform-function`), "name"));
+    expect(await promiseOf(pipeline.analyticsBucketName)).toBe(stringField(mocks.one(T.bucket, `${name}-analytics`), "bucket"));
+    expect(await promiseOf(pipeline.queryResultsBucketName)).toBe(stringField(mocks.one(T.bucket, `${name}-query-results`), "bucket"));
+    expect(await promiseOf(pipeline.ingestFunctionName)).toBe(stringField(mocks.one(T.fn, `${name}-ingest-function`), "name"));
+    expect(await promiseOf(pipeline.transformFunctionName)).toBe(stringField(mocks.one(T.fn, `${name}-transform-function`), "name"));
   });
 
   test.each(["x", "y"])("%s: both functions and every alarm name the same pipeline and namespace", async (name) => {
@@ -122,7 +108,7 @@ describe("wiring: values flow from outputs", () => {
     const transform = env(mocks.one(T.fn, `${name}-transform-function`));
     expect(transform[TRANSFORM_ENV.pipeline]).toBe(ingest[INGEST_ENV.pipeline]);
     expect(transform[TRANSFORM_ENV.namespace]).toBe(ingest[INGEST_ENV.namespace]);
-    const custom = resourcesOf(name).filter((r) => r.type === T.alarm && (r.inputs.dimensions as Record<string, string>).Pipeline !== undefined);
+    const custom = mocks.resourcesOf(name).filter((r) => r.type === T.alarm && (r.inputs.dimensions as Record<string, string>).Pipeline !== undefined);
     expect(custom.length).toBeGreaterThan(0);
     for (const alarm of custom) {
       expect(alarm.inputs.namespace).toBe(ingest[INGEST_ENV.namespace]);
@@ -131,23 +117,23 @@ describe("wiring: values flow from outputs", () => {
   });
 
   test.each(["x", "y"])("%s: Monitoring watches every function and every queue the pipeline created, and the workgroup", (name) => {
-    const alarms = resourcesOf(name).filter((r) => r.type === T.alarm);
+    const alarms = mocks.resourcesOf(name).filter((r) => r.type === T.alarm);
     const dimension = (key: string) => alarms.map((a) => (a.inputs.dimensions as Record<string, string>)[key]).filter((v) => v !== undefined);
-    const queues = resourcesOf(name).filter((r) => r.type === T.queue).map((q) => str(q, "name"));
+    const queues = mocks.resourcesOf(name).filter((r) => r.type === T.queue).map((q) => stringField(q, "name"));
     expect(queues).toHaveLength(4);
     expect([...new Set(dimension("QueueName"))].sort()).toEqual([...queues].sort());
-    const functions = resourcesOf(name).filter((r) => r.type === T.fn).map((f) => str(f, "name"));
+    const functions = mocks.resourcesOf(name).filter((r) => r.type === T.fn).map((f) => stringField(f, "name"));
     expect(functions).toHaveLength(2);
     for (const fn of functions) {
       const metrics = alarms.filter((a) => (a.inputs.dimensions as Record<string, string>).FunctionName === fn).map((a) => a.inputs.metricName);
       expect(metrics.sort()).toEqual(["AsyncEventsDropped", "DestinationDeliveryFailures", "Errors", "Throttles"]);
     }
-    expect(dimension("WorkGroup")).toEqual([str(mocks.one(T.workgroup, `${name}-workgroup`), "name")]);
+    expect(dimension("WorkGroup")).toEqual([stringField(mocks.one(T.workgroup, `${name}-workgroup`), "name")]);
   });
 
   test("Dashboards reads the database, views, buckets and results location AnalyticsLayer created", async () => {
-    const database = str(mocks.one(T.database, "y-database"), "name");
-    const dataSets = resourcesOf("y").filter((r) => r.type === T.dataSet);
+    const database = stringField(mocks.one(T.database, "y-database"), "name");
+    const dataSets = mocks.resourcesOf("y").filter((r) => r.type === T.dataSet);
     expect(dataSets.length).toBeGreaterThan(0);
     const viewNames = await promiseOf(full.viewNames);
     for (const d of dataSets) {
@@ -156,8 +142,8 @@ describe("wiring: values flow from outputs", () => {
       expect(viewNames).toContain(table.name);
     }
     const policy = JSON.stringify(policyOf(mocks.one(T.rolePolicy, "y-quicksight-role-policy")));
-    expect(policy).toContain(`${str(mocks.one(T.bucket, "y-analytics"), "arn")}/analytics/*`);
-    expect(policy).toContain(`${str(mocks.one(T.bucket, "y-query-results"), "arn")}/query-results/quicksight/*`);
+    expect(policy).toContain(`${stringField(mocks.one(T.bucket, "y-analytics"), "arn")}/analytics/*`);
+    expect(policy).toContain(`${stringField(mocks.one(T.bucket, "y-query-results"), "arn")}/query-results/quicksight/*`);
     expect(policy).toContain(`:database/${database}`);
     expect(await promiseOf(full.dashboardUrl as pulumi.Output<string>)).toBe(await promiseOf((full.dashboards as NonNullable<typeof full.dashboards>).dashboardUrl));
   });
@@ -179,22 +165,22 @@ describe("the flat args reach the sub-components", () => {
     expect(mocks.one(T.alarm, "y-ingest-coins-per-snapshot").inputs.threshold).toBe(Math.floor(DEFAULT_MIN_COINS_FRACTION * 500));
     expect(mocks.one(T.schedule, "y-ingest-schedule").inputs.scheduleExpression).toBe("rate(10 minutes)");
     expect(mocks.one(T.schedule, "y-transform-schedule").inputs.scheduleExpression).toBe("cron(15 * * * ? *)");
-    expect(str(mocks.one(T.database, "y-database"), "name")).toBe("crypto_data_y");
-    expect(new Set(resourcesOf("y").filter((r) => r.type === T.dataSet).map((d) => d.inputs.importMode))).toEqual(new Set(["DIRECT_QUERY"]));
+    expect(stringField(mocks.one(T.database, "y-database"), "name")).toBe("crypto_data_y");
+    expect(new Set(mocks.resourcesOf("y").filter((r) => r.type === T.dataSet).map((d) => d.inputs.importMode))).toEqual(new Set(["DIRECT_QUERY"]));
   });
 
   test("one bytes-scanned cutoff for both workgroups; one KMS key for every bucket and the dashboard role", () => {
     for (const wg of ["y-workgroup", "y-quicksight-workgroup"]) {
       expect((mocks.one(T.workgroup, wg).inputs.configuration as { bytesScannedCutoffPerQuery: number }).bytesScannedCutoffPerQuery).toBe(200 * 1024 ** 2);
     }
-    const encryptions = resourcesOf("y").filter((r) => r.type === T.encryption);
+    const encryptions = mocks.resourcesOf("y").filter((r) => r.type === T.encryption);
     expect(encryptions).toHaveLength(3);
-    for (const e of encryptions) expect(JSON.stringify(e.inputs.rules)).toContain(KMS_KEY_ARN);
-    expect(JSON.stringify(policyOf(mocks.one(T.rolePolicy, "y-quicksight-role-policy")))).toContain(KMS_KEY_ARN);
+    for (const e of encryptions) expect(JSON.stringify(e.inputs.rules)).toContain(MOCK_KMS_KEY_ARN);
+    expect(JSON.stringify(policyOf(mocks.one(T.rolePolicy, "y-quicksight-role-policy")))).toContain(MOCK_KMS_KEY_ARN);
   });
 
   test("alert e-mails become subscriptions of the alarm topic", async () => {
-    const subscriptions = resourcesOf("y").filter((r) => r.type === T.subscription);
+    const subscriptions = mocks.resourcesOf("y").filter((r) => r.type === T.subscription);
     expect(subscriptions.map((s) => [s.inputs.protocol, s.inputs.endpoint, s.inputs.topic])).toEqual([["email", "ops@example.com", await promiseOf(full.alarmTopicArn)]]);
   });
 });

@@ -44,6 +44,50 @@ export interface RecordedResource {
   state: Record<string, unknown>;
 }
 
+/** A KMS key ARN in the mock account and region, for components given a customer-managed key. */
+export const MOCK_KMS_KEY_ARN = `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b`;
+
+/** Tags the component tests pass, to check every taggable resource receives them. */
+export const MOCK_TAGS = { project: "crypto-analytics", environment: "test" };
+
+/** Pulumi type tokens of the resources the components create, by short name. */
+export const RESOURCE_TYPES = {
+  bucket: "aws:s3/bucket:Bucket",
+  publicAccess: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+  encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  versioning: "aws:s3/bucketVersioning:BucketVersioning",
+  lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
+  database: "aws:glue/catalogDatabase:CatalogDatabase",
+  table: "aws:glue/catalogTable:CatalogTable",
+  workgroup: "aws:athena/workgroup:Workgroup",
+  parameter: "aws:ssm/parameter:Parameter",
+  role: "aws:iam/role:Role",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  fn: "aws:lambda/function:Function",
+  invokeConfig: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+  queue: "aws:sqs/queue:Queue",
+  queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
+  scheduleGroup: "aws:scheduler/scheduleGroup:ScheduleGroup",
+  schedule: "aws:scheduler/schedule:Schedule",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  subscription: "aws:sns/topicSubscription:TopicSubscription",
+  dataSource: "aws:quicksight/dataSource:DataSource",
+  dataSet: "aws:quicksight/dataSet:DataSet",
+  refresh: "aws:quicksight/refreshSchedule:RefreshSchedule",
+  quicksightDashboard: "aws-native:quicksight:Dashboard",
+} as const;
+
+/** A string field of a recorded resource's state; throws naming the resource if it is not a string. */
+export function stringField(r: RecordedResource, field: string): string {
+  const v = r.state[field];
+  if (typeof v !== "string") throw new Error(`${r.name}.${field} is not a string`);
+  return v;
+}
+
 /** The recorder returned by {@link installPulumiMocks}. */
 export interface PulumiMockRecorder {
   /** Every resource registered so far, in registration order. */
@@ -52,6 +96,8 @@ export interface PulumiMockRecorder {
   ofType(type: string): RecordedResource[];
   /** The one resource with this type and logical name; throws listing what exists if absent. */
   one(type: string, name: string): RecordedResource;
+  /** Resources a component named `prefix` created (its children are all named `${prefix}-...`), itself included. */
+  resourcesOf(prefix: string): RecordedResource[];
   /** Resolves once every registration started so far has reached the mock. */
   settled(): Promise<void>;
 }
@@ -100,6 +146,7 @@ export function installPulumiMocks(): PulumiMockRecorder {
       }
       return found[0];
     },
+    resourcesOf: (prefix) => resources.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`)),
     settled: waitForRegistrations,
   };
 }
