@@ -7,6 +7,7 @@ import * as path from "path";
 import { LocalObjectStore } from "../../functions/localObjectStore";
 import { parseNdjsonGz } from "../../functions/ndjson";
 import { LAKE_PREFIXES } from "../../functions/partitions";
+import type { ProcessedRow } from "../../functions/schema";
 import { ingestSimulatedHistory, MarketSimulator } from "../../local/simulator";
 import { recorder } from "./factories";
 
@@ -38,20 +39,11 @@ export async function simulateInto(lake: string, options: SimulatedLakeOptions):
   });
 }
 
-/** A processed row as parsed from the NDJSON (numbers as JSON numbers, nulls as null). */
-export interface ParsedRow {
-  id: string;
-  symbol: string;
-  name: string;
-  current_price: number | null;
-  market_cap: number | null;
-  market_cap_rank: number | null;
-  volume_24h: number | null;
-  price_change_pct_24h: number | null;
-  price_change_pct_7d: number | null;
-  timestamp: number;
-  [column: string]: unknown;
-}
+/**
+ * A processed row as parsed from the NDJSON (numbers as JSON numbers, nulls as null): the normaliser's
+ * ProcessedRow, open to columns read by name.
+ */
+export type ParsedRow = ProcessedRow & { [column: string]: unknown };
 
 /** Every processed row in the lake, read straight from the `.ndjson.gz` files. */
 export function processedRows(lake: string): ParsedRow[] {
