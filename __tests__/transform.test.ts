@@ -10,7 +10,7 @@ import { transformCommand } from "../cli/transformCommand";
 import { LocalObjectStore } from "../functions/localObjectStore";
 import { HourPartition, partitionOf, partitionPath, processedKey } from "../functions/partitions";
 import { QueryEngine } from "../functions/queryEngine";
-import { PARTITION_COLUMNS, PROCESSED_COLUMNS } from "../functions/schema";
+import { LAKE_TABLES, PARTITION_COLUMNS, PROCESSED_COLUMNS } from "../functions/schema";
 import { athenaInsertTemplate, readSqlFile, TRANSFORM_FILES } from "../functions/sqlFiles";
 import { checkHourPartition, fillPlaceholders, renderTemplate, sqlStringLiteral } from "../functions/sqlTemplate";
 import { DEFAULT_LOOKBACK_HOURS, manifestKey, runTransform, TransformDeps, TransformManifest, transformIdempotencyKey } from "../functions/transform";
@@ -285,6 +285,19 @@ describe("transformCommand", () => {
     await ingestHours(0, 2);
     const summary = await transformCommand({ lake, hour: "2024-09-03T01:59:59Z", logger: recorder().logger });
     expect(summary.hours.map((h) => h.partition)).toEqual([hourAt(1)]);
+  });
+
+  it("runs on an engine it is given and leaves it open; that engine reads snapshots and Parquet published after it opened", async () => {
+    await ingestHours(0, 1);
+    const engine = await openEngine();
+    const first = await transformCommand({ lake, hour: "2024-09-03T00:00Z", logger: recorder().logger, engine });
+    // Both areas now hold files the engine's table views were not defined over (hour 1's snapshots, hour 1's Parquet).
+    await ingestHours(1, 2);
+    const second = await transformCommand({ lake, hour: "2024-09-03T01:00Z", logger: recorder().logger, engine });
+    const { rows } = await engine.execute(`SELECT hour, count(*) AS n FROM ${LAKE_TABLES.analytics} GROUP BY hour ORDER BY hour`);
+
+    expect([first.rowsMaterialised, second.rowsMaterialised]).toEqual([PER_HOUR * COINS, PER_HOUR * COINS]);
+    expect(rows).toEqual([{ hour: hourAt(0).hour, n: PER_HOUR * COINS }, { hour: hourAt(1).hour, n: PER_HOUR * COINS }]);
   });
 
   it("refuses --hour together with --all", async () => {

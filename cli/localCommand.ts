@@ -192,7 +192,8 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
         say(`running: next ingest ${new Date(event.nextIngest * 1000).toISOString()}, next transform ${new Date(event.nextTransform * 1000).toISOString()}`);
       }
     };
-    const stats = await runScheduler({ jobs: createLocalJobs(deps), clock, ingestEverySeconds: options.ingestEverySeconds, once: options.once, onEvent }, signal);
+    const jobs = createLocalJobs(deps);
+    const stats = await runScheduler({ jobs, clock, ingestEverySeconds: options.ingestEverySeconds, once: options.once, onEvent }, signal).finally(() => jobs.close());
 
     if (options.once === true) {
       const written = await dashboardCommand({ lake, out: options.out ?? path.join(lake, STATIC_DASHBOARD_FILE), now: () => clock.now() });

@@ -24,6 +24,12 @@ export interface TransformCommandArgs {
   nowMs?: () => number;
   /** Progress after each hour (for a progress bar). Defaults to none. */
   onProgress?: (progress: TransformProgress) => void;
+  /**
+   * An engine already open on `lake`, used and left open (local mode keeps one across its hourly runs, so
+   * a run does not pay DuckDB's start-up over the whole lake). Defaults to a new engine opened for this run
+   * and closed after it.
+   */
+  engine?: DuckDbEngine;
 }
 
 /**
@@ -36,7 +42,7 @@ export async function transformCommand(args: TransformCommandArgs): Promise<Tran
   if (args.hour !== undefined && args.all === true) throw new Error("--hour and --all exclude each other: pass one of them, or neither for the scheduled behaviour");
   const hours = args.hour !== undefined ? [parseHour(args.hour, "--hour")] : undefined;
   const store = new LocalObjectStore(args.lake);
-  const engine = await DuckDbEngine.open(args.lake);
+  const engine = args.engine ?? (await DuckDbEngine.open(args.lake));
   try {
     return await runTransform(
       {
@@ -51,7 +57,7 @@ export async function transformCommand(args: TransformCommandArgs): Promise<Tran
       { hours: args.all === true ? await hoursWithData(store) : hours, onProgress: args.onProgress },
     );
   } finally {
-    engine.close();
+    if (args.engine === undefined) engine.close();
   }
 }
 

@@ -15,7 +15,7 @@ import { ObjectStore } from "../functions/objectStore";
 import { floorToHour, HOUR_SECONDS, hourPrefix, LAKE_PREFIXES, partitionOf, processedKey, rawKey, rawRequestKey, timestampOfKey } from "../functions/partitions";
 import { errorFields, Logger, MetricsEmitter } from "../functions/telemetry";
 import { DEFAULT_LOOKBACK_HOURS } from "../functions/transform";
-import { STAGING_DIR } from "./duckdbEngine";
+import { DuckDbEngine, STAGING_DIR } from "./duckdbEngine";
 import { Clock, SchedulerJobs } from "./scheduler";
 
 /** Days of simulated history written when `local --source simulate` starts on an empty lake, so the 7-day charts have data at once. */
@@ -59,9 +59,12 @@ export interface LocalPipelineDeps {
  * the same 5 minutes fetches nothing, spending no API credit) and otherwise runs runIngest. `transform`
  * first repairs the lookback window (a write that failed while this process ran, such as a full disk,
  * left its slot in raw/ only), then runs the transform command: every hour with data for the catch-up,
- * the lookback window hourly.
+ * the lookback window hourly, on one DuckDB engine opened by the first transform and kept until `close`.
  */
-export function createLocalJobs(deps: LocalPipelineDeps): SchedulerJobs {
+export function createLocalJobs(deps: LocalPipelineDeps): LocalJobs {
+  // One engine for every run: opening DuckDB over the whole lake costs far more than an hourly run. Its
+  // views re-read their globs at each statement, so files published after it opened are seen.
+  let engine: Promise<DuckDbEngine> | undefined;
   return {
     async ingest(slot) {
       if ((await deps.store.get(processedKey(slot))) !== undefined) return "already in the lake";
@@ -70,14 +73,29 @@ export function createLocalJobs(deps: LocalPipelineDeps): SchedulerJobs {
     },
     async transform(reason) {
       const repair = await repairInterruptedSnapshots(deps, "lookback");
-      const s = await transformCommand({ lake: deps.lake, all: reason === "catch-up", logger: deps.logger, metrics: deps.metrics, nowMs: () => deps.clock.now() });
+      engine ??= DuckDbEngine.open(deps.lake).catch((err: unknown) => {
+        engine = undefined;
+        throw err;
+      });
+      const s = await transformCommand({ lake: deps.lake, all: reason === "catch-up", logger: deps.logger, metrics: deps.metrics, nowMs: () => deps.clock.now(), engine: await engine });
       const repairNotes = [
         ...(repair.repaired.length > 0 ? [`${repair.repaired.length} half-written snapshot(s) finished`] : []),
         ...(repair.unrecoverable.length > 0 ? [`${repair.unrecoverable.length} left in raw/ only`] : []),
       ];
       return [...repairNotes, `${s.hours.length} hour(s) materialised, ${s.rowsMaterialised} rows, ${s.hoursCaughtUp} caught up, lag ${s.lagHours} h`].join(", ");
     },
+    async close() {
+      const open = engine;
+      engine = undefined;
+      (await open?.catch(() => undefined))?.close();
+    },
   };
+}
+
+/** The scheduler's jobs of {@link createLocalJobs}, holding the transform's DuckDB engine between runs. */
+export interface LocalJobs extends SchedulerJobs {
+  /** Closes the transform's engine (opened by the first transform); call once the scheduler has returned. */
+  close(): Promise<void>;
 }
 
 /** Outcome of {@link repairInterruptedSnapshots}. */
