@@ -12,11 +12,11 @@
  */
 import { DuckDBConnection, DuckDBInstance, ResultReturnType } from "@duckdb/node-api";
 import { randomUUID } from "node:crypto";
-import { promises as fs } from "node:fs";
+import { promises as fs, readdirSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { inFlightName } from "../functions/localObjectStore";
-import { HourPartition, LAKE_PREFIXES } from "../functions/partitions";
+import { HourPartition, LAKE_PREFIXES, partitionPath } from "../functions/partitions";
 import { QueryEngine, QueryResult } from "../functions/queryEngine";
 import { ColumnDef, ColumnType, LAKE_TABLES, PARTITION_COLUMNS, PROCESSED_COLUMNS } from "../functions/schema";
 import { duckDbInsertTemplate, viewNames, viewsInDependencyOrder } from "../functions/sqlFiles";
@@ -66,6 +66,9 @@ interface TableSource {
 }
 
 const HOUR_GLOB = "year=*/month=*/day=*/hour=*";
+
+/** How the DuckDB insert template opens; the hour's tables are placed after it as CTEs. */
+const COPY_OPENING = "COPY (\n";
 
 const TABLE_SOURCES: readonly TableSource[] = [
   // Every column as text, as the Glue table declares it; the transform types them with TRY_CAST.
@@ -131,10 +134,18 @@ export class DuckDbEngine implements QueryEngine {
 
   /**
    * The transform's statement for one hour on this engine: `sql/transform/duckdb_insert.sql` with the
-   * SELECT included, the staging folder as a quoted literal and the hour's checked integers.
+   * SELECT included, the staging folder as a quoted literal and the hour's checked integers. The lake
+   * tables it reads are shadowed by same-named CTEs over the hour's own folders (the rows the partition
+   * filter keeps), because DuckDB would otherwise list every file of the lake to filter them by path.
    */
   renderInsert(partition: HourPartition): string {
-    return renderDuckDbInsert(partition, path.join(this.stagingRoot, LAKE_PREFIXES.analytics));
+    const insert = renderDuckDbInsert(partition, path.join(this.stagingRoot, LAKE_PREFIXES.analytics));
+    if (!insert.startsWith(COPY_OPENING)) throw new Error(`the DuckDB insert template must start with ${JSON.stringify(COPY_OPENING)}`);
+    const hourTables = TABLE_SOURCES.map((source) => {
+      const glob = hourGlob(source, partition);
+      return `${source.name} AS (${this.tableBody(source, glob, hasFileIn(path.join(this.lake, path.dirname(glob)), path.basename(glob)))})`;
+    });
+    return `${COPY_OPENING}WITH ${hourTables.join(",\n")}\n${insert.slice(COPY_OPENING.length)}`;
   }
 
   /** Output columns of a view (DESCRIBE), with Glue types; throws for a type outside the lake's four. */
@@ -192,12 +203,17 @@ export class DuckDbEngine implements QueryEngine {
     }
   }
 
+  /** A table's relation over the files of `glob` (relative to the lake), or an empty typed one when `files` is false. */
+  private tableBody(source: TableSource, glob: string, files: boolean): string {
+    return files ? `SELECT ${projection(source.columns)} FROM ${reader(source, sqlStringLiteral(path.join(this.lake, glob)))}` : emptyRelation(source.columns);
+  }
+
   /** (Re)defines a table over its files, or as an empty typed relation when there are none yet. */
   private async defineTable(source: TableSource): Promise<void> {
     const glob = sqlStringLiteral(path.join(this.lake, source.glob));
     const files = await this.connection.runAndReadAll(`SELECT count(*) AS n FROM glob(${glob})`);
     const hasFiles = Number(files.getRowObjectsJS()[0].n) > 0;
-    const body = hasFiles ? `SELECT ${projection(source.columns)} FROM ${reader(source, glob)}` : emptyRelation(source.columns);
+    const body = this.tableBody(source, source.glob, hasFiles);
     await this.connection.run(`CREATE OR REPLACE VIEW ${source.name} AS ${body}`);
     if (hasFiles) this.emptyTables.delete(source.name);
     else this.emptyTables.add(source.name);
@@ -250,6 +266,22 @@ async function publish(stagingRoot: string, lake: string, relative = ""): Promis
       await fs.mkdir(path.dirname(path.join(lake, child)), { recursive: true });
       await fs.rename(path.join(stagingRoot, child), path.join(lake, child));
     }
+  }
+}
+
+/** A table's glob narrowed to one hour's folder, relative to the lake root. */
+function hourGlob(source: TableSource, partition: HourPartition): string {
+  return source.glob.replace(HOUR_GLOB, partitionPath(partition));
+}
+
+/** Whether `dir` holds a file matching `pattern` (`*` plus a suffix, as the tables' globs end); false when it does not exist. */
+function hasFileIn(dir: string, pattern: string): boolean {
+  const suffix = pattern.replace(/^\*/, "");
+  try {
+    return readdirSync(dir, { withFileTypes: true }).some((e) => e.isFile() && e.name.endsWith(suffix));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw err;
   }
 }
 
