@@ -97,6 +97,8 @@ describe("plans and key headers", () => {
     [{ topN: 2.5 }, /got 2.5/],
     [{ vsCurrency: "" }, /vsCurrency must not be empty/],
     [{ budgetMs: -1 }, /budgetMs must be a non-negative number/],
+    [{ maxRetries: -1 }, /maxRetries must be a whole number >= 0; got -1/],
+    [{ maxRetries: 1.5 }, /maxRetries must be a whole number >= 0; got 1.5/],
   ] as [CoinGeckoSourceOptions, RegExp][])("refuses %j before sending anything", (options, message) => {
     const err = configFailure(options);
     expect(err.message).toMatch(message);
@@ -240,6 +242,26 @@ describe("retries", () => {
     expect(err.kind).toBe("unavailable");
     expect(err.message).toMatch(/^CoinGecko stayed unavailable \(HTTP 503\) on page 1: gave up after/);
     expect(server.requests.length).toBeGreaterThan(1);
+  });
+
+  it.each([0, 2])("stops after maxRetries %i retries of a failing page, however much budget is left", async (maxRetries) => {
+    const server = await serve([], serverError(503));
+    const seen = notices();
+    const err = await failure(sourceFor(server, { maxRetries, onRetry: seen.onRetry, budgetMs: 60_000 })(SLOT));
+
+    expect(err.kind).toBe("unavailable");
+    expect(server.requests).toHaveLength(maxRetries + 1);
+    expect(err.attempts).toBe(maxRetries + 1);
+    expect(seen.list.map((n) => n.retry)).toEqual(Array.from({ length: maxRetries }, (_, i) => i + 1));
+    expect(err.message).toMatch(new RegExp(`^CoinGecko stayed unavailable \\(HTTP 503\\) on page 1: gave up after ${maxRetries + 1} attempt\\(s\\) over \\d+\\.\\d s; its retry limit \\(${maxRetries}\\) was reached$`));
+  });
+
+  it("counts maxRetries per page: each page of a paginated fetch gets its own retries", async () => {
+    const server = await serve([serverError(503), fixturePage("cgdata-page1-250.json"), serverError(503), fixturePage("cgdata-page2-250.json")]);
+    const snapshot = await sourceFor(server, { maxRetries: 1, topN: 500 })(SLOT);
+    expect(server.requests).toHaveLength(4);
+    expect(snapshot.retries).toBe(2);
+    expect(snapshot.pages.map((p) => p.page)).toEqual([1, 2]);
   });
 
   it("gives up on a server that never answers as unavailable", async () => {

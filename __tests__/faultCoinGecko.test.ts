@@ -50,8 +50,8 @@ interface Scenario {
  * CoinGecko answering as `answer` says; then the lake's report, demanding every hour before the last be
  * materialised.
  */
-async function scenario(hours: number, answer: (index: number, slot: number) => ScriptedResponse | undefined, retryWindowMs?: number): Promise<Scenario> {
-  market = await startStandInMarket(answer, retryWindowMs);
+async function scenario(hours: number, answer: (index: number, slot: number) => ScriptedResponse | undefined, maxRetries?: number): Promise<Scenario> {
+  market = await startStandInMarket(answer, maxRetries);
   const lake = makeTempDir("fault-coingecko");
   temps.push(lake);
   const controller = new AbortController();
@@ -73,8 +73,8 @@ it("CoinGecko down for 6 hours: 72 slots fail and leave no trace, the 47 served 
   const down = (slot: number): boolean => slot >= T0 + 2 * HOUR && slot < T0 + 8 * HOUR;
   const outageAnswers: ScriptedResponse[] = [serverError(503), serverError(502), serverError(504)];
 
-  // Act: retries only within 20 ms: the outage costs a request or two per slot, not seconds.
-  const s = await scenario(9, (index, slot) => (!down(slot) ? undefined : slot < T0 + 5 * HOUR ? outageAnswers[index % 3] : { destroy: true }), 20);
+  // Act: one retry per page: the outage costs two requests per slot.
+  const s = await scenario(9, (index, slot) => (!down(slot) ? undefined : slot < T0 + 5 * HOUR ? outageAnswers[index % 3] : { destroy: true }), 1);
 
   // Assert
   const outage = s.slots.filter(down);
@@ -82,7 +82,7 @@ it("CoinGecko down for 6 hours: 72 slots fail and leave no trace, the 47 served 
   expect(s.run.error).toBeUndefined();
   expect(s.run.result?.stats).toMatchObject({ ingests: 119, ingestFailures: 72, transformFailures: 0 });
   expect(s.failedSlots).toEqual(outage);
-  expect(s.run.status.filter((l) => l.includes(" FAILED ")).every((l) => /CoinGecko stayed unavailable \((HTTP 50[234]|ECONNRESET|socket hang up)\)/.test(l))).toBe(true);
+  expect(s.run.status.filter((l) => l.includes(" FAILED ")).every((l) => /CoinGecko stayed unavailable \((HTTP 50[234]|ECONNRESET|socket hang up)\) on page 1: gave up after 2 attempt\(s\) .*; its retry limit \(1\) was reached$/.test(l))).toBe(true);
   expect(s.report).toMatchObject({ violations: [], complete: s.slots.filter((t) => !down(t)), rawOnly: [], lost: [], materialisedHours: [...hours(0, 1), T0 + 8 * HOUR] });
   expect(s.market.served).toHaveLength(47);
   expect(s.report.analyticsRows).toBe(36 * 6);
@@ -101,8 +101,8 @@ it("CoinGecko flapping every 10 minutes between down and unstable (503, connecti
     return phase(slot) === 1 ? serverError(503) : { destroy: true };
   };
 
-  // Act: retries within 150 ms: room for the two an unstable slot needs; a down slot gives up after that.
-  const s = await scenario(3, answer, 150);
+  // Act: two retries per page: the two an unstable slot needs; a down slot gives up after that.
+  const s = await scenario(3, answer, 2);
 
   // Assert
   const up = s.slots.filter((t) => !isDown(t));

@@ -120,6 +120,11 @@ export interface CoinGeckoSourceOptions {
   budgetMs?: number;
   /** Timeout of one HTTP request (capped by what is left of the budget); defaults to {@link DEFAULT_REQUEST_TIMEOUT_MS}. */
   requestTimeoutMs?: number;
+  /**
+   * Most retries of one page, whatever time is left: caps the requests a long outage costs (each one may
+   * count against the plan's rate limit). Defaults to no cap, so the time budget alone bounds retries.
+   */
+  maxRetries?: number;
   /** Called before every retry's wait; defaults to doing nothing. */
   onRetry?: (notice: RetryNotice) => void;
 }
@@ -167,6 +172,10 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
     budgetMs: nonNegative("budgetMs", options.budgetMs ?? DEFAULT_FETCH_BUDGET_MS),
     requestTimeoutMs: nonNegative("requestTimeoutMs", options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
   };
+  const maxRetries = options.maxRetries ?? Number.POSITIVE_INFINITY;
+  if (!(Number.isInteger(maxRetries) || maxRetries === Number.POSITIVE_INFINITY) || maxRetries < 0) {
+    throw configError(`maxRetries must be a whole number >= 0; got ${maxRetries}`);
+  }
   const onRetry = options.onRetry ?? (() => undefined);
   const perPage = Math.min(topN, MAX_PER_PAGE);
   const pageCount = Math.ceil(topN / perPage);
@@ -217,6 +226,7 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
       let pageRetries = 0;
       let nextDelayMs = 0;
       let gaveUpBeforeMs: number | undefined;
+      let retryLimitReached = false;
       const policy: IAxiosRetryConfig = {
         retries: Number.POSITIVE_INFINITY,
         // Each attempt gets its own timeout; the budget, not axios-retry, bounds the total.
@@ -225,6 +235,10 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
         retryCondition: (error) => {
           const failure = classify(error, messageContext, timing.requestTimeoutMs);
           if (!failure.retryable) return false;
+          if (pageRetries >= maxRetries) {
+            retryLimitReached = true;
+            return false;
+          }
           const delayMs = waitFor(failure, pageRetries + 1, timing);
           if (Date.now() + delayMs + Math.min(timing.requestTimeoutMs, MIN_ATTEMPT_MS) > deadline) {
             gaveUpBeforeMs = delayMs;
@@ -259,7 +273,11 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
         if (!failure.retryable) throw coinGeckoError(failure.kind, failure.message, details);
         const what = failure.kind === "rate-limited" ? "CoinGecko kept rate limiting the requests" : "CoinGecko stayed unavailable";
         const budget = `the ${seconds(timing.budgetMs)} time budget`;
-        const next = gaveUpBeforeMs === undefined ? ` within ${budget}` : `; the next wait of ${seconds(gaveUpBeforeMs)} would pass ${budget}`;
+        const next = retryLimitReached
+          ? `; its retry limit (${maxRetries}) was reached`
+          : gaveUpBeforeMs === undefined
+            ? ` within ${budget}`
+            : `; the next wait of ${seconds(gaveUpBeforeMs)} would pass ${budget}`;
         throw coinGeckoError(
           failure.kind,
           `${what} (${failure.reason}) on page ${page}: gave up after ${details.attempts} attempt(s) over ${seconds(details.elapsedMs)}${next}`,

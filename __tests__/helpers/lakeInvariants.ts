@@ -132,32 +132,31 @@ export interface StandInMarket {
   standIn: CoinGeckoStandIn;
   /** Every 200 the stand-in answered, tagged with the slot the source was fetching. */
   served: ServedPage[];
-  /** The real CoinGecko client on the stand-in (fast retries, `budgetMs` per snapshot). */
+  /** The real CoinGecko client on the stand-in (fast retries, at most `maxRetries` per page). */
   source: SnapshotSource;
 }
 
-/** Real time during which the stand-in's client starts retries, by default: a few fast ones. */
-export const DEFAULT_RETRY_WINDOW_MS = 300;
+/** Retries of one page the stand-in's client makes by default: enough for every scripted recovery. */
+export const DEFAULT_STAND_IN_RETRIES = 3;
 
 /**
- * Client timing for the stand-in: every attempt may take a second or more, so a page served on a loaded
- * machine is never abandoned (it would count as served yet missing), while retries start only within
- * `retryWindowMs` (the client starts one only if a full attempt, at most 1 s, still fits the budget), so a
- * failing slot costs about that much real time.
+ * Client timing for the stand-in: fast waits, a request timeout and budget long enough that a page served
+ * on a loaded machine is never abandoned (it would count as served yet missing), and retries bounded by
+ * count, not by time, so a scenario gives the same attempts per slot however busy the machine is.
  */
-export function standInTiming(retryWindowMs: number): CoinGeckoSourceOptions {
-  return { ...FAST_RETRY_OPTIONS, requestTimeoutMs: 2_000, budgetMs: 1_000 + retryWindowMs };
+export function standInTiming(maxRetries: number): CoinGeckoSourceOptions {
+  return { ...FAST_RETRY_OPTIONS, requestTimeoutMs: 2_000, budgetMs: 10_000, maxRetries };
 }
 
 /**
  * Starts a stand-in serving `answer`'s faults and otherwise fresh valid pages, with a client source that
  * tells the recorder which slot each request belongs to (the slot runIngest passes to its source).
  */
-export async function startStandInMarket(answer?: (index: number, slot: number) => ScriptedResponse | undefined, retryWindowMs = DEFAULT_RETRY_WINDOW_MS): Promise<StandInMarket> {
+export async function startStandInMarket(answer?: (index: number, slot: number) => ScriptedResponse | undefined, maxRetries = DEFAULT_STAND_IN_RETRIES): Promise<StandInMarket> {
   let fetching = Number.NaN;
   const market = recordingMarket(() => fetching, answer);
   const standIn = await startCoinGeckoStandIn({ fallback: market.responder });
-  const client = createCoinGeckoSource({ ...standInTiming(retryWindowMs), baseUrl: standIn.baseUrl });
+  const client = createCoinGeckoSource({ ...standInTiming(maxRetries), baseUrl: standIn.baseUrl });
   return {
     standIn,
     served: market.served,
