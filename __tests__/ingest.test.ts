@@ -47,7 +47,7 @@ async function ingestOnce(responses: ScriptedResponse[], options: { topN?: numbe
   standIn ??= await startCoinGeckoStandIn({ fallback: options.fallback });
   standIn.enqueue(...responses);
   const rec = recorder([KEY]);
-  const source = createCoinGeckoSource({ ...FAST_RETRY_OPTIONS, budgetMs: 600, requestTimeoutMs: 300, plan: "demo", apiKey: KEY, baseUrl: standIn.baseUrl, topN: options.topN });
+  const source = createCoinGeckoSource({ ...FAST_RETRY_OPTIONS, maxRetries: 3, plan: "demo", apiKey: KEY, baseUrl: standIn.baseUrl, topN: options.topN });
   const store = options.store ?? new LocalObjectStore(lake);
   const run = runIngest({ store, source, scheduledTime: SCHEDULED, vsCurrency: "usd", logger: rec.logger, metrics: rec.metrics });
   return { run, rec, store };

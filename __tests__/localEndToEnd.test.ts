@@ -361,7 +361,7 @@ describe("resilience on a virtual clock", () => {
       },
     });
     const lake = tempLake("e2e-outage");
-    const source = createCoinGeckoSource({ baseUrl: standIn.baseUrl, ...FAST_RETRY_OPTIONS, budgetMs: 300 });
+    const source = createCoinGeckoSource({ baseUrl: standIn.baseUrl, ...FAST_RETRY_OPTIONS, maxRetries: 1 });
 
     // Act
     const run = virtualRun({ lake, source: "live", snapshotSource: source, clock, controller });

@@ -193,7 +193,7 @@ describe("run side: runIngest against the CoinGecko stand-in", () => {
     let result: unknown;
     let thrown: unknown;
     try {
-      const source = createCoinGeckoSource({ ...FAST_RETRY_OPTIONS, budgetMs: 400, requestTimeoutMs: 200, plan, apiKey: KEY, baseUrl: standIn.baseUrl, topN: scenario.topN });
+      const source = createCoinGeckoSource({ ...FAST_RETRY_OPTIONS, maxRetries: 3, plan, apiKey: KEY, baseUrl: standIn.baseUrl, topN: scenario.topN });
       result = await runIngest({ store: new LocalObjectStore(lakeDir), source, scheduledTime: SCHEDULED, vsCurrency: "usd", logger: rec.logger, metrics: rec.metrics });
     } catch (err) {
       thrown = err;
