@@ -4,7 +4,8 @@
  * The lake is built through the real path: simulator → runIngest → processed NDJSON → transform → Parquet.
  */
 import { transformCommand } from "../cli/transformCommand";
-import { partitionOf } from "../functions/partitions";
+import { HOUR_SECONDS, partitionOf } from "../functions/partitions";
+import { PROCESSED_COLUMNS } from "../functions/schema";
 import { viewNames } from "../functions/sqlFiles";
 import { deriveViewSchemas, DuckDbEngine } from "../local/duckdbEngine";
 import { CORE_COINS } from "../local/simulator";
@@ -197,6 +198,61 @@ describe("partition bounds", () => {
 
     expect(scans.length).toBeGreaterThan(0);
     for (const read of scans) expect(read).toBeLessThanOrEqual(all.length - old.length);
+  });
+});
+
+describe("the window over histories of different lengths", () => {
+  /**
+   * A lake whose analytics/ holds one Parquet file per hour for `hours` hours up to the current one (one
+   * bitcoin row each, written by DuckDB straight into the Hive layout), and an engine opened on it.
+   */
+  async function hourlyLake(hours: number): Promise<{ lake: string; engine: DuckDbEngine }> {
+    const dir = makeTempDir("views-window");
+    const writer = await DuckDbEngine.open(dir);
+    const nowHour = Math.floor(Date.now() / 1000 / HOUR_SECONDS);
+    const columns = PROCESSED_COLUMNS.map((c) =>
+      c.name === "id" ? "'bitcoin' AS id" : c.name === "timestamp" ? `h * ${HOUR_SECONDS} + 300 AS "timestamp"` : `CAST(NULL AS ${c.type === "string" ? "VARCHAR" : c.type === "double" ? "DOUBLE" : "BIGINT"}) AS ${c.name}`,
+    );
+    const at = `to_timestamp(h * ${HOUR_SECONDS})`;
+    try {
+      await writer.execute(
+        `COPY (SELECT ${columns.join(", ")}, year(${at}) AS year, month(${at}) AS month, day(${at}) AS day, hour(${at}) AS hour FROM range(${nowHour - hours + 1}, ${nowHour + 1}) AS r(h)) TO '${dir}/analytics' (FORMAT parquet, PARTITION_BY (year, month, day, hour))`,
+      );
+    } finally {
+      writer.close();
+    }
+    return { lake: dir, engine: await DuckDbEngine.open(dir) };
+  }
+
+  /** Hours v_recent_prices returns (as hour numbers since 1970) and files its scan read, within one clock hour. */
+  async function window(on: DuckDbEngine): Promise<{ hours: number[]; filesRead: number; nowHour: number }> {
+    for (;;) {
+      const nowHour = Math.floor(Date.now() / 1000 / HOUR_SECONDS);
+      const { rows: got } = await on.execute(`SELECT DISTINCT "timestamp" AS t FROM v_recent_prices`);
+      const { rows: plan } = await on.execute("EXPLAIN ANALYZE SELECT * FROM v_recent_prices");
+      // A run across an hour boundary would compare two windows: measure again.
+      if (Math.floor(Date.now() / 1000 / HOUR_SECONDS) !== nowHour) continue;
+      const text = plan.map((r) => String(r.explain_value)).join("\n");
+      const filesRead = Number(/Total Files Read:[\s│]*(\d+)/.exec(text)?.[1]);
+      return { hours: got.map((r) => Math.floor(Number(r.t) / HOUR_SECONDS)).sort((a, b) => a - b), filesRead, nowHour };
+    }
+  }
+
+  it("reads exactly the current hour and the 168 before it, the same files with 8 days of history as with 40", async () => {
+    const results = [];
+    for (const days of [8, 40]) {
+      const { lake: dir, engine: on } = await hourlyLake(days * 24);
+      try {
+        results.push(await window(on));
+      } finally {
+        on.close();
+        removeTempDir(dir);
+      }
+    }
+    for (const r of results) {
+      expect(r.hours).toEqual(Array.from({ length: 169 }, (_, i) => r.nowHour - 168 + i));
+      expect(r.filesRead).toBe(169);
+    }
   });
 });
 
