@@ -1,13 +1,15 @@
 /**
- * The pipeline's function backbone: a serialized `CallbackFunction` run on an EventBridge Scheduler
- * schedule, with an explicit least-privilege role, its own log group, a delivery DLQ for the schedule
- * and an on-failure destination for Lambda's asynchronous retries. IngestLake and AnalyticsLayer both
- * build their functions with it; they differ only in handler, permissions, environment and schedule.
+ * The pipeline's function backbone: a Lambda function whose handler factory Pulumi serializes (see
+ * functionCode.ts), run on an EventBridge Scheduler schedule, with an explicit least-privilege role, its
+ * own log group, a delivery DLQ for the schedule and an on-failure destination for Lambda's asynchronous
+ * retries. IngestLake and AnalyticsLayer both build their functions with it; they differ only in
+ * handler, permissions, environment and schedule.
  */
 import { createHash } from "crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { checked, integerIn, matching, oneOf } from "./args";
+import { FUNCTION_CODE_HANDLER, functionCode } from "./functionCode";
 import { allow, allowPrincipal, denyEveryone, LeastPrivilegeRole, PolicyStatement, policyDocument } from "./iam";
 
 /** Lambda runtime of every pipeline function; it ships AWS SDK v3, so the zip never carries it. */
@@ -103,7 +105,8 @@ const SCHEDULE_EXPRESSION = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|
 export interface ScheduledFunctionArgs<E, R> {
   /**
    * Factory called once per container that returns the handler (load clients and SSM values there).
-   * It is serialized with its closure: it must not capture secrets or mutable module state.
+   * It is serialized with its closure: it must not capture mutable module state, and a captured Pulumi
+   * secret fails the deployment (it would sit in plain text in the zip).
    */
   callbackFactory: aws.lambda.CallbackFactory<E, R>;
   /** Describes the function. */
@@ -211,12 +214,20 @@ export class ScheduledFunction<E = unknown, R = unknown> extends pulumi.Componen
     );
     senderOnlyQueuePolicy(`${name}-failures-policy`, failureQueue, role.arn, this);
 
-    const fn = new aws.lambda.CallbackFunction<E, R>(
+    // A plain Function (CallbackFunction's own resource type, so stacks made with CallbackFunction see
+    // the same resource) whose archive leaves out the package files Node never loads.
+    const fn = new aws.lambda.Function(
       `${name}-function`,
       {
         name: functionName,
         description: args.description,
-        callbackFactory: args.callbackFactory,
+        code: functionCode(
+          `ScheduledFunction "${name}"`,
+          args.callbackFactory,
+          [...LAMBDA_EXCLUDED_PACKAGES, ...(args.excludePackages ?? [])],
+          this,
+        ),
+        handler: FUNCTION_CODE_HANDLER,
         role: role.arn,
         runtime: LAMBDA_RUNTIME,
         architectures: [LAMBDA_ARCHITECTURE],
@@ -224,8 +235,6 @@ export class ScheduledFunction<E = unknown, R = unknown> extends pulumi.Componen
         memorySize: settings.memoryMb,
         reservedConcurrentExecutions: settings.reservedConcurrency,
         environment: args.environment === undefined ? undefined : { variables: args.environment },
-        // A fresh array: CallbackFunction appends "aws-sdk" to the one it is given.
-        codePathOptions: { extraExcludePackages: [...LAMBDA_EXCLUDED_PACKAGES, ...(args.excludePackages ?? [])] },
         tags,
       },
       { parent: this, dependsOn: [logGroup, role.policy] },
