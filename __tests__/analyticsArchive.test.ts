@@ -1,5 +1,5 @@
 /**
- * The transform function's deployment zip, as AnalyticsLayer's CallbackFunction builds it: only the
+ * The transform function's deployment zip, as AnalyticsLayer's ScheduledFunction builds it: only the
  * serialized handler (the transform makes no HTTP calls of its own, so axios stays out too), requiring
  * nothing but the AWS SDK clients the nodejs22.x runtime provides; under the 1 MiB budget; the same code
  * the serialization test runs; and loadable in a fresh Node process.

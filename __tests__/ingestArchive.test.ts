@@ -1,5 +1,5 @@
 /**
- * The ingest function's deployment zip, as IngestLake's CallbackFunction builds it: the serialized
+ * The ingest function's deployment zip, as IngestLake's ScheduledFunction builds it: the serialized
  * handler plus the packages Pulumi walks from package.json `dependencies`, minus
  * LAMBDA_EXCLUDED_PACKAGES. Checks what it holds, that everything the handler requires is there (or
  * built into Node / the nodejs22.x runtime), and its zipped size against the 1 MB budget.
@@ -59,7 +59,7 @@ test("the zip stays under the 1 MiB budget", () => {
 test("the exclusions are what keep the SDK and DuckDB out: without them Pulumi would zip both", async () => {
   const unfiltered = [...(await pulumi.runtime.computeCodePaths({ extraExcludePackages: [] })).keys()];
   expect(unfiltered).toEqual(expect.arrayContaining(["node_modules/@aws-sdk/client-s3", "node_modules/@duckdb/node-api"]));
-  // CallbackFunction appends "aws-sdk" to the list it gets; the shared constant is passed as a copy and frozen.
+  // The shared constant is frozen, so no caller can widen or narrow it for every other function.
   expect(Object.isFrozen(LAMBDA_EXCLUDED_PACKAGES)).toBe(true);
   expect(LAMBDA_EXCLUDED_PACKAGES).not.toContain("aws-sdk");
 });

@@ -1,6 +1,6 @@
 /**
  * The ingest handler: its settings, its key cache in this process, and the handler as Lambda will run it: serialized by Pulumi's closure serializer (as
- * `CallbackFunction({ callbackFactory })` does), written out as `__index.js` and run in a fresh Node process
+ * components/functionCode.ts does), written out as `__index.js` and run in a fresh Node process
  * against the loopback CoinGecko stand-in and the loopback S3/SSM stand-in. A serialization problem makes
  * mocked Pulumi tests hang instead of fail, so it is caught here, directly.
  *

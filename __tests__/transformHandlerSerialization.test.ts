@@ -1,6 +1,6 @@
 /**
  * The transform handler as Lambda will run it: serialized by Pulumi's closure serializer (exactly what
- * `CallbackFunction({ callbackFactory })` deploys), written out as `__index.js` and run in a fresh Node
+ * components/functionCode.ts deploys), written out as `__index.js` and run in a fresh Node
  * process against a loopback AWS stand-in (S3, SSM and Athena over real HTTP).
  */
 import * as pulumi from "@pulumi/pulumi";

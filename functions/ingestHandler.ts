@@ -1,5 +1,6 @@
 /**
- * The ingest Lambda: a zero-argument factory for Pulumi's `CallbackFunction({ callbackFactory })`. The
+ * The ingest Lambda: a zero-argument factory that Pulumi's function serialization inlines into the
+ * function's archive (components/functionCode.ts). The
  * factory runs once per container: it reads the environment and builds the S3 and SSM clients. The handler
  * reads the CoinGecko key from SSM (SecureString, decrypted) on its first invocation and keeps it for the
  * container's life; the key never travels through environment variables or closures captured at deploy time.

@@ -1,7 +1,7 @@
 /**
  * The hourly transform Lambda: wires S3, Athena and the SSM-held INSERT template into the
- * engine-agnostic transform core (transform.ts). Exported as a zero-argument factory for Pulumi's
- * `CallbackFunction({ callbackFactory })`, so clients are built and the template read once per container.
+ * engine-agnostic transform core (transform.ts). Exported as a zero-argument factory that Pulumi's
+ * function serialization inlines into the archive (components/functionCode.ts), so clients are built and the template read once per container.
  * Besides the schedule's catch-up it takes a manual re-run event naming hours (see {@link manualHoursOf}).
  */
 import { AthenaClient } from "@aws-sdk/client-athena";
