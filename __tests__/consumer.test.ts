@@ -1,13 +1,22 @@
 /**
- * The library as another project gets it: `npm pack` this repository (prepack builds dist/), install the
- * tarball into a copy of a minimal separate Pulumi program (fixtures/consumer: a TypeScript project like
- * `pulumi new typescript` makes, with its own @pulumi/pulumi and typescript), type-check the program
- * against the packed declarations, and run it under Pulumi mocks in a child process from its own folder,
- * as `pulumi up` would. Then, for each Lambda function it created: the code archive holds no AWS SDK,
- * Smithy, DuckDB or Pulumi file, carries the library as packed (and the HTTP client only where it is
- * used), fits the zip budget, and its serialized `__index.js` loads in a fresh Node process from a folder
- * holding exactly the archive's files, with only the AWS SDK (as the nodejs22.x runtime provides it) on
- * the module path.
+ * The library as another project gets it: `npm pack` this repository, install the tarball into a copy of
+ * a minimal separate Pulumi program (fixtures/consumer: a TypeScript project like `pulumi new typescript`
+ * makes, with its own @pulumi/pulumi and typescript), type-check the program against the packed
+ * declarations, and run it under Pulumi mocks in a child process from its own folder, as `pulumi up`
+ * would. Then, for each Lambda function it created: the code archive holds no AWS SDK, Smithy, DuckDB or
+ * Pulumi file, carries the library's runtime files as packed (and the HTTP client only where it is used),
+ * fits the zip budget, and its serialized `__index.js` loads in a fresh Node process from a folder holding
+ * exactly the archive's files, with only the AWS SDK (as the nodejs22.x runtime provides it) on the
+ * module path.
+ *
+ * Two shortcuts keep this under a minute without changing what is proven:
+ * - The pack runs `prepack` (a full build) only when dist/ is older than what it is built from, as make
+ *   would judge; CI has just built it. A test below holds `prepack` to building, so no pack is unbuilt.
+ * - The consumer's node_modules starts as hard links to the packages this repository's lockfile installs
+ *   for production, instead of npm writing ~40,000 files (400 MB) out of its cache. `npm install` of the
+ *   tarball still resolves the tarball's own dependencies: it adds what they need and the seed lacks, and
+ *   removes every package they do not need, so a dependency the library uses without declaring it still
+ *   fails the consumer; `npm ls` then proves the tree is exactly what the declarations resolve to.
  *
  * The npm cache of this machine holds every package (from `npm ci`), so the install does not download.
  */
@@ -15,10 +24,12 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import * as ts from "typescript";
+import { isRuntimeFile } from "../components/functionCode";
 import { filesOf, packagesIn, ZIP_BUDGET_BYTES, zippedSize } from "./helpers/functionZip";
 import { makeTempDir, removeTempDir } from "./helpers/factories";
 
-// Pack (a full build), install, type-check and a mocked deployment with two serialized functions.
+// Pack (a full build when dist/ is stale), install, type-check and a mocked deployment with two serialized functions.
 jest.setTimeout(240_000);
 
 const REPO = path.resolve(__dirname, "..");
@@ -31,6 +42,11 @@ interface ArchiveEntry {
   text?: string;
   folder?: string;
   file?: string;
+}
+/** A package in `npm ls --all --json`'s tree; the root also carries the tree's problems. */
+interface NpmLsNode {
+  dependencies?: Record<string, NpmLsNode>;
+  problems?: string[];
 }
 interface RunnerReport {
   resources: { type: string; name: string }[];
@@ -53,6 +69,58 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   });
 }
 
+/**
+ * Whether dist/ holds `npm run build`'s output for every file tsconfig.build.json compiles, none older than
+ * those files, the tsconfigs or the installed dependencies (node_modules/.package-lock.json, which npm
+ * rewrites on every install): then a build would write the same files again.
+ */
+function distIsFresh(): boolean {
+  const configFile = path.join(REPO, "tsconfig.build.json");
+  const config = ts.getParsedCommandLineOfConfigFile(configFile, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n")); } });
+  if (config === undefined || config.options.outDir === undefined) throw new Error(`cannot read ${configFile}`);
+  const outDir = config.options.outDir;
+  const rootDir = config.options.rootDir ?? REPO;
+  const mtime = (file: string): number => fs.statSync(file).mtimeMs;
+  const inputs = [...config.fileNames, configFile, path.join(REPO, "tsconfig.json"), path.join(REPO, "node_modules", ".package-lock.json")];
+  const outputs = config.fileNames.flatMap((source) => {
+    const base = path.join(outDir, path.relative(rootDir, source)).replace(/\.ts$/, "");
+    return [`${base}.js`, `${base}.d.ts`];
+  });
+  if (!outputs.every((file) => fs.existsSync(file))) return false;
+  return Math.min(...outputs.map(mtime)) >= Math.max(...inputs.map(mtime));
+}
+
+/** Recreates `source` at `target` with a hard link per file (a copy where links cannot cross file systems). */
+function linkTree(source: string, target: string): void {
+  fs.mkdirSync(target, { recursive: true });
+  for (const entry of fs.readdirSync(source, { withFileTypes: true })) {
+    const [from, to] = [path.join(source, entry.name), path.join(target, entry.name)];
+    if (entry.isDirectory()) linkTree(from, to);
+    else if (entry.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(from), to);
+    else {
+      try {
+        fs.linkSync(from, to);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
+        fs.copyFileSync(from, to);
+      }
+    }
+  }
+}
+
+/**
+ * Seeds `project`'s node_modules with this repository's production packages (every top-level lockfile
+ * entry not marked dev that is installed here), so `npm install` keeps what the tarball's dependencies
+ * resolve to and unpacks only the rest. Returns how many packages it seeded.
+ */
+function seedNodeModules(project: string): number {
+  const lock = JSON.parse(fs.readFileSync(path.join(REPO, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean; devOptional?: boolean }> };
+  const topLevel = Object.entries(lock.packages).filter(([key, entry]) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(key) && entry.dev !== true && entry.devOptional !== true);
+  const installed = topLevel.map(([key]) => key).filter((key) => fs.existsSync(path.join(REPO, key)));
+  for (const key of installed) linkTree(path.join(REPO, key), path.join(project, key));
+  return installed.length;
+}
+
 const timings: Record<string, number> = {};
 async function timed<T>(step: string, action: () => Promise<T>): Promise<T> {
   const start = Date.now();
@@ -67,24 +135,35 @@ let work: string;
 let project: string;
 let packedFiles: string[];
 let packageJson: { main: string; types: string };
+let distWasFresh: boolean;
+let seeded: number;
+let installedTree: NpmLsNode;
 let report: RunnerReport;
 const archives = new Map<string, Map<string, Uint8Array>>();
 
 beforeAll(async () => {
   work = makeTempDir("consumer");
   project = path.join(work, "project");
-  const packed = await timed("npm pack (with prepack build)", () => run("npm", ["pack", "--pack-destination", work, "--json"], REPO));
+  distWasFresh = distIsFresh();
+  // A fresh dist/ is what prepack's build would write again; a stale one is rebuilt by prepack.
+  const packArgs = ["pack", "--pack-destination", work, "--json", ...(distWasFresh ? ["--ignore-scripts"] : [])];
+  const packed = await timed(distWasFresh ? "npm pack (dist/ fresh)" : "npm pack (with prepack build)", () => run("npm", packArgs, REPO));
   const [tarball] = JSON.parse(packed.slice(packed.indexOf("["))) as { filename: string; files: { path: string }[] }[];
   packedFiles = tarball.files.map((f) => f.path).sort();
   fs.cpSync(FIXTURE, project, { recursive: true });
+  seeded = await timed("seed node_modules", async () => seedNodeModules(project));
   await timed("npm install of the tarball", () =>
     run("npm", ["install", path.join(work, tarball.filename), "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], project),
   );
+  // npm ls fails on a missing or invalid package and lists an extraneous one (one the seed left that
+  // nothing declares) among its problems.
+  installedTree = JSON.parse(await timed("npm ls", () => run("npm", ["ls", "--all", "--json"], project))) as NpmLsNode;
   packageJson = JSON.parse(fs.readFileSync(path.join(project, "node_modules", PACKAGE, "package.json"), "utf8"));
   await timed("tsc of the consumer program", () => run(process.execPath, [path.join(project, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], project));
   const reportFile = path.join(work, "report.json");
   await timed("consumer program under mocks", () => run(process.execPath, ["run-with-mocks.js", reportFile], project));
   report = JSON.parse(fs.readFileSync(reportFile, "utf8"));
+  const readingArchives = Date.now();
   for (const [name, fn] of Object.entries(report.functions)) {
     const assets: Record<string, pulumi.asset.Asset | pulumi.asset.Archive> = {};
     for (const [key, entry] of Object.entries(fn.archive)) {
@@ -95,16 +174,34 @@ beforeAll(async () => {
     }
     archives.set(name, await filesOf(new pulumi.asset.AssetArchive(assets)));
   }
+  timings["archives read"] = Date.now() - readingArchives;
 });
 
 afterAll(() => {
-  console.info(`consumer test timings (ms): ${JSON.stringify(timings)}`);
+  const removing = Date.now();
   if (work !== undefined) removeTempDir(work);
+  timings["temp folder removed"] = Date.now() - removing;
+  console.info(`consumer test timings (ms), dist/ ${distWasFresh ? "fresh" : "rebuilt"}, ${seeded} packages seeded: ${JSON.stringify(timings)}`);
 });
 
 test("the tarball holds the built library: main, types, SQL and nothing of the sources or tests", () => {
   expect(packedFiles).toEqual(expect.arrayContaining(["package.json", packageJson.main, packageJson.types, "sql/transform/select.sql", "sql/views/v_top_100.sql"]));
   expect(packedFiles.filter((f) => /^(components|functions|local|cli|__tests__)\//.test(f) || f.endsWith(".test.js"))).toEqual([]);
+});
+
+test("packing builds first: prepack runs the build whose output dist/ was checked against", () => {
+  const { scripts } = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> };
+  expect(scripts.prepack).toBe("npm run build");
+  expect(scripts.build).toBe("tsc -p tsconfig.build.json");
+});
+
+test("the consumer's install holds exactly what the tarball and the program declare: npm ls finds nothing missing, invalid or extraneous, and no test tooling of this repository", () => {
+  const names = (node: NpmLsNode): string[] => Object.entries(node.dependencies ?? {}).flatMap(([name, child]) => [name, ...names(child)]);
+  const installed = new Set(names(installedTree));
+  expect(seeded).toBeGreaterThan(0);
+  expect(installedTree.problems ?? []).toEqual([]);
+  expect([PACKAGE, "@pulumi/pulumi", "@pulumi/aws", "typescript"].filter((name) => !installed.has(name))).toEqual([]);
+  expect(["jest", "ts-jest", "fflate", "fast-check", "esbuild", "aws-sdk-client-mock", "playwright-core"].filter((name) => installed.has(name))).toEqual([]);
 });
 
 test("the consumer program type-checks against the packed declarations and deploys the pipeline under mocks", () => {
@@ -131,11 +228,13 @@ describe.each(["market-ingest-function", "market-transform-function"])("%s archi
     expect(files.filter((f) => FORBIDDEN.test(f))).toEqual([]);
   });
 
-  test("the library as packed, plus the HTTP client only for the function that calls CoinGecko", () => {
+  test("the library's runtime files as packed, plus the HTTP client only for the function that calls CoinGecko", () => {
     const files = archives.get(fn) as Map<string, Uint8Array>;
     const prefix = `node_modules/${PACKAGE}/`;
     const library = [...files.keys()].filter((f) => f.startsWith(prefix)).map((f) => f.slice(prefix.length)).sort();
-    expect(library).toEqual(packedFiles);
+    // Declarations and Markdown are packed for the compiler and the reader; the archive leaves them out.
+    expect(library).toEqual(packedFiles.filter(isRuntimeFile));
+    expect(library).toEqual(expect.arrayContaining([packageJson.main, "sql/transform/select.sql"]));
     const packages = packagesIn(files);
     if (fn === "market-ingest-function") expect([...packages]).toEqual(expect.arrayContaining([PACKAGE, "axios", "axios-retry"]));
     else expect([...packages]).toEqual([PACKAGE]);
