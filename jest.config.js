@@ -6,6 +6,8 @@ module.exports = {
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
   testTimeout: 30000,
+  // Node's 10-frame stacks instead of jest's 100 (why: jest.setup.js).
+  setupFiles: ["<rootDir>/jest.setup.js"],
   // Jest's default leaves one core idle; many suites wait on child processes and loopback servers, so
   // using every core keeps the suite well inside its five-minute budget on a 2-core machine.
   maxWorkers: "100%",
