@@ -86,7 +86,8 @@ function distIsFresh(): boolean {
     const base = path.join(outDir, path.relative(rootDir, source)).replace(/\.ts$/, "");
     return [`${base}.js`, `${base}.d.ts`];
   });
-  if (!outputs.every((file) => fs.existsSync(file))) return false;
+  // A missing output, or a missing input (node_modules installed by another tool), means: build.
+  if (![...outputs, ...inputs].every((file) => fs.existsSync(file))) return false;
   return Math.min(...outputs.map(mtime)) >= Math.max(...inputs.map(mtime));
 }
 
