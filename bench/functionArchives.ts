@@ -1,5 +1,5 @@
 /**
- * Deployment archive sizes: each function's zip exactly as its component's CallbackFunction builds it
+ * Deployment archive sizes: each function's zip exactly as its component builds it (components/functionCode.ts)
  * (IngestLake and AnalyticsLayer constructed under the shared Pulumi mocks, the recorded `code` archive
  * expanded, as the archive tests do), zipped with fflate at deflate level 6; next to the same handler
  * factory module bundled and minified by esbuild (platform node, target node22, `@aws-sdk/*` external as
@@ -26,7 +26,7 @@ export const FUNCTION_MODULES = [
 export interface ArchiveSizes {
   /** `ingest` or `transform`. */
   function: string;
-  /** CallbackFunction zip, deflate level 6, bytes. */
+  /** The function's zip, deflate level 6, bytes. */
   zipped: number;
   /** Sum of the files in that zip, bytes. */
   unzipped: number;
@@ -68,11 +68,11 @@ export async function measureArchives(repoRoot: string): Promise<ArchiveBench> {
       });
     }
     const figures = sizes.flatMap((s) => [
-      single(`archive ${s.function}: CallbackFunction zip (fflate deflate level 6)`, "bytes", s.zipped),
-      single(`archive ${s.function}: CallbackFunction unzipped (${s.files} files)`, "bytes", s.unzipped),
+      single(`archive ${s.function}: function zip (fflate deflate level 6)`, "bytes", s.zipped),
+      single(`archive ${s.function}: function zip unzipped (${s.files} files)`, "bytes", s.unzipped),
       single(`archive ${s.function}: esbuild bundle, minified, zipped (level 6)`, "bytes", s.bundleZipped),
       single(`archive ${s.function}: esbuild bundle, minified, unzipped`, "bytes", s.bundle),
-      single(`archive ${s.function}: CallbackFunction zip / esbuild zip`, "x", s.zipped / s.bundleZipped),
+      single(`archive ${s.function}: function zip / esbuild zip`, "x", s.zipped / s.bundleZipped),
     ]);
     return { figures, sizes };
   } finally {

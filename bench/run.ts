@@ -71,8 +71,8 @@ const FULL: BenchProfile = {
   ingestRuns: 50,
   ingestWarmup: 5,
   // 5-minute snapshots (production) for the newest 12 days, which hold every partition the views' window
-  // can reach (9 days, up to 12 across a month boundary); 15-minute snapshots before, so building and
-  // materialising 30 days stays within minutes.
+  // reaches (the current hour and the 168 before it) with days to spare; 15-minute snapshots before, so
+  // building and materialising 30 days stays within minutes.
   history: { days: 30, everySeconds: 900, denseDays: 12, denseEverySeconds: 300, coins: 250, seed: 42 },
   shortDays: 7,
   materialiseRuns: { short: 2, long: 1 },
@@ -86,10 +86,10 @@ const QUICK: BenchProfile = {
   mode: "quick",
   ingestRuns: 5,
   ingestWarmup: 2,
-  history: { days: 3, everySeconds: 3600, denseDays: 0, denseEverySeconds: 3600, coins: 20, seed: 42 },
+  history: { days: 2, everySeconds: 3600, denseDays: 0, denseEverySeconds: 3600, coins: 20, seed: 42 },
   shortDays: 1,
   materialiseRuns: { short: 1, long: 1 },
-  viewRuns: 2,
+  viewRuns: 1,
   viewBudgetMs: 0,
   top100Runs: 1,
   engineStartRuns: 1,

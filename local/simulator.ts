@@ -17,6 +17,10 @@ import { ObjectStore } from "../functions/objectStore";
 import { floorToSlot, SNAPSHOT_SLOT_SECONDS } from "../functions/partitions";
 import { Logger, MetricsEmitter } from "../functions/telemetry";
 
+// The price hash's Math functions, bound once: under jest a module's every global lookup is a slow call
+// into the vm context, and a snapshot makes hundreds of thousands of them.
+const { exp, floor, imul } = Math;
+
 /** Coins in a simulated market by default (one CoinGecko page). */
 export const DEFAULT_SIMULATED_COINS = 250;
 
@@ -134,8 +138,8 @@ export class MarketSimulator {
   private price(coin: CoinTraits, t: number): number {
     let walk = 0;
     for (const [level, scale] of PRICE_SCALES.entries()) walk += scale.weight * this.smoothNoise(coin.index, level + 1, t / scale.period);
-    const jitter = 0.08 * (2 * this.unit(coin.index, Math.floor(t / SNAPSHOT_SLOT_SECONDS), 9) - 1);
-    return coin.basePrice * Math.exp(coin.volatility * (walk + jitter));
+    const jitter = 0.08 * (2 * this.unit(coin.index, floor(t / SNAPSHOT_SLOT_SECONDS), 9) - 1);
+    return coin.basePrice * exp(coin.volatility * (walk + jitter));
   }
 
   /** One coin as CoinGecko writes it, with its number-format quirks. */
@@ -207,7 +211,7 @@ export class MarketSimulator {
 
   /** Smoothed value noise in [-1, 1]: hashed values at integer points, eased between them. */
   private smoothNoise(coin: number, channel: number, x: number): number {
-    const k = Math.floor(x);
+    const k = floor(x);
     const f = x - k;
     const e = f * f * (3 - 2 * f);
     const a = 2 * this.unit(coin, k, channel) - 1;
@@ -217,12 +221,12 @@ export class MarketSimulator {
 
   /** A deterministic uniform number in [0, 1) for (seed, coin, step, channel). */
   private unit(coin: number, step: number, channel: number): number {
-    let h = Math.imul(this.seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(coin + 1, 0xc2b2ae35) ^ Math.imul(channel + 1, 0x27d4eb2f);
-    h = Math.imul(h ^ (step | 0), 0x165667b1) ^ Math.imul(Math.floor(step / 4294967296), 0x9e3779b1);
+    let h = imul(this.seed ^ 0x9e3779b9, 0x85ebca6b) ^ imul(coin + 1, 0xc2b2ae35) ^ imul(channel + 1, 0x27d4eb2f);
+    h = imul(h ^ (step | 0), 0x165667b1) ^ imul(floor(step / 4294967296), 0x9e3779b1);
     h ^= h >>> 15;
-    h = Math.imul(h, 0x2c1b3c6d);
+    h = imul(h, 0x2c1b3c6d);
     h ^= h >>> 12;
-    h = Math.imul(h, 0x297a2d39);
+    h = imul(h, 0x297a2d39);
     h ^= h >>> 15;
     return (h >>> 0) / 4294967296;
   }
