@@ -4,6 +4,12 @@
  * functions/schema.ts and unpadded integer Hive partitions, and the `v_*` views are created from the same
  * `sql/views` files Athena runs, so local queries answer exactly what the deployed views answer.
  *
+ * The views read `analytics_prices` through a relation over the files of the window's own hour folders
+ * (see {@link VIEW_FOLDER_HOURS}), listed before each statement that names a view, the way Athena's
+ * partition projection enumerates partitions instead of listing S3: DuckDB would otherwise list every
+ * file of the lake and evaluate the views' clock predicate once per file while planning, a cost that grows
+ * with history. The views' own predicate still applies to those files.
+ *
  * Writes never touch the data tree until they are complete: a statement writes under a staging folder
  * (`<lake>/.staging/<pid>-<uuid>/`, one per engine, mirroring the lake layout) and the engine renames the
  * finished files into place, because DuckDB's globs would read a half-written Parquet file. The folder is
@@ -16,10 +22,10 @@ import { promises as fs, readdirSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { inFlightName } from "../functions/localObjectStore";
-import { HourPartition, LAKE_PREFIXES, partitionPath } from "../functions/partitions";
+import { HOUR_SECONDS, HourPartition, LAKE_PREFIXES, partitionOf, partitionPath } from "../functions/partitions";
 import { QueryEngine, QueryResult } from "../functions/queryEngine";
 import { ColumnDef, ColumnType, LAKE_TABLES, PARTITION_COLUMNS, PROCESSED_COLUMNS } from "../functions/schema";
-import { duckDbInsertTemplate, viewNames, viewsInDependencyOrder } from "../functions/sqlFiles";
+import { duckDbInsertTemplate, stripLineComments, viewNames, viewsInDependencyOrder } from "../functions/sqlFiles";
 import { renderTemplate, sqlStringLiteral } from "../functions/sqlTemplate";
 
 /** Folder under the lake root holding in-flight writes; outside every table's glob. */
@@ -36,6 +42,16 @@ const GLUE_TYPES: Record<string, ColumnType> = { VARCHAR: "string", DOUBLE: "dou
 
 /** Keyed results an engine remembers for idempotent re-execution (more than a day of hourly transforms). */
 export const IDEMPOTENCY_MEMORY = 256;
+
+/**
+ * Hours of `analytics/` folders before the current one that the views read locally: 8 days, a superset of
+ * `v_recent_prices`' window (the current hour and the 168 before it) by a day, so a view reads every file
+ * its own predicate keeps (views.test.ts compares every view against the whole lake).
+ */
+export const VIEW_FOLDER_HOURS = 8 * 24;
+
+/** The relation views read as `analytics_prices`: the analytics files of the last {@link VIEW_FOLDER_HOURS}. */
+const ANALYTICS_WINDOW = "analytics_window";
 
 /** Characters DuckDB's globs would interpret in a lake path. */
 const GLOB_CHARACTERS = /[*?[\]{}]/;
@@ -87,6 +103,8 @@ export class DuckDbEngine implements QueryEngine {
   private readonly emptyTables = new Set<string>();
   /** Results of the latest statements run with an idempotency key, so a repeated call runs nothing twice. */
   private readonly completed = new Map<string, QueryResult>();
+  /** The files {@link ANALYTICS_WINDOW} is defined over (newline-joined), to redefine it only when they change. */
+  private windowFiles: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -112,7 +130,8 @@ export class DuckDbEngine implements QueryEngine {
     try {
       await connection.run("SET TimeZone = 'UTC'");
       for (const source of TABLE_SOURCES) await engine.defineTable(source);
-      for (const view of viewsInDependencyOrder()) await connection.run(`CREATE OR REPLACE VIEW ${view.name} AS\n${view.sql}`);
+      await engine.refreshAnalyticsWindow();
+      for (const view of viewsInDependencyOrder()) await connection.run(`CREATE OR REPLACE VIEW ${view.name} AS\n${windowed(view.sql)}`);
     } catch (err) {
       engine.close();
       throw err;
@@ -175,6 +194,7 @@ export class DuckDbEngine implements QueryEngine {
     const previous = memoKey === undefined ? undefined : this.completed.get(memoKey);
     if (previous !== undefined) return previous;
     await this.refreshEmptyTables();
+    if (VIEW_NAME.test(sql)) await this.refreshAnalyticsWindow();
     const writes = sql.includes(this.stagingRoot);
     if (writes) {
       await fs.rm(this.stagingRoot, { recursive: true, force: true });
@@ -217,6 +237,26 @@ export class DuckDbEngine implements QueryEngine {
     await this.connection.run(`CREATE OR REPLACE VIEW ${source.name} AS ${body}`);
     if (hasFiles) this.emptyTables.delete(source.name);
     else this.emptyTables.add(source.name);
+  }
+
+  /**
+   * (Re)defines {@link ANALYTICS_WINDOW} over the Parquet files of the current hour's folder and the
+   * {@link VIEW_FOLDER_HOURS} before it (a few hundred directory reads, independent of history), or as an
+   * empty typed relation when there are none.
+   */
+  private async refreshAnalyticsWindow(): Promise<void> {
+    const analytics = TABLE_SOURCES.find((s) => s.name === LAKE_TABLES.analytics) as TableSource;
+    const nowHour = Math.floor(Date.now() / 1000 / HOUR_SECONDS);
+    const files: string[] = [];
+    for (let hour = nowHour - VIEW_FOLDER_HOURS; hour <= nowHour; hour++) {
+      const dir = path.join(this.lake, LAKE_PREFIXES.analytics, partitionPath(partitionOf(hour * HOUR_SECONDS)));
+      files.push(...filesIn(dir, ".parquet").map((name) => path.join(dir, name)));
+    }
+    const key = files.join("\n");
+    if (key === this.windowFiles) return;
+    const body = files.length === 0 ? emptyRelation(analytics.columns) : `SELECT ${projection(analytics.columns)} FROM ${reader(analytics, `[${files.map(sqlStringLiteral).join(", ")}]`)}`;
+    await this.connection.run(`CREATE OR REPLACE VIEW ${ANALYTICS_WINDOW} AS ${body}`);
+    this.windowFiles = key;
   }
 
   /** Tables defined while their area had no files are redefined once files appear. */
@@ -276,16 +316,36 @@ function hourGlob(source: TableSource, partition: HourPartition): string {
 
 /** Whether `dir` holds a file matching `pattern` (`*` plus a suffix, as the tables' globs end); false when it does not exist. */
 function hasFileIn(dir: string, pattern: string): boolean {
-  const suffix = pattern.replace(/^\*/, "");
+  return filesIn(dir, pattern.replace(/^\*/, "")).length > 0;
+}
+
+/** Names of the files in `dir` ending in `suffix`, sorted; none when `dir` does not exist. */
+function filesIn(dir: string, suffix: string): string[] {
   try {
-    return readdirSync(dir, { withFileTypes: true }).some((e) => e.isFile() && e.name.endsWith(suffix));
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.endsWith(suffix))
+      .map((e) => e.name)
+      .sort();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw err;
   }
 }
 
-/** DuckDB's reader of a table's files, given the quoted absolute glob; partitions from the Hive path as unpadded integers. */
+/** Whether a statement names a view (every view is called `v_...`), so it needs a current window. */
+const VIEW_NAME = /\bv_[a-z0-9_]+\b/i;
+
+/**
+ * A view's SQL as the engine creates it: one that reads `analytics_prices` reads it through
+ * {@link ANALYTICS_WINDOW} (a same-named CTE shadows the table, as the transform's hour CTEs do); the SQL
+ * itself, its predicate included, is unchanged.
+ */
+function windowed(sql: string): string {
+  if (!new RegExp(`\\b${LAKE_TABLES.analytics}\\b`).test(stripLineComments(sql))) return sql;
+  return `WITH ${LAKE_TABLES.analytics} AS (SELECT * FROM ${ANALYTICS_WINDOW})\nSELECT * FROM (\n${sql}\n) AS windowed`;
+}
+
+/** DuckDB's reader of a table's files, given a quoted absolute glob or a list literal of quoted paths; partitions from the Hive path as unpadded integers. */
 function reader(source: TableSource, globLiteral: string): string {
   const hive = `hive_partitioning = true, hive_types = {${PARTITION_COLUMNS.map((c) => `${sqlStringLiteral(c.name)}: ${DUCKDB_TYPES[c.type]}`).join(", ")}}`;
   if (source.format === "parquet") return `read_parquet(${globLiteral}, ${hive})`;
