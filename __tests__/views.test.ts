@@ -7,7 +7,7 @@ import { transformCommand } from "../cli/transformCommand";
 import { HOUR_SECONDS, partitionOf } from "../functions/partitions";
 import { PROCESSED_COLUMNS } from "../functions/schema";
 import { viewNames, viewSql } from "../functions/sqlFiles";
-import { deriveViewSchemas, DuckDbEngine } from "../local/duckdbEngine";
+import { deriveViewSchemas, DUCKDB_TYPES, DuckDbEngine } from "../local/duckdbEngine";
 import { CORE_COINS } from "../local/simulator";
 import { makeTempDir, recorder, removeTempDir } from "./helpers/factories";
 import { analyticsFiles, ParsedRow, processedRows, simulateInto } from "./helpers/simulatedLake";
@@ -220,7 +220,7 @@ describe("the window over histories of different lengths", () => {
     const writer = await DuckDbEngine.open(dir);
     const nowHour = Math.floor(Date.now() / 1000 / HOUR_SECONDS);
     const columns = PROCESSED_COLUMNS.map((c) =>
-      c.name === "id" ? "'bitcoin' AS id" : c.name === "timestamp" ? `h * ${HOUR_SECONDS} + 300 AS "timestamp"` : `CAST(NULL AS ${c.type === "string" ? "VARCHAR" : c.type === "double" ? "DOUBLE" : "BIGINT"}) AS ${c.name}`,
+      c.name === "id" ? "'bitcoin' AS id" : c.name === "timestamp" ? `h * ${HOUR_SECONDS} + 300 AS "timestamp"` : `CAST(NULL AS ${DUCKDB_TYPES[c.type]}) AS ${c.name}`,
     );
     const at = `to_timestamp(h * ${HOUR_SECONDS})`;
     try {

@@ -35,7 +35,7 @@ export const STAGING_DIR = ".staging";
 export const STAGING_PLACEHOLDER = "staging_dir";
 
 /** DuckDB's name for each lake column type. */
-const DUCKDB_TYPES: Record<ColumnType, string> = { string: "VARCHAR", double: "DOUBLE", bigint: "BIGINT", int: "INTEGER" };
+export const DUCKDB_TYPES: Record<ColumnType, string> = { string: "VARCHAR", double: "DOUBLE", bigint: "BIGINT", int: "INTEGER" };
 
 /** Glue type of each DuckDB type a view may return; anything else must be CAST in the SQL. */
 const GLUE_TYPES: Record<string, ColumnType> = { VARCHAR: "string", DOUBLE: "double", BIGINT: "bigint", INTEGER: "int" };
@@ -86,11 +86,14 @@ const HOUR_GLOB = "year=*/month=*/day=*/hour=*";
 /** How the DuckDB insert template opens; the hour's tables are placed after it as CTEs. */
 const COPY_OPENING = "COPY (\n";
 
+/** The analytics table's source; the views also read its files through {@link ANALYTICS_WINDOW}. */
+const ANALYTICS_SOURCE: TableSource = { name: LAKE_TABLES.analytics, glob: `${LAKE_PREFIXES.analytics}/${HOUR_GLOB}/*.parquet`, format: "parquet", columns: PROCESSED_COLUMNS };
+
 const TABLE_SOURCES: readonly TableSource[] = [
   // Every column as text, as the Glue table declares it; the transform types them with TRY_CAST.
   { name: LAKE_TABLES.processedRaw, glob: `${LAKE_PREFIXES.processed}/${HOUR_GLOB}/*.ndjson.gz`, format: "json", columns: PROCESSED_COLUMNS.map((c) => ({ ...c, type: "string" as const })) },
   { name: LAKE_TABLES.processed, glob: `${LAKE_PREFIXES.processed}/${HOUR_GLOB}/*.ndjson.gz`, format: "json", columns: PROCESSED_COLUMNS },
-  { name: LAKE_TABLES.analytics, glob: `${LAKE_PREFIXES.analytics}/${HOUR_GLOB}/*.parquet`, format: "parquet", columns: PROCESSED_COLUMNS },
+  ANALYTICS_SOURCE,
 ];
 
 /**
@@ -162,7 +165,7 @@ export class DuckDbEngine implements QueryEngine {
     if (!insert.startsWith(COPY_OPENING)) throw new Error(`the DuckDB insert template must start with ${JSON.stringify(COPY_OPENING)}`);
     const hourTables = TABLE_SOURCES.map((source) => {
       const glob = hourGlob(source, partition);
-      return `${source.name} AS (${this.tableBody(source, glob, hasFileIn(path.join(this.lake, path.dirname(glob)), path.basename(glob)))})`;
+      return `${source.name} AS (${relation(source, hasFileIn(path.join(this.lake, path.dirname(glob)), path.basename(glob)) ? this.globLiteral(glob) : undefined)})`;
     });
     return `${COPY_OPENING}WITH ${hourTables.join(",\n")}\n${insert.slice(COPY_OPENING.length)}`;
   }
@@ -223,17 +226,17 @@ export class DuckDbEngine implements QueryEngine {
     }
   }
 
-  /** A table's relation over the files of `glob` (relative to the lake), or an empty typed one when `files` is false. */
-  private tableBody(source: TableSource, glob: string, files: boolean): string {
-    return files ? `SELECT ${projection(source.columns)} FROM ${reader(source, sqlStringLiteral(path.join(this.lake, glob)))}` : emptyRelation(source.columns);
+  /** `glob` (relative to the lake) as a quoted absolute path for {@link reader}. */
+  private globLiteral(glob: string): string {
+    return sqlStringLiteral(path.join(this.lake, glob));
   }
 
   /** (Re)defines a table over its files, or as an empty typed relation when there are none yet. */
   private async defineTable(source: TableSource): Promise<void> {
-    const glob = sqlStringLiteral(path.join(this.lake, source.glob));
+    const glob = this.globLiteral(source.glob);
     const files = await this.connection.runAndReadAll(`SELECT count(*) AS n FROM glob(${glob})`);
     const hasFiles = Number(files.getRowObjectsJS()[0].n) > 0;
-    const body = this.tableBody(source, source.glob, hasFiles);
+    const body = relation(source, hasFiles ? glob : undefined);
     await this.connection.run(`CREATE OR REPLACE VIEW ${source.name} AS ${body}`);
     if (hasFiles) this.emptyTables.delete(source.name);
     else this.emptyTables.add(source.name);
@@ -245,7 +248,6 @@ export class DuckDbEngine implements QueryEngine {
    * empty typed relation when there are none.
    */
   private async refreshAnalyticsWindow(): Promise<void> {
-    const analytics = TABLE_SOURCES.find((s) => s.name === LAKE_TABLES.analytics) as TableSource;
     const nowHour = Math.floor(Date.now() / 1000 / HOUR_SECONDS);
     const files: string[] = [];
     for (let hour = nowHour - VIEW_FOLDER_HOURS; hour <= nowHour; hour++) {
@@ -254,7 +256,7 @@ export class DuckDbEngine implements QueryEngine {
     }
     const key = files.join("\n");
     if (key === this.windowFiles) return;
-    const body = files.length === 0 ? emptyRelation(analytics.columns) : `SELECT ${projection(analytics.columns)} FROM ${reader(analytics, `[${files.map(sqlStringLiteral).join(", ")}]`)}`;
+    const body = relation(ANALYTICS_SOURCE, files.length === 0 ? undefined : `[${files.map(sqlStringLiteral).join(", ")}]`);
     await this.connection.run(`CREATE OR REPLACE VIEW ${ANALYTICS_WINDOW} AS ${body}`);
     this.windowFiles = key;
   }
@@ -356,6 +358,14 @@ function reader(source: TableSource, globLiteral: string): string {
 /** `id, symbol, ..., year, month, day, hour` cast to the lake types, in schema order. */
 function projection(columns: readonly ColumnDef[]): string {
   return [...columns, ...PARTITION_COLUMNS].map((c) => `CAST(${quoteIdent(c.name)} AS ${DUCKDB_TYPES[c.type]}) AS ${quoteIdent(c.name)}`).join(", ");
+}
+
+/**
+ * A table's relation over `paths` (what {@link reader} takes: a quoted absolute glob or a list literal of
+ * quoted paths), or {@link emptyRelation} when `paths` is undefined (there are no files to read).
+ */
+function relation(source: TableSource, paths: string | undefined): string {
+  return paths === undefined ? emptyRelation(source.columns) : `SELECT ${projection(source.columns)} FROM ${reader(source, paths)}`;
 }
 
 /** A relation with the table's columns and no rows (DuckDB cannot read an empty glob). */
