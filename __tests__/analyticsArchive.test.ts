@@ -1,7 +1,7 @@
 /**
  * The transform function's deployment zip, as AnalyticsLayer's ScheduledFunction builds it: only the
  * serialized handler (the transform makes no HTTP calls of its own, so axios stays out too), requiring
- * nothing but the AWS SDK clients the nodejs22.x runtime provides; under the 1 MiB budget; the same code
+ * nothing but the AWS SDK clients the nodejs22.x runtime provides; under the 1 MB (10^6 bytes) budget; the same code
  * the serialization test runs; and loadable in a fresh Node process.
  */
 import { execFileSync } from "child_process";
@@ -37,7 +37,7 @@ test("requires only the Athena, S3 and SSM clients, which the nodejs22.x runtime
   expect(requiredPackages(files)).toEqual(["@aws-sdk/client-athena", "@aws-sdk/client-s3", "@aws-sdk/client-ssm"]);
 });
 
-test("stays under the 1 MiB budget", () => {
+test("stays under the 1 MB (10^6 bytes) budget", () => {
   const size = zippedSize(files);
   const unzipped = [...files.values()].reduce((sum, b) => sum + b.length, 0);
   console.info(`transform function zip: ${size} bytes (${(size / 1024).toFixed(1)} KiB) zipped at deflate level 6; ${(unzipped / 1024).toFixed(1)} KiB unzipped`);

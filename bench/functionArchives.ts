@@ -13,9 +13,6 @@ import { zipOf, zippedSize } from "../__tests__/helpers/functionZip";
 import { installPulumiMocks } from "../__tests__/helpers/pulumiMocks";
 import { Figure, single } from "./stats";
 
-/** Budget of one function zip: 1 MB read strictly as 10^6 bytes (1 MiB would be 1,048,576). */
-export const ZIP_TARGET_BYTES = 1_000_000;
-
 /** The functions measured: the component-made logical name and the module holding the handler factory. */
 export const FUNCTION_MODULES = [
   { function: "ingest", logicalName: "bench-ingest-function", module: "functions/ingestHandler.ts" },
