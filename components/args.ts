@@ -26,6 +26,12 @@ export function plainValue<T>(value: pulumi.Input<T> | undefined): T | undefined
   return value as T;
 }
 
+/** `f(value)` as a plain value when `value` is plain, else as an Output, so recorded inputs look the same either way. */
+export function derive<T, R>(value: pulumi.Input<T>, f: (v: T) => R): pulumi.Input<R> {
+  const plain = plainValue(value);
+  return plain === undefined ? pulumi.output(value).apply((v) => f(v as T)) : f(plain);
+}
+
 /** `what` must be an integer in [min, max]. `what` names the argument, e.g. `IngestLake "lake": topN`. */
 export function integerIn(what: string, min: number, max: number): Check<number> {
   return (value) => {

@@ -10,6 +10,7 @@ export * from "./ingestLake";
 export * from "./glueTables";
 export * from "./athenaViews";
 export * from "./analyticsLayer";
+export * from "./alarmCatalog";
 export * from "./monitoring";
 export * from "./quicksightDefinition";
 export * from "./dashboards";

@@ -2,34 +2,39 @@
  * Monitoring: operators hear within minutes when snapshots stop, data thins out, the hourly transform
  * falls behind, a function fails or an event lands in a dead-letter queue. Owns an encrypted SNS topic
  * with its subscriptions, the CloudWatch alarms (alarm and OK actions to the topic) and an ops dashboard
- * showing the same metrics. The custom metric names, namespace and dimension come from
+ * showing the same metrics. What each alarm watches and means is an entry of components/alarmCatalog.ts,
+ * which both the alarms and the dashboard read; the custom metric names, namespace and dimension come from
  * functions/metricsCatalog.ts, the one definition the handlers emit through.
  */
 import { createHash } from "crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_TOP_N } from "../functions/coingeckoClient";
-import { DEFAULT_METRICS_NAMESPACE, METRICS, MetricKey, PIPELINE_DIMENSION } from "../functions/metricsCatalog";
-import { checked, integerIn, matching, metricsNamespaceFormat, oneOf, pipelineNameFormat, plainValue } from "./args";
+import { DEFAULT_METRICS_NAMESPACE } from "../functions/metricsCatalog";
+import {
+  AlarmContext,
+  alarmDescription,
+  AlarmEntry,
+  AlarmScope,
+  AlarmTarget,
+  ALARMS,
+  CHARTS,
+  CompanionLine,
+  MetricRef,
+  INGEST_ALARM_PERIOD_SECONDS,
+} from "./alarmCatalog";
+import { checked, derive, integerIn, matching, metricsNamespaceFormat, oneOf, pipelineNameFormat, plainValue } from "./args";
 import { IAM_POLICY_VERSION, PolicyStatement } from "./iam";
 import { MAX_TOP_N } from "./ingestLake";
 
 /** Minutes without a written snapshot before the freshness alarm fires (missing data counts as none). */
 export const DEFAULT_FRESHNESS_MINUTES = 15;
-/** Period of the ingest alarms: the ingest schedule's slot. */
-export const INGEST_ALARM_PERIOD_SECONDS = 300;
 /** Share of `topN` a snapshot must hold; fewer coins means CoinGecko served a thin or partial answer. */
 export const DEFAULT_MIN_COINS_FRACTION = 0.9;
-/** Consecutive thin snapshots before the coins alarm fires: one short page is noise, two are a trend. */
-export const COINS_EVALUATION_PERIODS = 2;
 /** Hours without a materialised hour before the transform-stalled alarm fires (missing data counts as none). */
 export const DEFAULT_TRANSFORM_STALLED_HOURS = 2;
 /** Largest tolerated `TransformLagHours` (hours between now and the newest fully materialised hour). */
 export const DEFAULT_MAX_TRANSFORM_LAG_HOURS = 2;
-/** Period of the transform alarms: the transform runs hourly. */
-export const TRANSFORM_ALARM_PERIOD_SECONDS = 3600;
-/** Period of the Lambda, SQS and Athena alarms. */
-export const SERVICE_ALARM_PERIOD_SECONDS = 300;
 /** Function errors (and throttles, dropped events, destination failures) per period tolerated. */
 export const DEFAULT_FUNCTION_ERROR_THRESHOLD = 0;
 /** Messages a dead-letter or failure queue may hold before its alarm fires. */
@@ -38,22 +43,6 @@ export const DEFAULT_QUEUE_DEPTH_THRESHOLD = 0;
 export const DEFAULT_ATHENA_FAILED_QUERY_THRESHOLD = 0;
 /** Days a deleted topic key stays recoverable (the KMS maximum). */
 export const KMS_KEY_DELETION_WINDOW_DAYS = 30;
-/** Where every alarm description points. */
-export const RUNBOOK_LOCATION = "README.md, section Runbook";
-
-/**
- * Athena's failed-query count: each finished query publishes one `TotalExecutionTime` data point with
- * dimensions `QueryState`, `QueryType` and `WorkGroup` (when the workgroup publishes CloudWatch
- * metrics), so `SampleCount` over `QueryState=FAILED` counts failures. `DML` covers the transform's
- * `INSERT INTO` and every `SELECT` (views, dashboards).
- */
-export const ATHENA_FAILED_QUERIES_METRIC = {
-  namespace: "AWS/Athena",
-  metricName: "TotalExecutionTime",
-  statistic: "SampleCount",
-  queryState: "FAILED",
-  queryType: "DML",
-} as const;
 
 /** Protocols accepted in {@link MonitoringArgs.subscriptions}; plain `http` is refused (alerts in clear text). */
 export const SUBSCRIPTION_PROTOCOLS = ["https", "sqs", "lambda", "sms", "email-json", "application"] as const;
@@ -175,39 +164,6 @@ export interface MonitoringArgs {
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-/** One alarm before it is created: what it watches, when it fires, what it means. */
-interface AlarmSpec {
-  label: string;
-  namespace: pulumi.Input<string>;
-  metricName: string;
-  dimensions: Record<string, pulumi.Input<string>>;
-  statistic: "Sum" | "Minimum" | "Maximum" | "SampleCount";
-  comparisonOperator: "GreaterThanThreshold" | "LessThanThreshold";
-  threshold: pulumi.Input<number>;
-  period: number;
-  evaluationPeriods: pulumi.Input<number>;
-  treatMissingData: "breaching" | "notBreaching";
-  description: pulumi.Input<string>;
-}
-
-// The Lambda metrics alarmed per function, and what each means for the operator.
-const LAMBDA_ALARMS = [
-  { suffix: "errors", metricName: "Errors", meaning: "invocations failed", runbook: "Function errors" },
-  { suffix: "throttles", metricName: "Throttles", meaning: "invocations were throttled", runbook: "Function throttled" },
-  {
-    suffix: "async-events-dropped",
-    metricName: "AsyncEventsDropped",
-    meaning: "scheduled events were dropped after their retries or maximum age",
-    runbook: "Events dropped",
-  },
-  {
-    suffix: "destination-delivery-failures",
-    metricName: "DestinationDeliveryFailures",
-    meaning: "failed events could not be sent to the on-failure queue",
-    runbook: "Failure destination unreachable",
-  },
-] as const;
-
 const LABEL = /^[a-z][a-z0-9-]{0,39}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const ENDPOINTS: Record<SubscriptionProtocol, { pattern: RegExp; expected: string }> = {
@@ -271,113 +227,25 @@ export class Monitoring extends pulumi.ComponentResource {
       integerIn(`${what}: athenaFailedQueryThreshold`, 0, 100_000),
     );
 
-    const specs: AlarmSpec[] = [];
-    const custom = (key: MetricKey) => ({ namespace, metricName: METRICS[key].name, dimensions: { [PIPELINE_DIMENSION]: pipelineName } });
-    if (ingestMetrics) {
-      specs.push(
-        {
-          label: "ingest-freshness",
-          ...custom("snapshotsWritten"),
-          statistic: "Sum",
-          comparisonOperator: "LessThanThreshold",
-          threshold: 1,
-          period: INGEST_ALARM_PERIOD_SECONDS,
-          evaluationPeriods: derive(freshnessMinutes, (m) => (m * 60) / INGEST_ALARM_PERIOD_SECONDS),
-          treatMissingData: "breaching",
-          description: pulumi.interpolate`No CoinGecko snapshot written by pipeline ${pipelineName} for ${freshnessMinutes} minutes (${METRICS.snapshotsWritten.name} < 1 in every 5-minute period; no data counts as none). Check the ingest function's errors and logs, the CoinGecko plan/key and rate limits, and its DLQ. Runbook: ${RUNBOOK_LOCATION}, "Snapshots stopped".`,
-        },
-        {
-          label: "ingest-coins-per-snapshot",
-          ...custom("coinsPerSnapshot"),
-          statistic: "Minimum",
-          comparisonOperator: "LessThanThreshold",
-          threshold: minCoins,
-          period: INGEST_ALARM_PERIOD_SECONDS,
-          evaluationPeriods: COINS_EVALUATION_PERIODS,
-          treatMissingData: "notBreaching",
-          description: pulumi.interpolate`Snapshots of pipeline ${pipelineName} hold fewer than ${minCoins} coins (${METRICS.coinsPerSnapshot.name} minimum, ${COINS_EVALUATION_PERIODS} periods in a row): CoinGecko served thin or partial pages, or the normaliser dropped rows (see ${METRICS.rowsDropped.name}). Compare raw/ with processed/ for the slot. Runbook: ${RUNBOOK_LOCATION}, "Thin snapshots".`,
-        },
-      );
-    }
-    if (transformMetrics) {
-      specs.push(
-        {
-          label: "transform-stalled",
-          ...custom("hoursMaterialised"),
-          statistic: "Sum",
-          comparisonOperator: "LessThanThreshold",
-          threshold: 1,
-          period: TRANSFORM_ALARM_PERIOD_SECONDS,
-          evaluationPeriods: stalledHours,
-          treatMissingData: "breaching",
-          description: pulumi.interpolate`The transform of pipeline ${pipelineName} materialised no hour into analytics_prices for ${stalledHours} hours (${METRICS.hoursMaterialised.name} < 1 per hour; no data counts as none). Expected for up to ${stalledHours} hours after the first deployment. Check the transform function, Athena and ingest freshness; re-run the missing hours. Runbook: ${RUNBOOK_LOCATION}, "Transform stalled".`,
-        },
-        {
-          label: "transform-lag",
-          ...custom("transformLagHours"),
-          statistic: "Maximum",
-          comparisonOperator: "GreaterThanThreshold",
-          threshold: maxLag,
-          period: TRANSFORM_ALARM_PERIOD_SECONDS,
-          evaluationPeriods: 1,
-          // A transform that stops reporting is the stalled alarm's case.
-          treatMissingData: "notBreaching",
-          description: pulumi.interpolate`The newest fully materialised hour of pipeline ${pipelineName} is more than ${maxLag} hours old (${METRICS.transformLagHours.name} maximum). Hours are failing or snapshots are missing; re-run or backfill them. Runbook: ${RUNBOOK_LOCATION}, "Transform behind".`,
-        },
-      );
-    }
-    for (const fn of functions) {
-      for (const alarm of LAMBDA_ALARMS) {
-        specs.push({
-          label: `${fn.label}-${alarm.suffix}`,
-          namespace: "AWS/Lambda",
-          metricName: alarm.metricName,
-          dimensions: { FunctionName: fn.functionName },
-          statistic: "Sum",
-          comparisonOperator: "GreaterThanThreshold",
-          threshold: errorThreshold,
-          period: SERVICE_ALARM_PERIOD_SECONDS,
-          evaluationPeriods: 1,
-          treatMissingData: "notBreaching",
-          description: pulumi.interpolate`${fn.label} function ${fn.functionName} of pipeline ${pipelineName}: ${alarm.meaning} (AWS/Lambda ${alarm.metricName} > ${errorThreshold} in 5 minutes). Read its log group for the error. Runbook: ${RUNBOOK_LOCATION}, "${alarm.runbook}".`,
-        });
-      }
-    }
-    for (const queue of queues) {
-      specs.push({
-        label: `${queue.label}-not-empty`,
-        namespace: "AWS/SQS",
-        metricName: "ApproximateNumberOfMessagesVisible",
-        dimensions: { QueueName: queue.queueName },
-        statistic: "Maximum",
-        comparisonOperator: "GreaterThanThreshold",
-        threshold: queueThreshold,
-        period: SERVICE_ALARM_PERIOD_SECONDS,
-        evaluationPeriods: 1,
-        // SQS stops publishing for a queue idle (and empty) for six hours.
-        treatMissingData: "notBreaching",
-        description: pulumi.interpolate`Queue ${queue.queueName} (${queue.label}) of pipeline ${pipelineName} holds more than ${queueThreshold} messages: scheduled runs failed for good or were never delivered. Read the messages, fix the cause, then re-run those slots or hours and purge the queue. Runbook: ${RUNBOOK_LOCATION}, "Messages in a DLQ".`,
-      });
-    }
-    if (args.athenaWorkGroup !== undefined) {
-      specs.push({
-        label: "athena-failed-queries",
-        namespace: ATHENA_FAILED_QUERIES_METRIC.namespace,
-        metricName: ATHENA_FAILED_QUERIES_METRIC.metricName,
-        dimensions: {
-          QueryState: ATHENA_FAILED_QUERIES_METRIC.queryState,
-          QueryType: ATHENA_FAILED_QUERIES_METRIC.queryType,
-          WorkGroup: args.athenaWorkGroup,
-        },
-        statistic: ATHENA_FAILED_QUERIES_METRIC.statistic,
-        comparisonOperator: "GreaterThanThreshold",
-        threshold: athenaThreshold,
-        period: SERVICE_ALARM_PERIOD_SECONDS,
-        evaluationPeriods: 1,
-        treatMissingData: "notBreaching",
-        description: pulumi.interpolate`More than ${athenaThreshold} DML queries failed in Athena workgroup ${args.athenaWorkGroup} of pipeline ${pipelineName} within 5 minutes. Find them in the workgroup's query history (state FAILED) and read the error. Runbook: ${RUNBOOK_LOCATION}, "Athena queries failing".`,
-      });
-    }
+    const context: AlarmContext = {
+      pipelineName,
+      namespace,
+      freshnessMinutes,
+      minCoins,
+      stalledHours,
+      maxLag,
+      errorThreshold,
+      queueThreshold,
+      athenaThreshold,
+    };
+    const targets: Record<AlarmScope, AlarmTarget[]> = {
+      ingest: ingestMetrics ? [{ label: "ingest", name: pipelineName }] : [],
+      transform: transformMetrics ? [{ label: "transform", name: pipelineName }] : [],
+      function: functions.map((f) => ({ label: f.label, name: f.functionName })),
+      queue: queues.map((q) => ({ label: q.label, name: q.queueName })),
+      athena: args.athenaWorkGroup === undefined ? [] : [{ label: "athena", name: args.athenaWorkGroup }],
+    };
+    const watched = ALARMS.flatMap((entry) => targets[entry.scope].map((target) => ({ entry, target })));
 
     const child = { parent: this };
     const account = aws.getCallerIdentityOutput({}, child).accountId;
@@ -407,20 +275,22 @@ export class Monitoring extends pulumi.ComponentResource {
     });
 
     const alarms = alarmsEnabled
-      ? specs.map((spec) => {
+      ? watched.map(({ entry, target }) => {
+          const label = `${target.label}-${entry.id}`;
+          const metric = entry.metric(context, target);
           const alarm = new aws.cloudwatch.MetricAlarm(
-            `${name}-${spec.label}`,
+            `${name}-${label}`,
             {
-              alarmDescription: spec.description,
-              namespace: spec.namespace,
-              metricName: spec.metricName,
-              dimensions: spec.dimensions,
-              statistic: spec.statistic,
-              period: spec.period,
-              evaluationPeriods: spec.evaluationPeriods,
-              threshold: spec.threshold,
-              comparisonOperator: spec.comparisonOperator,
-              treatMissingData: spec.treatMissingData,
+              alarmDescription: alarmDescription(entry, context, target),
+              namespace: metric.namespace,
+              metricName: metric.metricName,
+              dimensions: metric.dimensions,
+              statistic: entry.statistic,
+              period: entry.period,
+              evaluationPeriods: entry.evaluationPeriods(context),
+              threshold: entry.threshold(context),
+              comparisonOperator: entry.comparisonOperator,
+              treatMissingData: entry.treatMissingData,
               actionsEnabled: true,
               alarmActions: [topic.arn],
               okActions: [topic.arn],
@@ -428,7 +298,7 @@ export class Monitoring extends pulumi.ComponentResource {
             },
             child,
           );
-          return [spec.label, alarm] as const;
+          return [label, alarm] as const;
         })
       : [];
 
@@ -438,19 +308,13 @@ export class Monitoring extends pulumi.ComponentResource {
       {
         dashboardName,
         dashboardBody: pulumi.jsonStringify({
-          widgets: dashboardWidgets({
+          widgets: dashboardWidgets(
             region,
-            namespace,
-            pipelineName,
-            ingestMetrics,
-            transformMetrics,
-            functions,
-            queues,
-            athenaWorkGroup: args.athenaWorkGroup,
-            minCoins,
-            maxLag,
-            alarmArns: alarms.map(([, alarm]) => alarm.arn),
-          }),
+            context,
+            watched,
+            CHARTS.flatMap((chart) => targets[chart.scope].map((target) => ({ chart, target }))),
+            alarms.map(([, alarm]) => alarm.arn),
+          ),
         }),
       },
       child,
@@ -471,12 +335,6 @@ export class Monitoring extends pulumi.ComponentResource {
       dashboardUrl: this.dashboardUrl,
     });
   }
-}
-
-/** `f(value)` as a plain value when `value` is plain, else as an Output, so recorded inputs look the same either way. */
-function derive<T, R>(value: pulumi.Input<T>, f: (v: T) => R): pulumi.Input<R> {
-  const plain = plainValue(value);
-  return plain === undefined ? pulumi.output(value).apply((v) => f(v as T)) : f(plain);
 }
 
 /**
@@ -513,113 +371,63 @@ function alarmTopicKeyPolicy(
   return pulumi.jsonStringify({ Version: IAM_POLICY_VERSION, Statement: statements });
 }
 
-/** What the dashboard shows. */
-interface DashboardContent {
-  region: pulumi.Input<string>;
-  namespace: pulumi.Input<string>;
-  pipelineName: pulumi.Input<string>;
-  ingestMetrics: boolean;
-  transformMetrics: boolean;
-  functions: MonitoredFunction[];
-  queues: MonitoredQueue[];
-  athenaWorkGroup: pulumi.Input<string> | undefined;
-  minCoins: pulumi.Input<number>;
-  maxLag: pulumi.Input<number>;
-  alarmArns: pulumi.Input<string>[];
+/** One metric line of a graph: `[namespace, name, dim1, value1, ..., {options}]`. */
+function metricLine(m: MetricRef, options: Record<string, unknown>): unknown[] {
+  return [m.namespace, m.metricName, ...Object.entries(m.dimensions).flat(), options];
 }
 
-/** Dashboard widgets (CloudWatch dashboard body structure; widgets without x/y are laid out in order). */
-function dashboardWidgets(c: DashboardContent): unknown[] {
-  const graph = (title: string, period: number, metrics: unknown[][], threshold?: { label: string; value: pulumi.Input<number> }) => ({
-    type: "metric",
-    width: 12,
-    height: 6,
-    properties: {
-      title,
-      region: c.region,
-      view: "timeSeries",
-      stacked: false,
-      period,
-      metrics,
-      ...(threshold === undefined ? {} : { annotations: { horizontal: [threshold] } }),
-    },
-  });
-  const custom = (key: MetricKey, stat: string, options: Record<string, unknown> = {}) => [
-    c.namespace,
-    METRICS[key].name,
-    PIPELINE_DIMENSION,
-    c.pipelineName,
-    { stat, ...options },
-  ];
+function companionLine(line: CompanionLine, label: string): unknown[] {
+  return metricLine(line, { stat: line.stat, label: `${label} ${line.metricName}`, ...(line.rightAxis ? { yAxis: "right" } : {}) });
+}
+
+/**
+ * Dashboard widgets (CloudWatch dashboard body structure; widgets without x/y are laid out in order): the
+ * alarm widget, then one graph per catalog graph title (the alarms' metrics for every target, their
+ * companions, and their thresholds), then the charts of metrics no alarm watches.
+ */
+function dashboardWidgets(
+  region: pulumi.Input<string>,
+  c: AlarmContext,
+  watched: { entry: AlarmEntry; target: AlarmTarget }[],
+  charts: { chart: (typeof CHARTS)[number]; target: AlarmTarget }[],
+  alarmArns: pulumi.Input<string>[],
+): unknown[] {
+  const graphs = new Map<string, { period: number; metrics: unknown[][]; thresholds: { label: string; value: pulumi.Input<number> }[] }>();
+  const graph = (title: string, period: number) => {
+    const existing = graphs.get(title) ?? { period, metrics: [], thresholds: [] };
+    graphs.set(title, existing);
+    return existing;
+  };
+  for (const { entry, target } of watched) {
+    const g = graph(entry.graph.title, entry.period);
+    const metric = entry.metric(c, target);
+    g.metrics.push(metricLine(metric, { stat: entry.statistic, label: `${target.label} ${metric.metricName}` }));
+    for (const line of entry.graph.companions?.(c, target) ?? []) g.metrics.push(companionLine(line, target.label));
+    if (entry.graph.showThreshold) {
+      const direction = entry.comparisonOperator === "LessThanThreshold" ? "below" : "above";
+      g.thresholds.push({ label: `alarm ${direction}`, value: entry.threshold(c) });
+    }
+  }
+  for (const { chart, target } of charts) {
+    graph(chart.title, chart.period).metrics.push(...chart.lines(c, target).map((line) => companionLine(line, target.label)));
+  }
   const widgets: unknown[] = [];
-  if (c.alarmArns.length > 0) {
-    widgets.push({ type: "alarm", width: 24, height: 4, properties: { title: "Alarms", alarms: c.alarmArns } });
-  }
-  if (c.ingestMetrics) {
-    widgets.push(
-      graph("Ingest: snapshots written / duplicate deliveries", INGEST_ALARM_PERIOD_SECONDS, [
-        custom("snapshotsWritten", "Sum"),
-        custom("duplicateDeliveries", "Sum"),
-      ]),
-      graph(
-        "Ingest: coins per snapshot / rows dropped",
-        INGEST_ALARM_PERIOD_SECONDS,
-        [custom("coinsPerSnapshot", "Minimum"), custom("rowsDropped", "Sum", { yAxis: "right" })],
-        { label: "alarm below", value: c.minCoins },
-      ),
-      graph("Ingest: CoinGecko fetch latency (ms) / retries", INGEST_ALARM_PERIOD_SECONDS, [
-        custom("fetchLatency", "Maximum"),
-        custom("fetchRetries", "Sum", { yAxis: "right" }),
-      ]),
-    );
-  }
-  if (c.transformMetrics) {
-    widgets.push(
-      graph("Transform: hours materialised / caught up / rows", TRANSFORM_ALARM_PERIOD_SECONDS, [
-        custom("hoursMaterialised", "Sum"),
-        custom("hoursCaughtUp", "Sum"),
-        custom("rowsMaterialised", "Sum", { yAxis: "right" }),
-      ]),
-      graph("Transform: lag (hours)", TRANSFORM_ALARM_PERIOD_SECONDS, [custom("transformLagHours", "Maximum")], {
-        label: "alarm above",
-        value: c.maxLag,
-      }),
-    );
-  }
-  if (c.functions.length > 0) {
-    const lambda = (metricName: string) =>
-      c.functions.map((f) => ["AWS/Lambda", metricName, "FunctionName", f.functionName, { stat: "Sum", label: `${f.label} ${metricName}` }]);
-    widgets.push(
-      graph("Functions: errors / throttles", SERVICE_ALARM_PERIOD_SECONDS, [...lambda("Errors"), ...lambda("Throttles")]),
-      graph("Functions: async events dropped / destination delivery failures", SERVICE_ALARM_PERIOD_SECONDS, [
-        ...lambda("AsyncEventsDropped"),
-        ...lambda("DestinationDeliveryFailures"),
-      ]),
-    );
-  }
-  if (c.queues.length > 0) {
-    widgets.push(
-      graph(
-        "Queues: messages visible (DLQs and failure destinations)",
-        SERVICE_ALARM_PERIOD_SECONDS,
-        c.queues.map((q) => ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q.queueName, { stat: "Maximum", label: q.label }]),
-      ),
-    );
-  }
-  if (c.athenaWorkGroup !== undefined) {
-    const m = ATHENA_FAILED_QUERIES_METRIC;
-    const queries = (state: string) => [
-      m.namespace,
-      m.metricName,
-      "QueryState",
-      state,
-      "QueryType",
-      m.queryType,
-      "WorkGroup",
-      c.athenaWorkGroup,
-      { stat: m.statistic, label: `${state} queries` },
-    ];
-    widgets.push(graph("Athena: DML queries failed / succeeded", SERVICE_ALARM_PERIOD_SECONDS, [queries(m.queryState), queries("SUCCEEDED")]));
+  if (alarmArns.length > 0) widgets.push({ type: "alarm", width: 24, height: 4, properties: { title: "Alarms", alarms: alarmArns } });
+  for (const [title, g] of graphs) {
+    widgets.push({
+      type: "metric",
+      width: 12,
+      height: 6,
+      properties: {
+        title,
+        region,
+        view: "timeSeries",
+        stacked: false,
+        period: g.period,
+        metrics: g.metrics,
+        ...(g.thresholds.length === 0 ? {} : { annotations: { horizontal: g.thresholds } }),
+      },
+    });
   }
   return widgets;
 }
