@@ -135,7 +135,7 @@ export function checkScheduledTime(scheduledTime: Date, nowMs: number, maxAgeSec
   if (ageSeconds > maxAgeSeconds) {
     throw new Error(
       `event for slot ${slot} is ${Math.floor(ageSeconds / 60)} min old (limit ${maxAgeSeconds / 60} min); CoinGecko serves only current prices, ` +
-        `so nothing was fetched or written and this slot stays empty: do not redrive it (see the README's Reliability section)`,
+        `so nothing was fetched or written and this slot stays empty: do not redrive it (see docs/reliability.md)`,
     );
   }
   if (-ageSeconds > MAX_SCHEDULE_SKEW_SECONDS) {

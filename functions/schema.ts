@@ -17,7 +17,7 @@ export type ColumnType = "string" | "double" | "bigint" | "int";
 export interface ColumnDef {
   name: string;
   type: ColumnType;
-  /** Shown in Glue and in the README's data dictionary. */
+  /** Shown in Glue and in the data dictionary of docs/architecture.md. */
   comment: string;
 }
 
