@@ -19,7 +19,7 @@ import { enforcedWorkgroup } from "./athenaWorkgroup";
 import { createLakeTables, DEFAULT_PROJECTION_YEAR_FROM, DEFAULT_PROJECTION_YEAR_TO } from "./glueTables";
 import { HardenedBucket } from "./hardenedBucket";
 import { allow, PolicyStatement } from "./iam";
-import { ScheduledFunction, scheduledFunctionSettings } from "./scheduledFunction";
+import { JobDefaults, jobSettings, ScheduledFunction, scheduledFunctionSettings, ScheduledJobSettings } from "./scheduledFunction";
 
 // Re-exported: the library offers the engine constant beside the pipeline's other Athena settings.
 export { ATHENA_ENGINE_VERSION } from "./athenaWorkgroup";
@@ -50,8 +50,18 @@ export const QUERY_RESULTS_PREFIX = "query-results";
 /** Largest value of a Standard-tier SSM parameter, in bytes; a longer template needs the Advanced tier. */
 export const SSM_STANDARD_TIER_MAX_BYTES = 4096;
 
-/** Arguments of {@link AnalyticsLayer}. */
-export interface AnalyticsLayerArgs {
+/**
+ * The transform job's defaults for what {@link AnalyticsLayerArgs} leaves unset (its {@link ScheduledJobSettings});
+ * its `timeoutSeconds` may not be below {@link MIN_TRANSFORM_TIMEOUT_SECONDS}.
+ */
+export const TRANSFORM_JOB_DEFAULTS: JobDefaults = {
+  scheduleExpression: DEFAULT_TRANSFORM_SCHEDULE,
+  timeoutSeconds: DEFAULT_TRANSFORM_TIMEOUT_SECONDS,
+  memoryMb: DEFAULT_TRANSFORM_MEMORY_MB,
+};
+
+/** Arguments of {@link AnalyticsLayer}; the job settings default to {@link TRANSFORM_JOB_DEFAULTS}. */
+export interface AnalyticsLayerArgs extends ScheduledJobSettings {
   /** Name of the bucket holding `processed/` (IngestLake's `bucketName`). Required. */
   archiveBucketName: pulumi.Input<string>;
   /** ARN of that bucket (IngestLake's `bucketArn`). Required. */
@@ -67,31 +77,15 @@ export interface AnalyticsLayerArgs {
   projectionYearTo?: pulumi.Input<number>;
   /** Hours back the transform looks for unmaterialised snapshots (1–{@link MAX_LOOKBACK_HOURS}). Defaults to `DEFAULT_LOOKBACK_HOURS` (24). */
   lookbackHours?: pulumi.Input<number>;
-  /** Transform schedule. Defaults to {@link DEFAULT_TRANSFORM_SCHEDULE}. */
-  scheduleExpression?: pulumi.Input<string>;
-  /** Time zone of the schedule. Defaults to `DEFAULT_SCHEDULE_TIMEZONE` (UTC), the partitions' calendar. */
-  scheduleTimezone?: pulumi.Input<string>;
-  /** Transform timeout in seconds ({@link MIN_TRANSFORM_TIMEOUT_SECONDS}–900). Defaults to {@link DEFAULT_TRANSFORM_TIMEOUT_SECONDS}. */
-  timeoutSeconds?: pulumi.Input<number>;
-  /** Transform memory in MB. Defaults to {@link DEFAULT_TRANSFORM_MEMORY_MB}. */
-  memoryMb?: pulumi.Input<number>;
   /** Per-query scan limit of the workgroup in bytes. Defaults to {@link DEFAULT_BYTES_SCANNED_CUTOFF}. */
   bytesScannedCutoffPerQuery?: pulumi.Input<number>;
   /** Days query results are kept. Defaults to {@link DEFAULT_QUERY_RESULTS_EXPIRATION_DAYS}. */
   queryResultsExpirationDays?: pulumi.Input<number>;
-  /** Log retention in days. Defaults to `DEFAULT_LOG_RETENTION_DAYS` (30). */
-  logRetentionDays?: pulumi.Input<number>;
   /**
    * KMS key of the analytics and results buckets and of Athena's results; pass IngestLake's key, since the
    * transform reads the archive with it too. Defaults to SSE-S3 everywhere.
    */
   kmsKeyArn?: pulumi.Input<string>;
-  /** Maximum event age for scheduler and Lambda retries. Defaults to `DEFAULT_MAX_EVENT_AGE_SECONDS` (3600). */
-  maxEventAgeSeconds?: pulumi.Input<number>;
-  /** Lambda async retries (0–2). Defaults to `DEFAULT_MAX_RETRY_ATTEMPTS` (2). */
-  maxRetryAttempts?: pulumi.Input<number>;
-  /** Scheduler delivery retries (0–185). Defaults to `DEFAULT_SCHEDULE_RETRY_ATTEMPTS` (3). */
-  scheduleRetryAttempts?: pulumi.Input<number>;
   /** CloudWatch namespace of the transform metrics. Defaults to `DEFAULT_METRICS_NAMESPACE`. */
   metricsNamespace?: pulumi.Input<string>;
   /** The `Pipeline` metric dimension and log field. Defaults to `<component name>-<stack>`; pass IngestLake's. */
@@ -171,23 +165,15 @@ export class AnalyticsLayer extends pulumi.ComponentResource {
       args.queryResultsExpirationDays ?? DEFAULT_QUERY_RESULTS_EXPIRATION_DAYS,
       integerIn(`${what}: queryResultsExpirationDays`, 1, 36500),
     );
+    const job = jobSettings(args, TRANSFORM_JOB_DEFAULTS);
     const timeoutSeconds = checked(
-      args.timeoutSeconds ?? DEFAULT_TRANSFORM_TIMEOUT_SECONDS,
+      job.timeoutSeconds as pulumi.Input<number>,
       integerIn(`${what}: timeoutSeconds (the handler keeps ${TRANSFORM_DEADLINE_MARGIN_MS / 1000} s back)`, MIN_TRANSFORM_TIMEOUT_SECONDS, 900),
     );
     const namespace = checked(args.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE, metricsNamespaceFormat(`${what}: metricsNamespace`));
     const pipelineName = checked(args.pipelineName ?? `${name}-${pulumi.getStack()}`, pipelineNameFormat(`${what}: pipelineName`));
     const transformName = `${name}-transform`;
-    const settings = scheduledFunctionSettings(transformName, {
-      scheduleExpression: args.scheduleExpression ?? DEFAULT_TRANSFORM_SCHEDULE,
-      scheduleTimezone: args.scheduleTimezone,
-      timeoutSeconds,
-      memoryMb: args.memoryMb ?? DEFAULT_TRANSFORM_MEMORY_MB,
-      logRetentionDays: args.logRetentionDays,
-      maxEventAgeSeconds: args.maxEventAgeSeconds,
-      maxRetryAttempts: args.maxRetryAttempts,
-      scheduleRetryAttempts: args.scheduleRetryAttempts,
-    });
+    const settings = scheduledFunctionSettings(transformName, { ...job, timeoutSeconds });
     const insertTemplate = athenaInsertTemplate();
     const child = { parent: this };
     const tags = args.tags;

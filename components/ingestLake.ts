@@ -19,7 +19,7 @@ import { LAKE_PREFIXES } from "../functions/partitions";
 import { checked, integerIn, matching, oneOf } from "./args";
 import { HardenedBucket, PrefixLifecycleRule, TransitionStorageClass } from "./hardenedBucket";
 import { allow, PolicyStatement } from "./iam";
-import { ScheduledFunction, scheduledFunctionSettings } from "./scheduledFunction";
+import { JobDefaults, jobSettings, ScheduledFunction, scheduledFunctionSettings, ScheduledJobSettings } from "./scheduledFunction";
 
 /** One snapshot every 5 minutes: the Demo plan's ~10k calls a month fit one page per slot. */
 export const DEFAULT_INGEST_SCHEDULE = "rate(5 minutes)";
@@ -37,8 +37,16 @@ export const DEFAULT_RAW_COLD_STORAGE_CLASS: TransitionStorageClass = "GLACIER_I
 /** Largest `topN`: four 250-coin pages (four credits) per snapshot. */
 export const MAX_TOP_N = 1000;
 
-/** Arguments of {@link IngestLake}. */
-export interface IngestLakeArgs {
+/** The ingest job's defaults for what {@link IngestLakeArgs} leaves unset (its {@link ScheduledJobSettings}). */
+export const INGEST_JOB_DEFAULTS: JobDefaults = {
+  scheduleExpression: DEFAULT_INGEST_SCHEDULE,
+  timeoutSeconds: DEFAULT_INGEST_TIMEOUT_SECONDS,
+  memoryMb: DEFAULT_INGEST_MEMORY_MB,
+  maxEventAgeSeconds: DEFAULT_INGEST_MAX_EVENT_AGE_SECONDS,
+};
+
+/** Arguments of {@link IngestLake}; the job settings default to {@link INGEST_JOB_DEFAULTS}. */
+export interface IngestLakeArgs extends ScheduledJobSettings {
   /** CoinGecko plan. Defaults to `demo` when `coingeckoApiKey` is given, else `keyless`. */
   coingeckoPlan?: pulumi.Input<CoinGeckoPlan>;
   /**
@@ -52,14 +60,6 @@ export interface IngestLakeArgs {
   vsCurrency?: pulumi.Input<string>;
   /** Coins per snapshot: 1–250 or a multiple of 250 up to {@link MAX_TOP_N}. Defaults to `DEFAULT_TOP_N` (250). */
   topN?: pulumi.Input<number>;
-  /** Schedule expression. Defaults to {@link DEFAULT_INGEST_SCHEDULE}. */
-  scheduleExpression?: pulumi.Input<string>;
-  /** Function timeout in seconds. Defaults to {@link DEFAULT_INGEST_TIMEOUT_SECONDS}. */
-  timeoutSeconds?: pulumi.Input<number>;
-  /** Function memory in MB. Defaults to {@link DEFAULT_INGEST_MEMORY_MB}. */
-  memoryMb?: pulumi.Input<number>;
-  /** Log retention in days. Defaults to `DEFAULT_LOG_RETENTION_DAYS` (30). */
-  logRetentionDays?: pulumi.Input<number>;
   /** KMS key for the archive bucket and the key parameter. Defaults to SSE-S3 and the `aws/ssm` key. */
   kmsKeyArn?: pulumi.Input<string>;
   /** Move `raw/` to {@link IngestLakeArgs.rawColdStorageClass} after this many days. Never by default. */
@@ -68,12 +68,6 @@ export interface IngestLakeArgs {
   rawColdStorageClass?: TransitionStorageClass;
   /** Days noncurrent object versions are kept. Defaults to `DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS` (30). */
   noncurrentVersionExpirationDays?: pulumi.Input<number>;
-  /** Maximum event age for scheduler and Lambda retries. Defaults to {@link DEFAULT_INGEST_MAX_EVENT_AGE_SECONDS}. */
-  maxEventAgeSeconds?: pulumi.Input<number>;
-  /** Lambda async retries (0–2). Defaults to `DEFAULT_MAX_RETRY_ATTEMPTS` (2). */
-  maxRetryAttempts?: pulumi.Input<number>;
-  /** Scheduler delivery retries (0–185). Defaults to `DEFAULT_SCHEDULE_RETRY_ATTEMPTS` (3). */
-  scheduleRetryAttempts?: pulumi.Input<number>;
   /** CloudWatch namespace of the ingest metrics. Defaults to `DEFAULT_METRICS_NAMESPACE`. */
   metricsNamespace?: pulumi.Input<string>;
   /**
@@ -145,15 +139,7 @@ export class IngestLake extends pulumi.ComponentResource {
     );
     const apiKey = hasKey ? checked(args.coingeckoApiKey as pulumi.Input<string>, (key) => checkKey(what, key)) : undefined;
     const ingestName = `${name}-ingest`;
-    const settings = scheduledFunctionSettings(ingestName, {
-      scheduleExpression: args.scheduleExpression ?? DEFAULT_INGEST_SCHEDULE,
-      timeoutSeconds: args.timeoutSeconds ?? DEFAULT_INGEST_TIMEOUT_SECONDS,
-      memoryMb: args.memoryMb ?? DEFAULT_INGEST_MEMORY_MB,
-      logRetentionDays: args.logRetentionDays,
-      maxEventAgeSeconds: args.maxEventAgeSeconds ?? DEFAULT_INGEST_MAX_EVENT_AGE_SECONDS,
-      maxRetryAttempts: args.maxRetryAttempts,
-      scheduleRetryAttempts: args.scheduleRetryAttempts,
-    });
+    const settings = scheduledFunctionSettings(ingestName, jobSettings(args, INGEST_JOB_DEFAULTS));
     const child = { parent: this };
 
     const rawRules: PrefixLifecycleRule[] =

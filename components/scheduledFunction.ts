@@ -101,8 +101,57 @@ export const LOG_RETENTION_DAYS_ALLOWED = [
 const LAMBDA_NAME_MAX = 64;
 const SCHEDULE_EXPRESSION = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$/;
 
-/** Arguments of {@link ScheduledFunction}. */
-export interface ScheduledFunctionArgs<E, R> {
+/**
+ * The settings of a scheduled job (its function, schedule and retries), written once for every component
+ * that runs one: `IngestLakeArgs` and `AnalyticsLayerArgs` extend it. Where a default is not given here,
+ * the component's `*_JOB_DEFAULTS` constant holds it (`INGEST_JOB_DEFAULTS`, `TRANSFORM_JOB_DEFAULTS`).
+ */
+export interface ScheduledJobSettings {
+  /** `rate(...)` or `cron(...)` expression of the schedule. */
+  scheduleExpression?: pulumi.Input<string>;
+  /** Time zone of cron expressions. Defaults to {@link DEFAULT_SCHEDULE_TIMEZONE} (UTC), the partitions' calendar. */
+  scheduleTimezone?: pulumi.Input<string>;
+  /** Function timeout in seconds, 1–900. */
+  timeoutSeconds?: pulumi.Input<number>;
+  /** Function memory in MB, 128–10240. */
+  memoryMb?: pulumi.Input<number>;
+  /** Log retention in days, one of {@link LOG_RETENTION_DAYS_ALLOWED}. Defaults to {@link DEFAULT_LOG_RETENTION_DAYS}. */
+  logRetentionDays?: pulumi.Input<number>;
+  /** Maximum event age in seconds for scheduler delivery and Lambda async retries, 60–21600. */
+  maxEventAgeSeconds?: pulumi.Input<number>;
+  /** Lambda async retries, 0–2. Defaults to {@link DEFAULT_MAX_RETRY_ATTEMPTS}. */
+  maxRetryAttempts?: pulumi.Input<number>;
+  /** Scheduler delivery retries, 0–185. Defaults to {@link DEFAULT_SCHEDULE_RETRY_ATTEMPTS}. */
+  scheduleRetryAttempts?: pulumi.Input<number>;
+}
+
+/** The keys of {@link ScheduledJobSettings}, which {@link jobSettings} picks from a component's args. */
+const JOB_SETTING_KEYS = [
+  "scheduleExpression",
+  "scheduleTimezone",
+  "timeoutSeconds",
+  "memoryMb",
+  "logRetentionDays",
+  "maxEventAgeSeconds",
+  "maxRetryAttempts",
+  "scheduleRetryAttempts",
+] as const satisfies readonly (keyof ScheduledJobSettings)[];
+
+/** A component's defaults for its job: at least the schedule. */
+export type JobDefaults = ScheduledJobSettings & { scheduleExpression: pulumi.Input<string> };
+
+/** The job settings of a component's `args`, each left unset taken from `defaults` (`??`: a given 0 stays 0). */
+export function jobSettings(args: ScheduledJobSettings, defaults: JobDefaults): ScheduleSettings {
+  const picked: ScheduledJobSettings = {};
+  for (const key of JOB_SETTING_KEYS) {
+    const value = args[key] ?? defaults[key];
+    if (value !== undefined) (picked as Record<string, unknown>)[key] = value;
+  }
+  return { ...picked, scheduleExpression: picked.scheduleExpression ?? defaults.scheduleExpression };
+}
+
+/** Arguments of {@link ScheduledFunction}; the job settings' defaults are the DEFAULT_* constants of this module. */
+export interface ScheduledFunctionArgs<E, R> extends Omit<ScheduledJobSettings, "scheduleExpression"> {
   /**
    * Factory called once per container that returns the handler (load clients and SSM values there).
    * It is serialized with its closure: it must not capture mutable module state, and a captured Pulumi
@@ -125,20 +174,6 @@ export interface ScheduledFunctionArgs<E, R> {
   environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** `rate(...)` or `cron(...)` expression. Required: each component has its own default. */
   scheduleExpression: pulumi.Input<string>;
-  /** Time zone of cron expressions. Defaults to {@link DEFAULT_SCHEDULE_TIMEZONE}. */
-  scheduleTimezone?: pulumi.Input<string>;
-  /** Defaults to {@link DEFAULT_TIMEOUT_SECONDS}. 1–900. */
-  timeoutSeconds?: pulumi.Input<number>;
-  /** Defaults to {@link DEFAULT_MEMORY_MB}. 128–10240. */
-  memoryMb?: pulumi.Input<number>;
-  /** Defaults to {@link DEFAULT_LOG_RETENTION_DAYS}; one of {@link LOG_RETENTION_DAYS_ALLOWED}. */
-  logRetentionDays?: pulumi.Input<number>;
-  /** Defaults to {@link DEFAULT_SCHEDULE_RETRY_ATTEMPTS}. 0–185. */
-  scheduleRetryAttempts?: pulumi.Input<number>;
-  /** Defaults to {@link DEFAULT_MAX_RETRY_ATTEMPTS}. 0–2. */
-  maxRetryAttempts?: pulumi.Input<number>;
-  /** Applies to scheduler delivery and Lambda async retries. Defaults to {@link DEFAULT_MAX_EVENT_AGE_SECONDS}. 60–21600. */
-  maxEventAgeSeconds?: pulumi.Input<number>;
   /** Reserved concurrency (1 prevents overlapping runs but fails deploys on low-quota accounts). Unreserved by default. */
   reservedConcurrency?: pulumi.Input<number>;
   /** Tags for every taggable child. None by default. */
@@ -322,18 +357,8 @@ export class ScheduledFunction<E = unknown, R = unknown> extends pulumi.Componen
 }
 
 /** The schedule and sizing arguments of a {@link ScheduledFunction}. */
-export type ScheduleSettings = Pick<
-  ScheduledFunctionArgs<unknown, unknown>,
-  | "scheduleExpression"
-  | "scheduleTimezone"
-  | "timeoutSeconds"
-  | "memoryMb"
-  | "logRetentionDays"
-  | "scheduleRetryAttempts"
-  | "maxRetryAttempts"
-  | "maxEventAgeSeconds"
-  | "reservedConcurrency"
->;
+export type ScheduleSettings = Omit<ScheduledJobSettings, "scheduleExpression"> &
+  Pick<ScheduledFunctionArgs<unknown, unknown>, "scheduleExpression" | "reservedConcurrency">;
 
 /**
  * Defaults applied and every value checked (plain values now, Outputs when they resolve). The
