@@ -113,7 +113,7 @@ describe("a fault injected into the dashboard's inputs fails the check with its 
     [
       "an Output the mocks left unknown",
       () => ["definition", "dataSetIdentifierDeclarations", 0, "dataSetArn"],
-      pulumi.runtime.unknownValue,
+      pulumi.unknown,
       () => "Definition.DataSetIdentifierDeclarations[0].DataSetArn: unknown value (an Output the mocks did not resolve)",
     ],
   ])("%s", (_label, path, value, message) => {
@@ -131,6 +131,26 @@ describe("a fault injected into the dashboard's inputs fails the check with its 
   test("a required name the provider auto-names may be left out, as the SDK declares it optional", () => {
     expect(awsNativeArgs(T.quicksightDashboard)).toContainEqual({ name: "name", optional: true });
     expect(awsNativeSchemaViolations(T.quicksightDashboard, injected(["name"], undefined))).toEqual([]);
+  });
+});
+
+// The validator is generic: other resource types exercise the schema kinds the dashboard does not have.
+describe("other aws-native types", () => {
+  const role = `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/states`;
+  test.each<[string, string, Json, string[]]>([
+    ["a map's values", "aws-native:ssm:Parameter", { type: "String", value: "v", tags: { team: "data", cost: 1 } }, ['Tags["cost"]: expected string, got number 1']],
+    ["a map's keys are data, not property names", "aws-native:ssm:Parameter", { type: "String", value: "v", tags: { anyKey: "x" } }, []],
+    [
+      "a union matched by none of its members",
+      "aws-native:stepfunctions:StateMachine",
+      { roleArn: role, definitionSubstitutions: { Bucket: "b", Count: 3, On: true, Bad: { x: 1 } } },
+      ['DefinitionSubstitutions["Bad"]: expected string | integer | boolean, got object'],
+    ],
+    ["an integer property given a fraction", "aws-native:sqs:Queue", { delaySeconds: 1.5 }, ["DelaySeconds: expected integer, got number 1.5"]],
+    ["a resource's own Id property is aws-native's awsId", "aws-native:mediapackage:Channel", { awsId: "live" }, []],
+    ["a resource's own Id property given as id", "aws-native:mediapackage:Channel", { id: "live" }, ["Id: unknown property; aws-native spells it awsId", "Id: missing required property"]],
+  ])("%s (%s)", (_label, type, inputs, expected) => {
+    expect(awsNativeSchemaViolations(type, inputs)).toEqual(expected);
   });
 });
 

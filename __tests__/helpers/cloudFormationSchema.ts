@@ -1,23 +1,24 @@
 /**
  * Checks the inputs of an `@pulumi/aws-native` resource against the resource's CloudFormation registry
- * schema, as held by the schema database `@aws-cdk/aws-service-spec` ships (db.json.gz, built from the
- * CloudFormation registry schemas of every region). aws-native is generated from the same registry:
+ * schema, as held by the schema database `@aws-cdk/aws-service-spec` ships (db.json.gz, built from
+ * CloudFormation's registry schemas with the CDK team's patches). aws-native is generated from the registry:
  * its type token and its lowerCamelCase input names are derived from the CloudFormation type and
  * PascalCase property names (see {@link awsNativeName}), so each input maps back to exactly one property.
  *
  * What is checked, recursively through the nested type definitions: every key names a property of its
  * type (aws-native drops an input its schema does not know without a word, so a misspelt key would
- * otherwise deploy as if absent), required properties are present, and values have the property's type
+ * otherwise deploy as if absent: `SdkToCfn` in pulumi-aws-native's provider/pkg/naming/convert.go copies
+ * only the inputs its metadata lists), required properties are present, and values have the property's type
  * (string, number, integer, boolean, date-time, array, map, object, one of a union) and, where the schema
  * lists them, one of its allowed values. Patterns, lengths and ranges are not in the database.
  *
- * Values are what the Pulumi mocks recorded: Outputs already resolved (the mocks answer with realistic
- * values; an Output still unknown is reported, never taken as valid), secrets still wrapped (checked
- * through the wrapper).
+ * Values are what the Pulumi mocks recorded: Outputs resolved through the mocks' realistic values (an
+ * Output still unknown is reported, never taken as valid), secrets still wrapped (checked through the
+ * wrapper).
  *
  * Usage: `const errors = awsNativeSchemaViolations(recorded.type, recorded.inputs);` gives
  * `Definition.Sheets[0].SheetId: expected string, got number`-style lines, empty when the inputs conform.
- * The database loads once per module registry (one jest test file): about a second.
+ * The database loads once per module registry (one jest test file): about a second on an idle machine.
  */
 import { loadAwsServiceSpecSync } from "@aws-cdk/aws-service-spec";
 import type { PropertyType, ResourceProperties } from "@aws-cdk/service-spec-types";
@@ -54,7 +55,9 @@ export function cloudFormationType(pulumiType: string): string {
   tokens ??= awsNativeTokens(schemaDatabase());
   const found = tokens.get(pulumiType);
   if (found === undefined) {
-    throw new Error(`no CloudFormation schema for ${pulumiType} in @aws-cdk/aws-service-spec; update the package or map the type in __tests__/helpers/cloudFormationSchema.ts`);
+    throw new Error(
+      `no CloudFormation schema for ${pulumiType} in @aws-cdk/aws-service-spec; update the package, or teach awsNativeTokens (__tests__/helpers/cloudFormationSchema.ts) aws-native's name for the type`,
+    );
   }
   return found;
 }
@@ -109,7 +112,9 @@ function checkObject(properties: ResourceProperties, value: unknown, path: strin
 
 function checkValue(type: PropertyType, raw: unknown, path: string, out: string[]): void {
   const value = isSecretValue(raw) ? raw.value : raw;
-  if (value === pulumi.runtime.unknownValue) {
+  // A preview records an unresolved Output as `unknown`; a deployment (what the mocks run by default)
+  // drops it, so it shows as an absent property and fails if the property is required.
+  if (pulumi.isUnknown(value)) {
     out.push(`${path}: unknown value (an Output the mocks did not resolve)`);
     return;
   }
@@ -189,10 +194,10 @@ function inputNames(properties: ResourceProperties, topLevel: boolean): Map<stri
   return names;
 }
 
-/** ` (aws-native spells it x)` when `key` differs from a known input name only in case. */
+/** `; aws-native spells it x` when `key` is a property's CloudFormation name or differs from its input name only in case. */
 function spellingHint(key: string, names: ReadonlyMap<string, string>): string {
-  const near = [...names.keys()].find((known) => known.toLowerCase() === key.toLowerCase());
-  return near === undefined ? "" : `; aws-native spells it ${near}`;
+  const near = [...names].find(([sdkName, name]) => name === pascal(key) || sdkName.toLowerCase() === key.toLowerCase());
+  return near === undefined ? "" : `; aws-native spells it ${near[0]}`;
 }
 
 /** Type token of every resource in the database, as aws-native generates it from the CloudFormation type. */
@@ -202,7 +207,10 @@ function awsNativeTokens(db: SchemaDatabase): Map<string, string> {
     const [, service, name] = type.split("::");
     // aws-native renames the Config service's module, which would clash with its provider configuration.
     const module = service === "Config" ? "configuration" : service.toLowerCase();
-    byToken.set(`aws-native:${module}:${pascal(awsNativeName(name))}`, type);
+    const token = `aws-native:${module}:${pascal(awsNativeName(name))}`;
+    const clash = byToken.get(token);
+    if (clash !== undefined) throw new Error(`CloudFormation types ${clash} and ${type} both become ${token}`);
+    byToken.set(token, type);
   }
   return byToken;
 }
