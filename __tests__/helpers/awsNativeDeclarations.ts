@@ -19,13 +19,17 @@ export interface DeclaredProperty {
 const SDK_ROOT = path.dirname(require.resolve("@pulumi/aws-native/package.json"));
 
 let inputInterfaces: Map<string, DeclaredProperty[]> | undefined;
+const argsByType = new Map<string, DeclaredProperty[]>();
 
 /** Properties of the `XxxArgs` interface of an aws-native resource type token (`aws-native:quicksight:Dashboard`). */
 export function awsNativeArgs(pulumiType: string): DeclaredProperty[] {
+  const cached = argsByType.get(pulumiType);
+  if (cached !== undefined) return cached;
   const [, module, resource] = pulumiType.split(":");
   const file = path.join(SDK_ROOT, module, `${resource.charAt(0).toLowerCase()}${resource.slice(1)}.d.ts`);
   const args = declaredInterfaces(file).get(`${resource}Args`);
   if (args === undefined) throw new Error(`${file} declares no interface ${resource}Args`);
+  argsByType.set(pulumiType, args);
   return args;
 }
 
