@@ -124,7 +124,8 @@ export interface AnalyticsLayerArgs {
  * The analytics half of the pipeline. Children: `${name}-analytics` and `${name}-query-results`
  * (HardenedBucket), `${name}-database`, the tables `${name}-processed-prices-raw`, `-processed-prices`,
  * `-analytics-prices`, `${name}-workgroup`, `${name}-insert-template`, `${name}-transform`
- * (ScheduledFunction) and one `${name}-v-...` table per view.
+ * (ScheduledFunction), one `${name}-v-...` table per view and, with `lakeFormationPermissions`, the
+ * transform role's Lake Formation grants `${name}-transform-role-lf-*`.
  */
 export class AnalyticsLayer extends pulumi.ComponentResource {
   /** Analytics bucket name (`analytics/`, `manifests/transform/`). */

@@ -123,7 +123,8 @@ export interface DashboardsArgs {
 /**
  * The QuickSight dashboard of one pipeline. Children (for name `n`): `n-quicksight-workgroup`,
  * `n-quicksight-role` (LeastPrivilegeRole), `n-quicksight-source`, per view `n-quicksight-<view>` (dataset)
- * and, in SPICE mode, `n-quicksight-<view>-refresh`, and `n-quicksight-dashboard`. QuickSight ids are
+ * and, in SPICE mode, `n-quicksight-<view>-refresh`, and `n-quicksight-dashboard`; with
+ * `lakeFormationPermissions`, the role's Lake Formation grants `n-quicksight-role-lf-*`. QuickSight ids are
  * `<name>-<hash of project/stack/name>-...`, unique per stack.
  */
 export class Dashboards extends pulumi.ComponentResource {
