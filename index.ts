@@ -49,6 +49,7 @@ const pipeline = new CryptoAnalyticsPipeline("crypto", {
   quicksightPrincipalArns: stringList("quicksightPrincipalArns"),
   dashboardMode: config.get<DashboardMode>("dashboardMode", { allowedValues: [...DASHBOARD_MODES] }),
   forceDestroy: config.getBoolean("forceDestroy"),
+  lakeFormationPermissions: config.getBoolean("lakeFormationPermissions"),
 });
 
 /** Archive bucket holding raw/ and processed/. */

@@ -1,8 +1,9 @@
 /**
  * AnalyticsLayer under Pulumi mocks: storage hardening and result expiry, the Glue database and tables
  * (columns, SerDe, projection agreeing with the paths the real writers produce), the Athena workgroup,
- * the INSERT template in SSM, the transform's exact IAM statements, function, schedule and queues, the
- * views' wiring, tags, outputs and argument checks.
+ * the INSERT template in SSM, the transform's exact IAM statements (with what Athena does on its behalf:
+ * the default database, partitions, multipart uploads, KMS) and its optional Lake Formation grants,
+ * function, schedule and queues, the views' wiring, tags, outputs and argument checks.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -12,6 +13,7 @@ import {
   AnalyticsLayerArgs,
   ATHENA_ENGINE_VERSION,
   DEFAULT_BYTES_SCANNED_CUTOFF,
+  DEFAULT_LAKE_FORMATION_PERMISSIONS,
   DEFAULT_TRANSFORM_TIMEOUT_SECONDS,
   JSON_SERDE,
   LAMBDA_ARCHITECTURE,
@@ -24,6 +26,7 @@ import {
   SSM_STANDARD_TIER_MAX_BYTES,
   TEXT_INPUT_FORMAT,
   TEXT_OUTPUT_FORMAT,
+  WILDCARD_ONLY_ACTIONS,
 } from "../components";
 import { HourPartition, hourPrefix, partitionPath, partitionStart, processedKey } from "../functions/partitions";
 import { PARTITION_COLUMNS, PROCESSED_COLUMNS } from "../functions/schema";
@@ -82,6 +85,7 @@ beforeAll(async () => {
     timeoutSeconds: 300,
     pipelineName: "pipe-kms",
     metricsNamespace: "Crypto/Test",
+    lakeFormationPermissions: true,
   });
   await mocks.settled();
 });
@@ -396,6 +400,7 @@ describe("transform role: exact statements", () => {
         Action: ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution"],
         Resource: [a.workgroup],
       },
+      { Sid: "ReadAthenaDefaultDatabase", Effect: "Allow", Action: ["glue:GetDatabase"], Resource: [glue("catalog"), glue("database/default")] },
       {
         Sid: "ReadLakeTables",
         Effect: "Allow",
@@ -405,7 +410,7 @@ describe("transform role: exact statements", () => {
       {
         Sid: "AddAnalyticsPartitions",
         Effect: "Allow",
-        Action: ["glue:BatchCreatePartition"],
+        Action: ["glue:BatchCreatePartition", "glue:UpdatePartition"],
         Resource: [glue("catalog"), glue("database/crypto_data"), glue("table/crypto_data/analytics_prices")],
       },
       {
@@ -484,7 +489,16 @@ describe("transform role: exact statements", () => {
     expect(statements.find((s) => s.Sid === "AddAnalyticsPartitions")?.Resource).toContain(a.glue("table/crypto_kms/analytics_prices"));
   });
 
-  test("no Allow anywhere in the layer has a wildcard action or the * resource, and nothing may delete objects", () => {
+  test("with Lake Formation: Lake Formation's credential request, the one statement on `*` (the action has no resource type)", () => {
+    const statements = policyOf(mocks.one(T.rolePolicy, "kmsanalytics-transform-role-policy")).Statement;
+    expect(statements.filter((s) => [s.Resource].flat().includes("*"))).toEqual([
+      { Sid: "RequestLakeFormationCredentials", Effect: "Allow", Action: ["lakeformation:GetDataAccess"], Resource: ["*"] },
+    ]);
+    const withoutLakeFormation = policyOf(mocks.one(T.rolePolicy, "analytics-transform-role-policy")).Statement.flatMap((s) => s.Action as string[]);
+    expect(withoutLakeFormation.filter((action) => action.startsWith("lakeformation:"))).toEqual([]);
+  });
+
+  test("no Allow anywhere in the layer has a wildcard action, nor the * resource beyond actions without a resource type, and nothing may delete objects", () => {
     const documents = [
       ...mocks.ofType(T.rolePolicy).map((r) => policyOf(r)),
       ...mocks.ofType(T.role).map((r) => policyOf(r, "assumeRolePolicy")),
@@ -496,7 +510,7 @@ describe("transform role: exact statements", () => {
     expect(allows.length).toBeGreaterThan(30);
     for (const s of allows) {
       for (const action of [s.Action].flat() as string[]) expect(action).not.toContain("*");
-      for (const resource of [s.Resource ?? []].flat() as string[]) expect(resource).not.toBe("*");
+      if ([s.Resource ?? []].flat().includes("*")) expect(WILDCARD_ONLY_ACTIONS).toEqual(expect.arrayContaining([s.Action].flat()));
     }
     const actions = statements.flatMap((s) => [s.Action].flat() as string[]);
     expect(actions.filter((action) => /^s3:Delete/.test(action))).toEqual([]);
@@ -582,6 +596,33 @@ describe("transform function, schedule and queues", () => {
     expect(deps.dependsOn(T.fn, "analytics-transform-function")).toEqual(
       expect.arrayContaining([`${T.rolePolicy} analytics-transform-role-policy`, `${T.logGroup} analytics-transform-logs`]),
     );
+  });
+});
+
+describe("Lake Formation grants (lakeFormationPermissions)", () => {
+  const LF = "aws:lakeformation/permissions:Permissions";
+
+  test("off by default: no grant", () => {
+    expect(DEFAULT_LAKE_FORMATION_PERMISSIONS).toBe(false);
+    expect(mocks.resourcesOf("analytics").filter((r) => r.type === LF)).toEqual([]);
+  });
+
+  test("on: the transform role may describe the database, read processed_prices_raw and read, insert into and alter analytics_prices; nothing else", () => {
+    const role = stringField(mocks.one(T.role, "kmsanalytics-transform-role"), "arn");
+    const grants = mocks.resourcesOf("kmsanalytics").filter((r) => r.type === LF);
+    expect(Object.fromEntries(grants.map((g) => [g.name, g.inputs]))).toEqual({
+      "kmsanalytics-transform-role-lf-database": { principal: role, permissions: ["DESCRIBE"], database: { name: "crypto_kms" } },
+      "kmsanalytics-transform-role-lf-processed-prices-raw": {
+        principal: role,
+        permissions: ["SELECT", "DESCRIBE"],
+        table: { databaseName: "crypto_kms", name: "processed_prices_raw" },
+      },
+      "kmsanalytics-transform-role-lf-analytics-prices": {
+        principal: role,
+        permissions: ["SELECT", "INSERT", "ALTER", "DESCRIBE"],
+        table: { databaseName: "crypto_kms", name: "analytics_prices" },
+      },
+    });
   });
 });
 

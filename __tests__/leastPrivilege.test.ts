@@ -1,18 +1,22 @@
 /**
  * Least privilege, proven by evaluation: two whole pipelines (CryptoAnalyticsPipeline with its QuickSight
- * dashboard, as index.ts deploys it; one with SSE-S3, one with a customer-managed KMS key) are built under
- * the Pulumi mocks, every role's policies and every bucket, queue and key policy are extracted
- * (helpers/iamHarness.ts), and concrete requests are decided by a real IAM evaluator, identity and resource
+ * dashboard, as index.ts deploys it; one with SSE-S3, one with a customer-managed KMS key and Lake Formation
+ * grants) are built under the Pulumi mocks, every role's policies and every bucket, queue and key policy
+ * are extracted (helpers/iamHarness.ts), and concrete requests are decided by a real IAM evaluator, identity and resource
  * policies together, as AWS decides a same-account request.
  *
- * For every role: each request its code makes is Allowed, and each request on its "never" list is denied
- * (the other stack's resources stand in for "another bucket/queue/workgroup/database/parameter/key").
+ * For every role: each request its code makes, and each request AWS makes with its credentials (Athena's
+ * metadata API and the `default` database for QuickSight, partition registration and updates for the
+ * transform's INSERT, multipart uploads, KMS through S3, Lake Formation's credential request), is Allowed,
+ * and each request on its "never" list is denied (the other stack's resources stand in for "another
+ * bucket/queue/workgroup/database/parameter/key").
  * Bucket policies refuse plain HTTP and TLS older than 1.2 even for allowed requests. Statically, every
- * wildcard anywhere is listed with its reason. Finally the same checks are run against a deliberately
+ * wildcard anywhere is listed with its reason; identity policies name `*` only for the actions IAM's data
+ * gives no resource type (WILDCARD_ONLY_ACTIONS). Finally the same checks are run against a deliberately
  * over-broad grant, to show they fail when they should.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CryptoAnalyticsPipeline, QUERY_RESULTS_PREFIX, QUICKSIGHT_RESULTS_PREFIX } from "../components";
+import { CryptoAnalyticsPipeline, QUERY_RESULTS_PREFIX, QUICKSIGHT_RESULTS_PREFIX, WILDCARD_ONLY_ACTIONS } from "../components";
 import { dashboardViews } from "../dashboard/spec";
 import { hourPrefix, partitionOf, processedKey, rawKey, rawRequestKey } from "../functions/partitions";
 import { manifestKey } from "../functions/transform";
@@ -36,10 +40,10 @@ const LOG_STREAM = "log-stream:2024/09/03/[$LATEST]0123456789abcdef";
 
 const VIEWER = `arn:aws:quicksight:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:user/default/analyst`;
 
-/** The two stacks: pipeline name (its sub-components share it), database and key. */
+/** The two stacks: pipeline name (its sub-components share it), database, key and whether Lake Formation governs the catalog. */
 const STACKS = {
-  plain: { name: "plain", database: "crypto_plain", kmsKeyArn: undefined, alarmTopicKmsKeyArn: undefined },
-  kms: { name: "kms", database: "crypto_kms", kmsKeyArn: STACK_KEY_ARN, alarmTopicKmsKeyArn: TOPIC_KEY_ARN },
+  plain: { name: "plain", database: "crypto_plain", kmsKeyArn: undefined, alarmTopicKmsKeyArn: undefined, lakeFormation: false },
+  kms: { name: "kms", database: "crypto_kms", kmsKeyArn: STACK_KEY_ARN, alarmTopicKmsKeyArn: TOPIC_KEY_ARN, lakeFormation: true },
 } as const;
 type StackName = keyof typeof STACKS;
 
@@ -117,6 +121,15 @@ const viaS3 = (bucketArn: string): RequestContext => ({
   "kms:EncryptionContext:aws:s3:arn": bucketArn,
 });
 const glue = (s: StackArns, table?: string): string[] => [s.catalog, s.database, ...(table === undefined ? [] : [table])];
+/** The Region's `default` database with its catalog, which Athena reads before any query. */
+const defaultDatabase = (s: StackArns): string[] => [s.catalog, `${s.catalog.replace(/:catalog$/, "")}:database/default`];
+/** Athena's name for the Glue Data Catalog (QuickSight's data source reads it through Athena's metadata API), and another catalog. */
+const DATA_CATALOG = `arn:aws:athena:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:datacatalog/AwsDataCatalog`;
+const OTHER_DATA_CATALOG = `arn:aws:athena:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:datacatalog/federated_catalog`;
+/** The only resource of actions without a resource type (IAM's WILDCARD_ONLY_ACTIONS). */
+const ANY = "*";
+/** Lake Formation's credential request: needed where it governs the catalog, refused elsewhere. */
+const lakeFormationCase: Case = ["request Lake Formation credentials for Athena", "lakeformation:GetDataAccess", () => ANY];
 const ANALYTICS_FILE = `${hourPrefix("analytics", HOUR)}20240903_070512_00011_abcde_0f1e2d3c.parquet`;
 const RESULT_FILE = `${QUERY_RESULTS_PREFIX}/1b2c3d4e-5f60-4718-9a0b-1c2d3e4f5a6b.csv`;
 
@@ -192,6 +205,9 @@ function ingestRole(stack: StackName): RoleSpec {
       ["write the transform's logs", "logs:PutLogEvents", (a) => `${a.own.transformLogGroup}:${LOG_STREAM}`],
       ["use its key outside S3 and SSM", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: {} })],
       ["decrypt analytics data with its key", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.analytics) })],
+      // It never queries through Athena, so it needs neither Athena's default database nor Lake Formation.
+      ["read Athena's default database", "glue:GetDatabase", (a) => defaultDatabase(a.own)],
+      lakeFormationCase,
     ],
   };
 }
@@ -209,11 +225,14 @@ function transformRole(stack: StackName): RoleSpec {
       athena("athena:GetQueryResults"),
       athena("athena:StopQueryExecution"),
       ["read its database", "glue:GetDatabase", (a) => glue(a.own)],
+      ["read the Region's default database, as Athena does before every query", "glue:GetDatabase", (a) => defaultDatabase(a.own)],
       ["read processed_prices_raw", "glue:GetTable", (a) => glue(a.own, a.own.processedRawTable)],
       ["read analytics_prices", "glue:GetTable", (a) => glue(a.own, a.own.analyticsTable)],
       ["read partitions of processed_prices_raw", "glue:GetPartitions", (a) => glue(a.own, a.own.processedRawTable)],
       ["read partitions of analytics_prices", "glue:GetPartitions", (a) => glue(a.own, a.own.analyticsTable)],
-      ["add partitions to analytics_prices", "glue:BatchCreatePartition", (a) => glue(a.own, a.own.analyticsTable)],
+      ["look up the hour an INSERT writes", "glue:GetPartition", (a) => glue(a.own, a.own.analyticsTable)],
+      ["register the new hour an INSERT writes", "glue:BatchCreatePartition", (a) => glue(a.own, a.own.analyticsTable)],
+      ["update an hour a late INSERT adds files to", "glue:UpdatePartition", (a) => glue(a.own, a.own.analyticsTable)],
       [
         "list an hour of processed snapshots",
         "s3:ListBucket",
@@ -224,6 +243,9 @@ function transformRole(stack: StackName): RoleSpec {
       ["write analytics Parquet", "s3:PutObject", (a) => object(a.own.analytics, ANALYTICS_FILE)],
       ["read analytics Parquet", "s3:GetObject", (a) => object(a.own.analytics, ANALYTICS_FILE)],
       ["abort an analytics multipart upload", "s3:AbortMultipartUpload", (a) => object(a.own.analytics, ANALYTICS_FILE)],
+      ["list the parts of an analytics multipart upload", "s3:ListMultipartUploadParts", (a) => object(a.own.analytics, ANALYTICS_FILE)],
+      ["list the analytics bucket's multipart uploads", "s3:ListBucketMultipartUploads", (a) => a.own.analytics],
+      ["locate the analytics bucket", "s3:GetBucketLocation", (a) => a.own.analytics],
       ["write an hour's manifest", "s3:PutObject", (a) => object(a.own.analytics, manifestKey(HOUR))],
       ["read an hour's manifest", "s3:GetObject", (a) => object(a.own.analytics, manifestKey(HOUR))],
       [
@@ -233,6 +255,9 @@ function transformRole(stack: StackName): RoleSpec {
       ],
       ["write query results", "s3:PutObject", (a) => object(a.own.results, RESULT_FILE)],
       ["read query results", "s3:GetObject", (a) => object(a.own.results, RESULT_FILE)],
+      ["abort a query-result multipart upload", "s3:AbortMultipartUpload", (a) => object(a.own.results, RESULT_FILE)],
+      ["list the parts of a query-result multipart upload", "s3:ListMultipartUploadParts", (a) => object(a.own.results, RESULT_FILE)],
+      ["list the results bucket's multipart uploads", "s3:ListBucketMultipartUploads", (a) => a.own.results],
       ["locate the results bucket", "s3:GetBucketLocation", (a) => a.own.results],
       ["read the INSERT template", "ssm:GetParameter", (a) => a.own.template],
       ...functionBasics((s) => s.transformLogGroup, (s) => s.transformFailures),
@@ -240,9 +265,12 @@ function transformRole(stack: StackName): RoleSpec {
         ? ([
             ["decrypt processed snapshots, through S3", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.archive) })],
             ["encrypt analytics files, through S3", "kms:GenerateDataKey", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.analytics) })],
+            ["decrypt analytics files (reads and multipart completion), through S3", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.analytics) })],
             ["encrypt query results, through S3", "kms:GenerateDataKey", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.results) })],
+            ["decrypt query results, through S3", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.results) })],
           ] satisfies Case[])
         : []),
+      ...(STACKS[stack].lakeFormation ? [lakeFormationCase] : []),
     ],
     never: [
       ...neverAnyone,
@@ -267,6 +295,14 @@ function transformRole(stack: StackName): RoleSpec {
       ["read the other stack's database", "glue:GetTable", (a) => glue(a.other, a.other.processedRawTable)],
       ["add partitions in the other stack's database", "glue:BatchCreatePartition", (a) => glue(a.other, a.other.analyticsTable)],
       ["add partitions to processed_prices_raw", "glue:BatchCreatePartition", (a) => glue(a.own, a.own.processedRawTable)],
+      ["update partitions of processed_prices_raw", "glue:UpdatePartition", (a) => glue(a.own, a.own.processedRawTable)],
+      ["update partitions in the other stack's database", "glue:UpdatePartition", (a) => glue(a.other, a.other.analyticsTable)],
+      ["create a single partition (ALTER TABLE ADD PARTITION; INSERT uses the batch call)", "glue:CreatePartition", (a) => glue(a.own, a.own.analyticsTable)],
+      ["batch-update partitions (no INSERT calls it)", "glue:BatchUpdatePartition", (a) => glue(a.own, a.own.analyticsTable)],
+      ["create a database (Athena's page also lists CreateDatabase on default; nothing here creates one)", "glue:CreateDatabase", (a) => defaultDatabase(a.own)],
+      ["read tables of the default database", "glue:GetTable", (a) => [...defaultDatabase(a.own), `${a.own.catalog.replace(/:catalog$/, "")}:table/default/anything`]],
+      ["list multipart uploads of the archive", "s3:ListBucketMultipartUploads", (a) => a.own.archive],
+      ["list the data catalogs (only QuickSight's data source does)", "athena:ListDataCatalogs", () => ANY],
       ["delete analytics_prices", "glue:DeleteTable", (a) => glue(a.own, a.own.analyticsTable)],
       ["alter analytics_prices", "glue:UpdateTable", (a) => glue(a.own, a.own.analyticsTable)],
       ["delete partitions", "glue:BatchDeletePartition", (a) => glue(a.own, a.own.analyticsTable)],
@@ -276,6 +312,7 @@ function transformRole(stack: StackName): RoleSpec {
       ["send to the ingest's failure queue", "sqs:SendMessage", (a) => a.own.ingestFailures],
       ["use its key outside S3", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: {} })],
       ["decrypt the other stack's archive with its key", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.other.archive) })],
+      ...(STACKS[stack].lakeFormation ? [] : [lakeFormationCase]),
     ],
   };
 }
@@ -324,7 +361,13 @@ function quicksightRole(stack: StackName): RoleSpec {
       athena("athena:GetQueryResults"),
       athena("athena:GetQueryResultsStream"),
       athena("athena:StopQueryExecution"),
+      ...["athena:GetDataCatalog", "athena:GetDatabase", "athena:GetTableMetadata", "athena:ListTableMetadata", "athena:ListDatabases"].map(
+        (action): Case => [`${action.split(":")[1]} on the Glue Data Catalog`, action, () => DATA_CATALOG],
+      ),
+      ["list the data catalogs (no resource type: *)", "athena:ListDataCatalogs", () => ANY],
+      ["list the workgroups (no resource type: *)", "athena:ListWorkGroups", () => ANY],
       ["read its database", "glue:GetDatabase", (a) => glue(a.own)],
+      ["read the Region's default database, as Athena does before every query", "glue:GetDatabase", (a) => defaultDatabase(a.own)],
       [`read the definition of ${DASHBOARD_VIEW}`, "glue:GetTable", (a) => glue(a.own, tableArn(a.own, DASHBOARD_VIEW))],
       ["read analytics_prices", "glue:GetTable", (a) => glue(a.own, a.own.analyticsTable)],
       ["list an hour of analytics data", "s3:ListBucket", (a) => ({ resource: a.own.analytics, context: { "s3:prefix": hourPrefix("analytics", HOUR) } })],
@@ -334,12 +377,17 @@ function quicksightRole(stack: StackName): RoleSpec {
       ["list its results", "s3:ListBucket", (a) => ({ resource: a.own.results, context: { "s3:prefix": `${QUICKSIGHT_RESULTS_PREFIX}/` } })],
       ["write its query results", "s3:PutObject", (a) => object(a.own.results, DASHBOARD_RESULT_FILE)],
       ["read its query results", "s3:GetObject", (a) => object(a.own.results, DASHBOARD_RESULT_FILE)],
+      ["abort a multipart upload of its results", "s3:AbortMultipartUpload", (a) => object(a.own.results, DASHBOARD_RESULT_FILE)],
+      ["list the parts of a multipart upload of its results", "s3:ListMultipartUploadParts", (a) => object(a.own.results, DASHBOARD_RESULT_FILE)],
+      ["list the results bucket's multipart uploads", "s3:ListBucketMultipartUploads", (a) => a.own.results],
       ...(kms
         ? ([
             ["decrypt analytics data, through S3", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.analytics) })],
             ["encrypt its query results, through S3", "kms:GenerateDataKey", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.results) })],
+            ["decrypt its query results (SPICE reads them back), through S3", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.results) })],
           ] satisfies Case[])
         : []),
+      ...(STACKS[stack].lakeFormation ? [lakeFormationCase] : []),
     ],
     never: [
       ...neverAnyone,
@@ -358,6 +406,13 @@ function quicksightRole(stack: StackName): RoleSpec {
       ["read processed_prices (no view reads it)", "glue:GetTable", (a) => glue(a.own, a.own.processedTable)],
       ["read the other stack's views", "glue:GetTable", (a) => glue(a.other, tableArn(a.other, DASHBOARD_VIEW))],
       ["add partitions", "glue:BatchCreatePartition", (a) => glue(a.own, a.own.analyticsTable)],
+      ["update partitions", "glue:UpdatePartition", (a) => glue(a.own, a.own.analyticsTable)],
+      ["read another data catalog's metadata", "athena:GetTableMetadata", () => OTHER_DATA_CATALOG],
+      ["list another data catalog's databases", "athena:ListDatabases", () => OTHER_DATA_CATALOG],
+      ["create a database (Athena's page also lists CreateDatabase on default; nothing here creates one)", "glue:CreateDatabase", (a) => defaultDatabase(a.own)],
+      ["list multipart uploads of the analytics bucket", "s3:ListBucketMultipartUploads", (a) => a.own.analytics],
+      ["abort an analytics multipart upload", "s3:AbortMultipartUpload", (a) => object(a.own.analytics, ANALYTICS_FILE)],
+      ["list the named queries of its workgroup", "athena:ListNamedQueries", (a) => a.own.dashboardWorkGroup],
       ["alter a view", "glue:UpdateTable", (a) => glue(a.own, tableArn(a.own, DASHBOARD_VIEW))],
       ["delete a view", "glue:DeleteTable", (a) => glue(a.own, tableArn(a.own, DASHBOARD_VIEW))],
       ["read the CoinGecko key", "ssm:GetParameter", (a) => a.own.keyParameter],
@@ -365,6 +420,7 @@ function quicksightRole(stack: StackName): RoleSpec {
       ["invoke a function", "lambda:InvokeFunction", (a) => a.own.transformFunction],
       ["use its key outside S3", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: {} })],
       ["decrypt the archive with its key", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.archive) })],
+      ...(STACKS[stack].lakeFormation ? [] : [lakeFormationCase]),
     ],
   };
 }
@@ -444,9 +500,10 @@ async function decide(h: IamHarness, spec: RoleSpec, [, action, target]: Case, e
 
 beforeAll(async () => {
   for (const stack of Object.keys(STACKS) as StackName[]) {
-    const { name, database, kmsKeyArn, alarmTopicKmsKeyArn } = STACKS[stack];
+    const { name, database, kmsKeyArn, alarmTopicKmsKeyArn, lakeFormation } = STACKS[stack];
     new CryptoAnalyticsPipeline(name, {
       alarmTopicKmsKeyArn,
+      lakeFormationPermissions: lakeFormation,
       coingeckoPlan: "demo",
       coingeckoApiKey: pulumi.secret(API_KEY),
       databaseName: database,
@@ -559,13 +616,28 @@ describe("wildcards", () => {
   const keyOf = (u: { origin: string; sid: string; effect: string; element: string; value: string }): string =>
     `${u.origin.split(" ")[0]} ${u.sid} ${u.effect} ${u.element} ${u.value}`;
 
-  test("identity policies hold none: no `*` or `service:*` action, no `*` resource, no Not… element", async () => {
-    const uses = await wildcardUses(iam.policies().filter((p) => p.kind !== "resource"));
-    expect(uses).toEqual([]);
+  /** The identity statements on `*`, as `<policy> <Sid>`: QuickSight's two Athena List* calls, and Lake Formation's credential request where it governs the catalog. */
+  const UNSCOPED_STATEMENTS = (Object.keys(STACKS) as StackName[]).flatMap((stack) => {
+    const { name, lakeFormation } = STACKS[stack];
+    return [
+      `RolePolicy ${name}-quicksight-role-policy ListCatalogsAndWorkgroups`,
+      ...(lakeFormation ? [`RolePolicy ${name}-transform-role-policy RequestLakeFormationCredentials`, `RolePolicy ${name}-quicksight-role-policy RequestLakeFormationCredentials`] : []),
+    ];
   });
 
-  test("resource policies hold exactly the justified ones", async () => {
-    const uses = await wildcardUses(iam.policies());
+  test("identity policies hold no `*` or `service:*` action and no Not… element; `*` resources only in the named statements, whose every action has no resource type in IAM's data", async () => {
+    const identity = iam.policies().filter((p) => p.kind !== "resource");
+    const uses = await wildcardUses(identity);
+    expect(uses.filter((u) => u.element !== "Resource")).toEqual([]);
+    expect(uses.map((u) => `${u.origin} ${u.sid}`).sort()).toEqual([...UNSCOPED_STATEMENTS].sort());
+    // allActionsWildcardOnly is decided by the evaluator from IAM's service authorization data.
+    for (const u of uses) expect([u.origin, u.sid, u.allActionsWildcardOnly]).toEqual([u.origin, u.sid, true]);
+    const unscopedActions = identity.flatMap((p) => p.document.Statement.filter((st) => [st.Resource].flat().includes("*")).flatMap((st) => [st.Action].flat()));
+    expect([...new Set(unscopedActions)].sort()).toEqual([...WILDCARD_ONLY_ACTIONS].sort());
+  });
+
+  test("resource and trust policies hold exactly the justified ones", async () => {
+    const uses = await wildcardUses(iam.policies().filter((p) => p.kind !== "identity"));
     expect([...new Set(uses.map(keyOf))].sort()).toEqual(JUSTIFIED_WILDCARDS.map(([use]) => use).sort());
     for (const [, why] of JUSTIFIED_WILDCARDS) expect(why.length).toBeGreaterThan(20);
   });
@@ -582,11 +654,18 @@ describe("the checks can fail", () => {
 
   test("an over-broad statement (s3:* on *) is reported as wildcards, and as not wildcard-only", async () => {
     const broad = withExtraRolePolicy(mocks.resources, "plain-ingest-role", everything);
-    const uses = await wildcardUses(broad.policies().filter((p) => p.kind === "identity"));
+    const uses = await wildcardUses(broad.policies().filter((p) => p.origin === "RolePolicy rogue"));
     expect(uses).toEqual([
       expect.objectContaining({ origin: "RolePolicy rogue", sid: "Everything", element: "Action", value: "s3:*" }),
       expect.objectContaining({ origin: "RolePolicy rogue", sid: "Everything", element: "Resource", value: "*", allActionsWildcardOnly: false }),
     ]);
+  });
+
+  test("an Allow on `*` of an action that has a resource type (Athena's table metadata) is reported as not wildcard-only", async () => {
+    const broad = withExtraRolePolicy(mocks.resources, "plain-quicksight-role", { Sid: "AnyCatalog", Effect: "Allow", Action: "athena:GetTableMetadata", Resource: "*" });
+    const uses = await wildcardUses(broad.policies().filter((p) => p.origin === "RolePolicy rogue"));
+    expect(uses).toEqual([expect.objectContaining({ sid: "AnyCatalog", element: "Resource", value: "*", allActionsWildcardOnly: false })]);
+    expect(await broad.can("plain-quicksight-role", "athena:GetTableMetadata", OTHER_DATA_CATALOG)).toBe("Allowed");
   });
 
   test("with it, every S3 request on the ingest role's never list is allowed, so the table would fail", async () => {

@@ -28,6 +28,7 @@ const STACK_CONFIG: Record<string, string> = {
   quicksightPrincipalArns: JSON.stringify([VIEWER]),
   dashboardMode: "SPICE",
   alarmsEnabled: "true",
+  lakeFormationPermissions: "true",
 };
 
 function setStackConfig(values: Record<string, string>): void {
@@ -91,6 +92,11 @@ test("config keys reach the pipeline", () => {
   expect(one("aws:sns/topicSubscription:TopicSubscription", mocks.ofType("aws:sns/topicSubscription:TopicSubscription")[0].name).inputs.endpoint).toBe("ops@example.com");
   expect(mocks.ofType("aws:quicksight/dataSet:DataSet").map((d) => d.inputs.importMode)).toEqual(expect.arrayContaining(["SPICE"]));
   expect((one("aws-native:quicksight:Dashboard", "crypto-quicksight-dashboard").inputs.permissions as { principal: string }[]).map((p) => p.principal)).toEqual([VIEWER]);
+  // lakeFormationPermissions: grants for the two roles that query through Athena, none for the ingest role.
+  const grantees = new Set(mocks.ofType("aws:lakeformation/permissions:Permissions").map((g) => g.inputs.principal));
+  expect([...grantees].sort()).toEqual(
+    [one("aws:iam/role:Role", "crypto-transform-role").state.arn, one("aws:iam/role:Role", "crypto-quicksight-role").state.arn].sort(),
+  );
 });
 
 test("the CoinGecko key exists only as a secret: in the SSM parameter's value, nowhere in plain text, in no export", async () => {

@@ -9,11 +9,20 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_METRICS_NAMESPACE } from "../functions/metricsCatalog";
 import { LAKE_PREFIXES } from "../functions/partitions";
+import { LAKE_TABLES } from "../functions/schema";
 import { athenaInsertTemplate } from "../functions/sqlFiles";
 import { MAX_PARTITION_YEAR, MIN_PARTITION_YEAR } from "../functions/sqlTemplate";
 import { DEFAULT_LOOKBACK_HOURS } from "../functions/transform";
 import { createTransformHandler, TRANSFORM_DEADLINE_MARGIN_MS, TRANSFORM_ENV } from "../functions/transformHandler";
 import { checked, integerIn, matching, metricsNamespaceFormat, pipelineNameFormat, plainValue } from "./args";
+import {
+  athenaDefaultDatabaseStatement,
+  DEFAULT_LAKE_FORMATION_PERMISSIONS,
+  GlueCatalogLocation,
+  glueCatalogArn,
+  grantLakeFormationAccess,
+  lakeFormationDataAccessStatement,
+} from "./athenaAccess";
 import { createAthenaViews } from "./athenaViews";
 import { enforcedWorkgroup } from "./athenaWorkgroup";
 import { createLakeTables, DEFAULT_PROJECTION_YEAR_FROM, DEFAULT_PROJECTION_YEAR_TO } from "./glueTables";
@@ -92,6 +101,15 @@ export interface AnalyticsLayerArgs extends ScheduledJobSettings {
   pipelineName?: pulumi.Input<string>;
   /** Let `pulumi destroy` delete both buckets with their objects and the workgroup with named queries. Defaults to false. */
   forceDestroy?: pulumi.Input<boolean>;
+  /**
+   * Grant the transform role Lake Formation access (`DESCRIBE` on the database; `SELECT` on
+   * processed_prices_raw; `SELECT`, `INSERT`, `ALTER` and `DESCRIBE` on analytics_prices) and
+   * `lakeformation:GetDataAccess`. Turn it on in accounts where Lake Formation governs the Data Catalog
+   * (the `IAMAllowedPrincipals` default grants removed), where Athena refuses queries IAM alone allows;
+   * the deploying identity must then be a data lake administrator. A plain boolean: it decides which
+   * resources exist. Defaults to `DEFAULT_LAKE_FORMATION_PERMISSIONS` (false).
+   */
+  lakeFormationPermissions?: boolean;
   /** Tags for every taggable resource. None by default. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -100,7 +118,8 @@ export interface AnalyticsLayerArgs extends ScheduledJobSettings {
  * The analytics half of the pipeline. Children: `${name}-analytics` and `${name}-query-results`
  * (HardenedBucket), `${name}-database`, the tables `${name}-processed-prices-raw`, `-processed-prices`,
  * `-analytics-prices`, `${name}-workgroup`, `${name}-insert-template`, `${name}-transform`
- * (ScheduledFunction) and one `${name}-v-...` table per view.
+ * (ScheduledFunction), one `${name}-v-...` table per view and, with `lakeFormationPermissions`, the
+ * transform role's Lake Formation grants `${name}-transform-role-lf-*`.
  */
 export class AnalyticsLayer extends pulumi.ComponentResource {
   /** Analytics bucket name (`analytics/`, `manifests/transform/`). */
@@ -242,10 +261,9 @@ export class AnalyticsLayer extends pulumi.ComponentResource {
       child,
     );
 
+    const lakeFormation = args.lakeFormationPermissions ?? DEFAULT_LAKE_FORMATION_PERMISSIONS;
     const statements = transformStatements({
-      region: aws.getRegionOutput({}, child).region,
-      account,
-      partition: aws.getPartitionOutput({}, child).partition,
+      catalog: { region: aws.getRegionOutput({}, child).region, account, partition: aws.getPartitionOutput({}, child).partition },
       workGroupArn: workgroup.arn,
       databaseName: database.name,
       databaseArn: database.arn,
@@ -256,6 +274,7 @@ export class AnalyticsLayer extends pulumi.ComponentResource {
       resultsBucketArn: results.arn,
       templateParameterArn: template.arn,
       kmsKeyArn: args.kmsKeyArn,
+      lakeFormation,
     });
 
     const transform = new ScheduledFunction(
@@ -285,6 +304,23 @@ export class AnalyticsLayer extends pulumi.ComponentResource {
     );
 
     const views = createAthenaViews(name, { databaseName: database.name, tables: [tables.processedRaw, tables.processed, tables.analytics] }, this);
+    if (lakeFormation) {
+      grantLakeFormationAccess(
+        `${transformName}-role`,
+        {
+          principalArn: transform.roleArn,
+          // Through a table's database name: the grants wait for the tables they name.
+          databaseName: tables.analytics.databaseName,
+          tables: [
+            { table: LAKE_TABLES.processedRaw, permissions: ["SELECT", "DESCRIBE"] },
+            // INSERT writes data and registers partitions (BatchCreatePartition); ALTER updates an existing
+            // partition (UpdatePartition), as the role's IAM statement AddAnalyticsPartitions explains.
+            { table: LAKE_TABLES.analytics, permissions: ["SELECT", "INSERT", "ALTER", "DESCRIBE"] },
+          ],
+        },
+        this,
+      );
+    }
 
     this.analyticsBucketName = analytics.bucketName;
     this.analyticsBucketArn = analytics.arn;
@@ -332,10 +368,8 @@ export function ssmTierFor(value: string): "Standard" | "Advanced" {
 
 /** What {@link transformStatements} grants access to. */
 interface TransformResources {
-  region: pulumi.Input<string>;
-  account: pulumi.Input<string>;
-  /** ARN partition, e.g. `aws`. */
-  partition: pulumi.Input<string>;
+  /** Partition, region and account of the Data Catalog. */
+  catalog: GlueCatalogLocation;
   workGroupArn: pulumi.Input<string>;
   databaseName: pulumi.Input<string>;
   databaseArn: pulumi.Input<string>;
@@ -349,6 +383,8 @@ interface TransformResources {
   templateParameterArn: pulumi.Input<string>;
   /** Only with a customer-managed key. */
   kmsKeyArn?: pulumi.Input<string>;
+  /** Whether Lake Formation governs the catalog (adds `lakeformation:GetDataAccess`). */
+  lakeFormation: boolean;
 }
 
 /**
@@ -357,7 +393,7 @@ interface TransformResources {
  * added by ScheduledFunction. No delete anywhere.
  */
 function transformStatements(r: TransformResources): PolicyStatement[] {
-  const catalogArn = pulumi.interpolate`arn:${r.partition}:glue:${r.region}:${r.account}:catalog`;
+  const catalogArn = glueCatalogArn(r.catalog);
   const objects = (bucketArn: pulumi.Input<string>, prefix: string): pulumi.Output<string> => pulumi.interpolate`${bucketArn}/${prefix}/*`;
   const statements = [
     allow(
@@ -365,14 +401,35 @@ function transformStatements(r: TransformResources): PolicyStatement[] {
       ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution"],
       [r.workGroupArn],
     ),
+    athenaDefaultDatabaseStatement(r.catalog),
+    // GetPartition/GetPartitions: before an INSERT writes an hour, Athena looks that partition up in the
+    // catalog to know whether to register it or add files to it (AmazonAthenaFullAccess lists both).
     allow("ReadLakeTables", ["glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions"], [catalogArn, r.databaseArn, ...r.readTableArns]),
-    // Partitions are not IAM resources: creating one is authorised on the table and its ancestors.
-    allow("AddAnalyticsPartitions", ["glue:BatchCreatePartition"], [catalogArn, r.databaseArn, r.analyticsTableArn]),
+    // What an INSERT INTO analytics_prices (projection enabled) does to its partitions, from Athena's docs:
+    // - a new hour: the INSERT "adds the data and the relevant partition to the table"
+    //   (https://docs.aws.amazon.com/athena/latest/ug/ctas-insert-into-etl.html), in one batch call,
+    //   glue:BatchCreatePartition (the action MSCK REPAIR TABLE needs for the same registration,
+    //   https://docs.aws.amazon.com/athena/latest/ug/msck-repair-table.html). Projection only makes Athena
+    //   ignore the registered partitions when reading (https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html);
+    //   the INSERT still registers them.
+    // - an hour that already has data (a late snapshot): "each INSERT operation creates a new file, rather
+    //   than appending to an existing file" (https://docs.aws.amazon.com/athena/latest/ug/insert-into.html);
+    //   the partition exists, so nothing is created, and its metadata (file statistics) is rewritten with
+    //   glue:UpdatePartition, the one partition-update action AmazonAthenaFullAccess grants.
+    // Not granted: glue:CreatePartition (ALTER TABLE ADD PARTITION, https://docs.aws.amazon.com/athena/latest/ug/alter-table-add-partition.html)
+    // and glue:BatchUpdatePartition (absent from AmazonAthenaFullAccess, so Athena cannot depend on it).
+    // Partitions are not IAM resources: both are authorised on the table and its ancestors
+    // (https://docs.aws.amazon.com/athena/latest/ug/fine-grained-access-to-glue-resources.html).
+    allow("AddAnalyticsPartitions", ["glue:BatchCreatePartition", "glue:UpdatePartition"], [catalogArn, r.databaseArn, r.analyticsTableArn]),
     allow("ListProcessedSnapshots", ["s3:ListBucket"], [r.archiveBucketArn], { StringLike: { "s3:prefix": `${LAKE_PREFIXES.processed}/*` } }),
     // Separate from the listing: s3:prefix does not exist for GetBucketLocation, so its condition would never match.
     allow("LocateArchiveBucket", ["s3:GetBucketLocation"], [r.archiveBucketArn]),
     allow("ReadProcessedSnapshots", ["s3:GetObject"], [objects(r.archiveBucketArn, LAKE_PREFIXES.processed)]),
     // Unconditioned listing, so reading a manifest that does not exist yet is a 404, not a 403.
+    // Athena writes INSERT data and query results with multipart uploads: the bucket-level
+    // ListBucketMultipartUploads and GetBucketLocation here and the object-level AbortMultipartUpload and
+    // ListMultipartUploadParts below are the S3 actions of the managed policies `AmazonAthenaFullAccess`
+    // and `AWSQuicksightAthenaAccess`, scoped to the buckets and prefixes Athena writes.
     allow("UseAnalyticsBucket", ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], [r.analyticsBucketArn]),
     allow(
       "WriteAnalyticsData",
@@ -388,10 +445,13 @@ function transformStatements(r: TransformResources): PolicyStatement[] {
     ),
     allow("ReadInsertTemplate", ["ssm:GetParameter"], [r.templateParameterArn]),
   ];
+  if (r.lakeFormation) statements.push(lakeFormationDataAccessStatement());
   if (r.kmsKeyArn !== undefined) {
-    const viaS3 = pulumi.interpolate`s3.${r.region}.amazonaws.com`;
+    const viaS3 = pulumi.interpolate`s3.${r.catalog.region}.amazonaws.com`;
     statements.push(
-      // With an S3 Bucket Key the encryption context is the bucket ARN.
+      // With an S3 Bucket Key the encryption context is the bucket ARN. Athena reads with kms:Decrypt and
+      // writes results and INSERT data with kms:GenerateDataKey and kms:Decrypt (a multipart upload needs
+      // both): https://docs.aws.amazon.com/athena/latest/ug/encryption.html, "Permissions to encrypted data in Amazon S3".
       allow("DecryptSnapshots", ["kms:Decrypt"], [r.kmsKeyArn], {
         StringEquals: { "kms:ViaService": viaS3, "kms:EncryptionContext:aws:s3:arn": r.archiveBucketArn },
       }),

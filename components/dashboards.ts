@@ -21,8 +21,18 @@ import { stripLineComments, viewDependencies, viewSql } from "../functions/sqlFi
 import type { ViewColumn, ViewSchema } from "../local/duckdbEngine";
 import { DEFAULT_BYTES_SCANNED_CUTOFF, MIN_BYTES_SCANNED_CUTOFF, QUERY_RESULTS_PREFIX } from "./analyticsLayer";
 import { checked, integerIn, matching, oneOf } from "./args";
+import {
+  athenaDefaultDatabaseStatement,
+  DEFAULT_LAKE_FORMATION_PERMISSIONS,
+  GlueCatalogLocation,
+  glueCatalogArn,
+  glueDatabaseArn,
+  glueTableArn,
+  grantLakeFormationAccess,
+  lakeFormationDataAccessStatement,
+} from "./athenaAccess";
 import { enforcedWorkgroup } from "./athenaWorkgroup";
-import { allow, LeastPrivilegeRole, PolicyStatement } from "./iam";
+import { allow, allowWithoutResourceType, LeastPrivilegeRole, PolicyStatement } from "./iam";
 import { quicksightDefinition } from "./quicksightDefinition";
 
 /** How datasets hold their data. */
@@ -98,6 +108,14 @@ export interface DashboardsArgs {
   kmsKeyArn?: pulumi.Input<string>;
   /** Let `pulumi destroy` delete the workgroup with its query history. Defaults to false. */
   forceDestroy?: pulumi.Input<boolean>;
+  /**
+   * Grant the data-source role Lake Formation access (`DESCRIBE` on the database, `SELECT` and `DESCRIBE`
+   * on every view the dashboard reads and the tables below them) and `lakeformation:GetDataAccess`. Turn
+   * it on in accounts where Lake Formation governs the Data Catalog (the `IAMAllowedPrincipals` default
+   * grants removed); the deploying identity must then be a data lake administrator. A plain boolean: it
+   * decides which resources exist. Defaults to `DEFAULT_LAKE_FORMATION_PERMISSIONS` (false).
+   */
+  lakeFormationPermissions?: boolean;
   /** Tags for every taggable resource. None by default. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -105,7 +123,8 @@ export interface DashboardsArgs {
 /**
  * The QuickSight dashboard of one pipeline. Children (for name `n`): `n-quicksight-workgroup`,
  * `n-quicksight-role` (LeastPrivilegeRole), `n-quicksight-source`, per view `n-quicksight-<view>` (dataset)
- * and, in SPICE mode, `n-quicksight-<view>-refresh`, and `n-quicksight-dashboard`. QuickSight ids are
+ * and, in SPICE mode, `n-quicksight-<view>-refresh`, and `n-quicksight-dashboard`; with
+ * `lakeFormationPermissions`, the role's Lake Formation grants `n-quicksight-role-lf-*`. QuickSight ids are
  * `<name>-<hash of project/stack/name>-...`, unique per stack.
  */
 export class Dashboards extends pulumi.ComponentResource {
@@ -161,7 +180,9 @@ export class Dashboards extends pulumi.ComponentResource {
       child,
     );
 
-    const catalogArn = pulumi.interpolate`arn:${partition}:glue:${region}:${account}:catalog`;
+    const catalog: GlueCatalogLocation = { partition, region, account };
+    const lakeFormation = args.lakeFormationPermissions ?? DEFAULT_LAKE_FORMATION_PERMISSIONS;
+    const objectsRead = catalogObjectsRead(views);
     const role = new LeastPrivilegeRole(
       `${name}-quicksight-role`,
       {
@@ -170,19 +191,32 @@ export class Dashboards extends pulumi.ComponentResource {
         service: "quicksight.amazonaws.com",
         description: pulumi.interpolate`QuickSight reads the dashboard views of ${args.databaseName} through workgroup ${workgroup.name}`,
         statements: dashboardRoleStatements({
-          region,
+          catalog,
           workGroupArn: workgroup.arn,
-          catalogArn,
-          databaseArn: pulumi.interpolate`arn:${partition}:glue:${region}:${account}:database/${args.databaseName}`,
-          tableArns: catalogObjectsRead(views).map((table) => pulumi.interpolate`arn:${partition}:glue:${region}:${account}:table/${args.databaseName}/${table}`),
+          dataCatalogArn: pulumi.interpolate`arn:${partition}:athena:${region}:${account}:datacatalog/${ATHENA_DATA_CATALOG}`,
+          databaseArn: glueDatabaseArn(catalog, args.databaseName),
+          tableArns: objectsRead.map((table) => glueTableArn(catalog, args.databaseName, table)),
           analyticsBucketArn: args.analyticsBucketArn,
           resultsBucketArn: args.resultsBucketArn,
           kmsKeyArn: args.kmsKeyArn,
+          lakeFormation,
         }),
         tags: args.tags,
       },
       child,
     );
+    const lakeFormationGrants = lakeFormation
+      ? grantLakeFormationAccess(
+          `${name}-quicksight-role`,
+          {
+            principalArn: role.arn,
+            // Through the catalog's view list: the grants wait for the views (created after the tables).
+            databaseName: pulumi.all([args.databaseName, args.viewNames]).apply(([database]) => database),
+            tables: objectsRead.map((table) => ({ table, permissions: ["SELECT", "DESCRIBE"] })),
+          },
+          this,
+        )
+      : [];
 
     const dataSource = new aws.quicksight.DataSource(
       `${name}-quicksight-source`,
@@ -195,8 +229,9 @@ export class Dashboards extends pulumi.ComponentResource {
         permissions: args.principalArns.map((principal) => ({ principal, actions: [...VIEWER_ACTIONS.dataSource] })),
         tags: args.tags,
       },
-      // QuickSight checks the connection when the data source is saved: the role must already work.
-      { parent: this, dependsOn: [role.policy] },
+      // QuickSight checks the connection with the role when the data source is saved: its policy (and Lake
+      // Formation grants) must exist first, or the check races IAM and fails the deployment.
+      { parent: this, dependsOn: [role.policy, ...lakeFormationGrants] },
     );
 
     // Loaded here, not at the top: importing the library must not load DuckDB's native binding.
@@ -319,22 +354,27 @@ function columnsOf(schemas: readonly ViewSchema[], view: string): ViewColumn[] {
 
 /** What {@link dashboardRoleStatements} grants access to. */
 interface DashboardResources {
-  region: pulumi.Input<string>;
+  /** Partition, region and account of the Data Catalog. */
+  catalog: GlueCatalogLocation;
   workGroupArn: pulumi.Input<string>;
-  catalogArn: pulumi.Input<string>;
+  /** Athena's name for the Glue Data Catalog, `datacatalog/AwsDataCatalog`. */
+  dataCatalogArn: pulumi.Input<string>;
   databaseArn: pulumi.Input<string>;
   /** The views the dashboard reads, the views they read and the lake tables below them. */
   tableArns: pulumi.Input<string>[];
   analyticsBucketArn: pulumi.Input<string>;
   resultsBucketArn: pulumi.Input<string>;
   kmsKeyArn?: pulumi.Input<string>;
+  /** Whether Lake Formation governs the catalog (adds `lakeformation:GetDataAccess`). */
+  lakeFormation: boolean;
 }
 
 /**
- * What QuickSight may do with the role: run queries in the dashboard workgroup (Athena reads Glue and S3
- * with the caller's credentials), read the catalog entries of the views and of `analytics_prices`, read
- * `analytics/` and nothing else of the lake, and read and write its own result prefix. No write to the
- * lake or the catalog, nothing in the archive bucket, no other workgroup.
+ * What QuickSight may do with the role: list and describe the Glue Data Catalog through Athena's metadata
+ * API, run queries in the dashboard workgroup (Athena reads Glue and S3 with the caller's credentials),
+ * read the `default` database Athena requires, the catalog entries of the views and of `analytics_prices`,
+ * read `analytics/` and nothing else of the lake, and read and write its own result prefix. No write to
+ * the lake or the catalog, nothing in the archive bucket, no other workgroup.
  */
 function dashboardRoleStatements(r: DashboardResources): PolicyStatement[] {
   const objects = (bucketArn: pulumi.Input<string>, prefix: string): pulumi.Output<string> => pulumi.interpolate`${bucketArn}/${prefix}/*`;
@@ -351,11 +391,26 @@ function dashboardRoleStatements(r: DashboardResources): PolicyStatement[] {
       ],
       [r.workGroupArn],
     ),
-    allow("ReadViewDefinitions", ["glue:GetDatabase", "glue:GetTable"], [r.catalogArn, r.databaseArn, ...r.tableArns]),
+    // QuickSight's Athena data source reads the catalog through Athena's metadata API when it creates the
+    // data source and datasets: the actions of the managed policy `AWSQuicksightAthenaAccess` and of
+    // QuickSight's run-as-role page (https://docs.aws.amazon.com/quicksight/latest/user/datasource-run-as-role.html),
+    // on the one data catalog it uses (https://docs.aws.amazon.com/athena/latest/ug/datacatalogs-example-policies.html).
+    allow(
+      "ReadCatalogMetadata",
+      ["athena:GetDataCatalog", "athena:GetDatabase", "athena:GetTableMetadata", "athena:ListTableMetadata", "athena:ListDatabases"],
+      [r.dataCatalogArn],
+    ),
+    // The same sources list these two; they have no resource type, so `*` is their only resource.
+    allowWithoutResourceType("ListCatalogsAndWorkgroups", ["athena:ListDataCatalogs", "athena:ListWorkGroups"]),
+    athenaDefaultDatabaseStatement(r.catalog),
+    allow("ReadViewDefinitions", ["glue:GetDatabase", "glue:GetTable"], [glueCatalogArn(r.catalog), r.databaseArn, ...r.tableArns]),
     allow("ListAnalyticsData", ["s3:ListBucket"], [r.analyticsBucketArn], { StringLike: { "s3:prefix": `${LAKE_PREFIXES.analytics}/*` } }),
     // Separate from the listing: s3:prefix does not exist for GetBucketLocation.
     allow("LocateAnalyticsBucket", ["s3:GetBucketLocation"], [r.analyticsBucketArn]),
     allow("ReadAnalyticsData", ["s3:GetObject"], [objects(r.analyticsBucketArn, LAKE_PREFIXES.analytics)]),
+    // Athena writes the results with multipart uploads: ListBucketMultipartUploads here and the object-level
+    // AbortMultipartUpload and ListMultipartUploadParts below, as in `AWSQuicksightAthenaAccess`, scoped to
+    // the results bucket and QuickSight's prefix.
     allow("UseQueryResultsBucket", ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], [r.resultsBucketArn]),
     allow("ListDashboardResults", ["s3:ListBucket"], [r.resultsBucketArn], { StringLike: { "s3:prefix": `${QUICKSIGHT_RESULTS_PREFIX}/*` } }),
     allow(
@@ -364,10 +419,13 @@ function dashboardRoleStatements(r: DashboardResources): PolicyStatement[] {
       [objects(r.resultsBucketArn, QUICKSIGHT_RESULTS_PREFIX)],
     ),
   ];
+  if (r.lakeFormation) statements.push(lakeFormationDataAccessStatement());
   if (r.kmsKeyArn !== undefined) {
-    const viaS3 = pulumi.interpolate`s3.${r.region}.amazonaws.com`;
+    const viaS3 = pulumi.interpolate`s3.${r.catalog.region}.amazonaws.com`;
     statements.push(
-      // With an S3 Bucket Key the encryption context is the bucket ARN.
+      // With an S3 Bucket Key the encryption context is the bucket ARN. Reading needs kms:Decrypt, writing
+      // results kms:GenerateDataKey and kms:Decrypt: https://docs.aws.amazon.com/athena/latest/ug/encryption.html,
+      // "Permissions to encrypted data in Amazon S3".
       allow("DecryptAnalyticsData", ["kms:Decrypt"], [r.kmsKeyArn], {
         StringEquals: { "kms:ViaService": viaS3, "kms:EncryptionContext:aws:s3:arn": r.analyticsBucketArn },
       }),

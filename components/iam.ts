@@ -3,8 +3,9 @@
  *
  * Every document is built with `pulumi.jsonStringify`, so resource ARNs stay Outputs until deployment.
  * The helpers refuse what least privilege forbids: an Allow may not use a wildcard action (`*`,
- * `s3:*`, `s3:Get*`) nor the `*` resource. Denies may use `service:*` (the S3 TLS guard must cover
- * every S3 action), never a bare `*`.
+ * `s3:*`, `s3:Get*`) nor the `*` resource, except for the few actions IAM gives no resource type at all
+ * ({@link WILDCARD_ONLY_ACTIONS}). Denies may use `service:*` (the S3 TLS guard must cover every S3
+ * action), never a bare `*`.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -40,6 +41,20 @@ export interface PolicyStatement {
   Condition?: IamCondition;
 }
 
+/**
+ * The only actions an Allow may grant on resource `*`: IAM's service authorization reference lists no
+ * resource type for them, so `*` is the only resource a statement can name (proven against IAM's data in
+ * __tests__/backbone.test.ts). Each is here because AWS calls it with one of our roles' credentials:
+ * - `athena:ListDataCatalogs`, `athena:ListWorkGroups`: QuickSight's Athena data source lists catalogs and
+ *   workgroups with the data-source role (managed policy `AWSQuicksightAthenaAccess`;
+ *   https://docs.aws.amazon.com/athena/latest/ug/datacatalogs-example-policies.html grants both on `*`).
+ * - `lakeformation:GetDataAccess`: Athena asks Lake Formation for credentials to read registered
+ *   locations (https://docs.aws.amazon.com/athena/latest/ug/lf-athena-user-permissions.html).
+ */
+export const WILDCARD_ONLY_ACTIONS = Object.freeze(["athena:ListDataCatalogs", "athena:ListWorkGroups", "lakeformation:GetDataAccess"] as const);
+/** One of {@link WILDCARD_ONLY_ACTIONS}. */
+export type WildcardOnlyAction = (typeof WILDCARD_ONLY_ACTIONS)[number];
+
 const EXACT_ACTION = /^[a-z0-9-]+:[A-Za-z0-9]+$/;
 const SERVICE_WILDCARD_ACTION = /^[a-z0-9-]+:\*$/;
 
@@ -56,9 +71,14 @@ function checkActions(sid: string, effect: IamEffect, actions: string[]): void {
   }
 }
 
-function checkResource(sid: string, effect: IamEffect, resource: unknown): void {
-  if (effect === "Allow" && resource === "*") {
-    throw new Error(`IAM statement ${sid}: Allow on resource "*" is not least privilege; name the ARNs.`);
+function checkResource(sid: string, effect: IamEffect, actions: readonly string[], resource: unknown): void {
+  if (effect !== "Allow" || resource !== "*") return;
+  const scopable = actions.filter((a) => !(WILDCARD_ONLY_ACTIONS as readonly string[]).includes(a));
+  if (scopable.length > 0) {
+    throw new Error(
+      `IAM statement ${sid}: Allow on resource "*" is not least privilege; name the ARNs ` +
+        `(${scopable.join(", ")} accept(s) one; only ${WILDCARD_ONLY_ACTIONS.join(", ")} have no resource type).`,
+    );
   }
 }
 
@@ -72,7 +92,7 @@ function statement(
   checkActions(sid, effect, actions);
   if (resources.length === 0) throw new Error(`IAM statement ${sid}: needs at least one resource.`);
   // Plain strings are checked now; Output resources are checked again when the document resolves.
-  resources.forEach((r) => checkResource(sid, effect, r));
+  resources.forEach((r) => checkResource(sid, effect, actions, r));
   return {
     Sid: sid,
     Effect: effect,
@@ -91,6 +111,14 @@ export function allow(
   condition?: IamCondition,
 ): PolicyStatement {
   return statement(sid, "Allow", actions, resources, { condition });
+}
+
+/**
+ * An identity-policy Allow of actions that have no resource type ({@link WILDCARD_ONLY_ACTIONS}), on `*`,
+ * the only resource IAM accepts for them. Keep such statements apart from scoped ones.
+ */
+export function allowWithoutResourceType(sid: string, actions: WildcardOnlyAction[]): PolicyStatement {
+  return statement(sid, "Allow", actions, ["*"], {});
 }
 
 /** A resource-policy Allow for `principal`. */
@@ -121,7 +149,7 @@ export function denyEveryone(
 export function policyDocument(statements: pulumi.Input<PolicyStatement>[]): pulumi.Output<string> {
   if (statements.length === 0) throw new Error("A policy document needs at least one statement.");
   const checked = pulumi.output(statements).apply((resolved) => {
-    for (const s of resolved) s.Resource.forEach((r) => checkResource(s.Sid, s.Effect, r));
+    for (const s of resolved) s.Resource.forEach((r) => checkResource(s.Sid, s.Effect, s.Action, r));
     return resolved;
   });
   return pulumi.jsonStringify({ Version: IAM_POLICY_VERSION, Statement: checked });

@@ -9,6 +9,7 @@ export * from "./scheduledFunction";
 export * from "./ingestLake";
 export * from "./glueTables";
 export * from "./athenaViews";
+export * from "./athenaAccess";
 export * from "./analyticsLayer";
 export * from "./alarmCatalog";
 export * from "./monitoring";

@@ -76,6 +76,14 @@ export interface CryptoAnalyticsPipelineArgs
   pipelineName?: pulumi.Input<string>;
   /** Let `pulumi destroy` delete buckets with their objects and workgroups with their history. Defaults to false. */
   forceDestroy?: pulumi.Input<boolean>;
+  /**
+   * Lake Formation grants (and `lakeformation:GetDataAccess`) for the two roles that query through Athena:
+   * the transform's and, with a dashboard, QuickSight's data-source role (AnalyticsLayer's and Dashboards'
+   * `lakeFormationPermissions`). The ingest role only writes S3 and needs none. Turn it on in accounts
+   * where Lake Formation governs the Data Catalog; the deployer must be a data lake administrator.
+   * Defaults to `DEFAULT_LAKE_FORMATION_PERMISSIONS` (false).
+   */
+  lakeFormationPermissions?: boolean;
   /** Tags for every taggable resource. None by default. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -158,6 +166,7 @@ export class CryptoAnalyticsPipeline extends pulumi.ComponentResource {
         scheduleExpression: args.transformSchedule,
         bytesScannedCutoffPerQuery: args.bytesScannedCutoffPerQuery,
         queryResultsExpirationDays: args.queryResultsExpirationDays,
+        lakeFormationPermissions: args.lakeFormationPermissions,
       },
       child,
     );
@@ -208,6 +217,7 @@ export class CryptoAnalyticsPipeline extends pulumi.ComponentResource {
               bytesScannedCutoffPerQuery: args.bytesScannedCutoffPerQuery,
               kmsKeyArn: args.kmsKeyArn,
               forceDestroy: args.forceDestroy,
+              lakeFormationPermissions: args.lakeFormationPermissions,
               tags: args.tags,
             },
             child,

@@ -13,6 +13,8 @@
  *   inline `policy`), the key policy of every `aws:kms/key:Key`.
  * A recorded resource that grants access in a way the harness does not evaluate (a Lambda permission, a topic
  * policy, user or group policies…) is an error too: a new kind of grant must be taught here, never skipped.
+ * Lake Formation grants (`aws:lakeformation/permissions:Permissions`) are not IAM and are left to the
+ * component tests: they only add a second check where Lake Formation governs the catalog, never widen IAM.
  *
  * How a request is decided, as AWS does for a same-account request: the role's identity policies together
  * with the target's resource policy (the bucket's for an object or bucket ARN, the queue's, the key's). The
