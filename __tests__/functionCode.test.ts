@@ -2,7 +2,8 @@
  * Function archives bundled at deploy time: esbuild's target for a Lambda runtime, the project root the
  * bundle resolves from, the ingest function's archive (one unminified `__index.js`, the same bytes on every
  * build and in any checkout) served from a fresh Node process with nothing but the runtime's AWS SDK
- * besides, and the refusals: a captured secret, a module the bundler cannot resolve.
+ * besides, the refusals (a captured secret, a module the bundler cannot resolve) and the bundler's
+ * warnings passed on to Pulumi's log.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -36,7 +37,6 @@ describe("bundleTarget", () => {
   test.each([
     ["nodejs22.x", "node22"],
     ["nodejs24.x", "node24"],
-    [LAMBDA_RUNTIME, "node22"],
   ])("%s → %s", (runtime, target) => {
     expect(bundleTarget(runtime)).toBe(target);
   });
@@ -156,5 +156,20 @@ describe("a handler factory that requires a module the deploying project does no
     const error = await archiveError(functionCode('ScheduledFunction "missing"', factory, LAMBDA_RUNTIME));
     expect(error).toBeInstanceOf(pulumi.ResourceError);
     expect(error?.message).toMatch(/^ScheduledFunction "missing": bundling the serialized handler failed: __index\.js:\d+: Could not resolve "no-such-package-for-function-code"/);
+  });
+});
+
+describe("a handler the bundler warns about", () => {
+  test("still bundles, and the warning is logged as a Pulumi warning naming the function and the line", async () => {
+    const warn = jest.spyOn(pulumi.log, "warn").mockResolvedValue();
+    try {
+      // `=== -0` also matches 0, which esbuild warns about.
+      const factory = () => async (x: number) => x === -0;
+      const files = await filesOf(functionCode('ScheduledFunction "zero"', factory, LAMBDA_RUNTIME));
+      expect([...files.keys()]).toEqual(["__index.js"]);
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^ScheduledFunction "zero": bundling the serialized handler: __index\.js:\d+: Comparison with -0/), undefined);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

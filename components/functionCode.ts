@@ -123,6 +123,7 @@ export async function bundledHandler<E, R>(
     const details = errors === undefined ? String(err) : errors.map(describeMessage).join("; ");
     throw new pulumi.ResourceError(`${name}: bundling the serialized handler failed: ${details}`, logResource);
   }
+  for (const warning of result.warnings) pulumi.log.warn(`${name}: bundling the serialized handler: ${describeMessage(warning)}`, logResource);
   const [output] = result.outputFiles;
   return output.text;
 }
