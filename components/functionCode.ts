@@ -20,11 +20,11 @@ const HANDLER_EXPORT = "handler";
 export const FUNCTION_CODE_HANDLER = `${SERIALIZED_MODULE}.${HANDLER_EXPORT}`;
 
 /**
- * Module paths the bundle leaves as `require` calls for the runtime to satisfy: AWS SDK v3 (`@aws-sdk/*`),
- * which the Node.js 18 and later managed runtimes ship
- * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html, "Including the SDK for JavaScript").
- * The SDK's own `@smithy/*` dependencies load from inside it; the handlers import no `@smithy` module, so a
- * bundle never reaches one directly.
+ * Module paths the bundle leaves as `require` calls for the runtime to satisfy: AWS SDK v3 (`@aws-sdk/*`).
+ * "Your code runs in an environment that includes the AWS SDK for JavaScript"
+ * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html; v3 since nodejs18.x). The SDK loads its
+ * own `@smithy/*` dependencies from where the runtime installed it; the handlers import no `@smithy`
+ * module themselves, so the bundle never reaches one.
  */
 export const LAMBDA_PROVIDED_MODULES: readonly string[] = Object.freeze(["@aws-sdk/*"]);
 

@@ -54,7 +54,8 @@ export interface ScheduledFunctionArgs<E, R> {
   /**
    * Factory called once per container that returns the handler (load clients and SSM values there).
    * It is serialized with its closure: it must not capture mutable module state, and a captured Pulumi
-   * secret fails the deployment (it would sit in plain text in the zip).
+   * secret fails the deployment (it would sit in plain text in the zip). What it requires is bundled into
+   * the zip from the deploying project's node_modules, except the AWS SDK, which the runtime provides.
    */
   callbackFactory: aws.lambda.CallbackFactory<E, R>;
   /** Describes the function. */
