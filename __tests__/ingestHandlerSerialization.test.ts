@@ -1,13 +1,16 @@
 /**
- * The ingest handler: its settings, its key cache in this process, and the handler as Lambda will run it: serialized by Pulumi's closure serializer (as
- * components/functionCode.ts does), written out as `__index.js` and run in a fresh Node process
- * against the loopback CoinGecko stand-in and the loopback S3/SSM stand-in. A serialization problem makes
- * mocked Pulumi tests hang instead of fail, so it is caught here, directly.
+ * The ingest handler: its settings, its key cache in this process, and the handler as Lambda will run it:
+ * serialized by Pulumi's closure serializer and bundled (exactly what components/functionCode.ts deploys),
+ * written out as `__index.js` and run in a fresh Node process against the loopback CoinGecko stand-in and
+ * the loopback S3/SSM stand-in. A serialization problem makes mocked Pulumi tests hang instead of fail,
+ * so it is caught here, directly.
  *
- * The child resolves `axios`, `axios-retry` and `@aws-sdk/*` through NODE_PATH pointing at this repository's
- * node_modules; the temporary folder itself lives outside the repository and is removed afterwards.
+ * The child finds only `@aws-sdk/*` on its module path, as the nodejs22.x runtime provides it: axios and
+ * axios-retry come from the bundle. The temporary folder lives outside the repository and is removed
+ * afterwards.
  */
-import * as pulumi from "@pulumi/pulumi";
+import { bundledHandler } from "../components/functionCode";
+import { LAMBDA_RUNTIME } from "../components/scheduledFunction";
 import {
   checkScheduledTime,
   createIngestHandler,
@@ -47,8 +50,7 @@ describe("serialized ingest handler", () => {
   let child: ChildRun;
 
   beforeAll(async () => {
-    const serialized = await pulumi.runtime.serializeFunction(createIngestHandler, { isFactoryFunction: true });
-    text = serialized.text;
+    text = await bundledHandler("ingest", createIngestHandler, LAMBDA_RUNTIME);
     dir = writeSerializedHandler(text, "ingest-serialized");
 
     aws = await startAwsStandIn();

@@ -1,9 +1,12 @@
 /**
- * The transform handler as Lambda will run it: serialized by Pulumi's closure serializer (exactly what
- * components/functionCode.ts deploys), written out as `__index.js` and run in a fresh Node
- * process against a loopback AWS stand-in (S3, SSM and Athena over real HTTP).
+ * The transform handler as Lambda will run it: serialized by Pulumi's closure serializer and bundled
+ * (exactly what components/functionCode.ts deploys), written out as `__index.js` and run in a fresh Node
+ * process, with only the runtime's AWS SDK on its module path, against a loopback AWS stand-in (S3, SSM
+ * and Athena over real HTTP).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { bundledHandler } from "../components/functionCode";
+import { LAMBDA_RUNTIME } from "../components/scheduledFunction";
 import { floorToHour, HOUR_SECONDS, partitionOf, partitionPath, processedKey } from "../functions/partitions";
 import { athenaInsertTemplate } from "../functions/sqlFiles";
 import { renderTemplate } from "../functions/sqlTemplate";
@@ -30,7 +33,7 @@ const TRANSFORM_SETTINGS = {
   [TRANSFORM_ENV.pipeline]: "crypto-serialized",
 };
 
-let serialized: pulumi.runtime.SerializedFunction;
+let text: string;
 let dir: string;
 
 beforeAll(async () => {
@@ -39,11 +42,11 @@ beforeAll(async () => {
   const saved = { ...process.env };
   Object.assign(process.env, TRANSFORM_SETTINGS, { COINGECKO_API_KEY: SECRET_SENTINEL });
   try {
-    serialized = await pulumi.runtime.serializeFunction(createTransformHandler, { isFactoryFunction: true });
+    text = await bundledHandler("transform", createTransformHandler, LAMBDA_RUNTIME);
   } finally {
     process.env = saved;
   }
-  dir = writeSerializedHandler(serialized.text, "transform-serialized");
+  dir = writeSerializedHandler(text, "transform-serialized");
 });
 
 afterAll(async () => {
@@ -53,25 +56,25 @@ afterAll(async () => {
 
 describe("transform handler serialization", () => {
   it("exports the factory's handler and requires only the SDK clients and Node built-ins", () => {
-    const required = [...serialized.text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+    const required = [...text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
     const packages = [...new Set(required.filter((r) => !r.startsWith("node:") && !["crypto", "timers/promises"].includes(r)))].sort();
 
-    expect(serialized.exportName).toBe("handler");
+    expect(text).toMatch(/^exports\.handler = /m);
     expect(packages).toEqual([
       "@aws-sdk/client-athena/dist-cjs/index.js",
       "@aws-sdk/client-s3/dist-cjs/index.js",
       "@aws-sdk/client-ssm/dist-cjs/index.js",
     ]);
-    expect(serialized.text).not.toMatch(/require\("@duckdb/);
-    expect(serialized.text).not.toMatch(/require\("@pulumi/);
+    expect(text).not.toMatch(/require\("@duckdb/);
+    expect(text).not.toMatch(/require\("@pulumi/);
   });
 
   it("captures no secret and no configuration value: they are read from the environment and SSM at run time", () => {
-    expect(serialized.text).not.toContain(SECRET_SENTINEL);
+    expect(text).not.toContain(SECRET_SENTINEL);
     const names = Object.values(TRANSFORM_SETTINGS).filter((v) => v.length > 2);
     expect(names).toHaveLength(6);
-    for (const value of names) expect(serialized.text).not.toContain(value);
-    expect(serialized.text).not.toContain("INSERT INTO analytics_prices");
+    for (const value of names) expect(text).not.toContain(value);
+    expect(text).not.toContain("INSERT INTO analytics_prices");
   });
 });
 

@@ -17,7 +17,7 @@ import { viewNames } from "../functions/sqlFiles";
 import { DuckDbEngine } from "../local/duckdbEngine";
 import { billedBytes, modelledScanBytes, monthlyCostUsd, windowChunks } from "./athenaCost";
 import { FormatBench, compareFormats } from "./formatComparison";
-import { measureArchives } from "./functionArchives";
+import { measureArchives, MODULE_LOAD_RUNS } from "./functionArchives";
 import { measureIngest } from "./ingestTiming";
 import { cachedHistory, DAY_SECONDS, HistorySpec, linkProcessed } from "./lakes";
 import { BenchResults, machineInfo, renderReport, Target, target } from "./report";
@@ -271,7 +271,7 @@ async function main(): Promise<void> {
 
   const targets: Target[] = [
     target("ingest: own work per 250-coin snapshot (median)", "<=", TARGETS.ingestOwnWorkMs, ingest.ownWorkMedianMs, "ms"),
-    ...archives.sizes.map((s) => target(`archive ${s.function}: zipped, 1 MB read as 1,000,000 bytes`, "<=", ZIP_BUDGET_BYTES, s.zipped, "bytes")),
+    ...archives.sizes.map((s) => target(`archive ${s.function}: zipped, within 2x the minified esbuild floor`, "<=", ZIP_BUDGET_BYTES, s.zipped, "bytes")),
     ...long.views.map((v) => target(`view ${v.view}: median latency over ${long.label}`, "<=", TARGETS.viewLatencyMs, v.latency.median, "ms")),
     ...long.views.map((v) => {
       const before = short.views.find((s) => s.view === v.view)?.profile.filesRead ?? Number.NaN;
@@ -285,7 +285,8 @@ async function main(): Promise<void> {
     `lakes: a simulated market written through runIngest: ${historyText(history)}; ` +
       `the ${long.label} lake is the cached history ending at the current slot, the ${short.label} lake its newest ${short.label} (hard links to the same files)`,
     `the hour before the current one (${heldOut.length} snapshot${heldOut.length === 1 ? "" : "s"}) is held out of each full materialisation; its snapshots arrive one per incremental run, then the hour is materialised again as one file`,
-    "zips: fflate deflate level 6; 1 MB = 1,000,000 bytes (strict; 1 MiB would be 1,048,576)",
+    "zips: fflate deflate level 6; the deployed archive is the serialized handler bundled by esbuild, unminified (readable stack traces); the floor is the handler module bundled and minified",
+    `module load: require("./__index.js") of the archive in ${MODULE_LOAD_RUNS} fresh Node processes, only the AWS SDK on NODE_PATH, the function's environment set`,
     "view latency: CREATE TEMP TABLE AS SELECT * FROM view on one open DuckDB over the lake (the whole result, not converted to JS), after one warm-up run",
     `files read: the views read the hour partitions of their window (the current hour and the 168 before it), which both lakes fill, so the counts do not depend on history`,
     "files read: sum of Total Files Read over the plan's TABLE_SCANs (DuckDB JSON profiling); bytes read: READ bytes in DuckDB's FileSystem log; " +

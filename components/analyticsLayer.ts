@@ -284,8 +284,6 @@ export class AnalyticsLayer extends pulumi.ComponentResource {
         callbackFactory: createTransformHandler,
         description: pulumi.interpolate`Hourly Parquet materialisation of pipeline ${pipelineName}`,
         statements,
-        // The transform makes no HTTP calls of its own: only the runtime's AWS SDK.
-        excludePackages: ["axios", "axios-retry"],
         environment: {
           [TRANSFORM_ENV.archiveBucket]: args.archiveBucketName,
           [TRANSFORM_ENV.analyticsBucket]: analytics.bucketName,

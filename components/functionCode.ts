@@ -1,14 +1,15 @@
 /**
- * A Lambda function's deployment archive made the way `aws.lambda.CallbackFunction` makes it (the
- * handler factory serialized by Pulumi into `__index.js`, plus the package folders Pulumi walks from the
- * deploying project's package.json `dependencies`), except that each package folder is expanded file by
- * file and the files Node never loads at run time are left out: source maps, Markdown documentation,
- * TypeScript sources and declarations, and dot-named tool configuration.
+ * A Lambda function's deployment archive: the handler factory serialized by Pulumi into `__index.js` (as
+ * `aws.lambda.CallbackFunction` serializes it), then bundled at deploy time by esbuild with everything it
+ * requires into that one file, except the AWS SDK, which the runtime provides. Pulumi's own packing walks
+ * the deploying project's package.json `dependencies` and zips every package it reaches, whether the
+ * handler loads it or not; the bundle holds exactly the modules the handler reaches.
  */
 import * as fs from "fs";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { BuildFailure, BuildResult, buildSync, Message, OutputFile } from "esbuild";
 
 /** Module name of the serialized handler factory in the archive (as CallbackFunction names it). */
 const SERIALIZED_MODULE = "__index";
@@ -19,86 +20,69 @@ const HANDLER_EXPORT = "handler";
 export const FUNCTION_CODE_HANDLER = `${SERIALIZED_MODULE}.${HANDLER_EXPORT}`;
 
 /**
- * File name endings Node never loads at run time: source maps (read only with `--enable-source-maps`,
- * and then a missing one is skipped), Markdown documentation, and TypeScript (Node refuses to strip
- * types from files under node_modules, so `.ts`/`.cts`/`.mts` there, declarations included, are for
- * the compiler only).
+ * Module paths the bundle leaves as `require` calls for the runtime to satisfy: AWS SDK v3 (`@aws-sdk/*`).
+ * "Your code runs in an environment that includes the AWS SDK for JavaScript"
+ * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html; v3 since nodejs18.x). The SDK loads its
+ * own `@smithy/*` dependencies from where the runtime installed it; the handlers import no `@smithy`
+ * module themselves, so the bundle never reaches one.
  */
-export const UNLOADED_FILE_ENDINGS: readonly string[] = Object.freeze([
-  ".map",
-  ".md",
-  ".markdown",
-  ".ts",
-  ".cts",
-  ".mts",
-  ".tsx",
-  ".tsbuildinfo",
-]);
+export const LAMBDA_PROVIDED_MODULES: readonly string[] = Object.freeze(["@aws-sdk/*"]);
 
-/** License, copying and notice files stay whatever their ending: the licence travels with the code. */
-const LICENSE_FILE = /^(licen[cs]e|copying|notice)/i;
+/** A Lambda Node.js runtime identifier, e.g. `nodejs22.x`. */
+const NODE_RUNTIME = /^nodejs(\d+)\.x$/;
 
-/**
- * Whether a file of a package folder goes into the archive. `relativePath` is relative to the package
- * folder, `/`-separated. Kept: license files (`LICENSE*`, `COPYING*`, `NOTICE*`, even `LICENSE.md`) and
- * everything not ending in one of {@link UNLOADED_FILE_ENDINGS}, so every `package.json` and every
- * `.js`/`.cjs`/`.mjs`/`.json`/`.node` file. Dropped besides: anything under or named with a leading dot
- * (`.github/`, `.eslintrc`, `.nycrc`, a nested `node_modules/.bin/`), which only tools read.
- */
-export function isRuntimeFile(relativePath: string): boolean {
-  const segments = relativePath.split("/");
-  const name = segments[segments.length - 1];
-  if (segments.some((segment) => segment.startsWith("."))) return false;
-  if (LICENSE_FILE.test(name)) return true;
-  const lower = name.toLowerCase();
-  return !UNLOADED_FILE_ENDINGS.some((ending) => lower.endsWith(ending));
+/** esbuild's `target` for a Lambda Node.js runtime: `nodejs22.x` → `node22`. Throws for any other runtime. */
+export function bundleTarget(runtime: string): string {
+  const major = NODE_RUNTIME.exec(runtime)?.[1];
+  if (major === undefined) throw new Error(`${runtime} is not a Lambda Node.js runtime (nodejs<major>.x)`);
+  return `node${major}`;
 }
 
 /**
- * The runtime files of one package folder as archive entries: `archivePath/<relative path>` → a
- * FileAsset of the file, in sorted order. The same archive paths a FileArchive of the folder nested at
- * `archivePath` gives, minus what {@link isRuntimeFile} drops. Like Pulumi's own folder archives, a
- * symbolic link to a file is followed and one to a folder is skipped.
+ * The deploying project's root: the nearest folder at or above `from` (the working directory, where Pulumi
+ * runs the program) holding a package.json, as Pulumi's `computeCodePaths` finds it. The serializer names
+ * installed modules by package path (`axios/dist/node/axios.cjs`, or the library's own
+ * `crypto-analytics-pipeline/dist/functions/ingestHandler.js` when it is installed as a package) for Node
+ * to resolve from there, so the bundle resolves them from there too.
  */
-export function packageFolderAssets(archivePath: string, folder: string): Record<string, pulumi.asset.FileAsset> {
-  const assets: Record<string, pulumi.asset.FileAsset> = {};
-  const walk = (dir: string, relative: string): void => {
-    const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      const file = path.join(dir, entry.name);
-      const key = relative === "" ? entry.name : `${relative}/${entry.name}`;
-      if (entry.isDirectory()) walk(file, key);
-      else if (fs.statSync(file).isFile() && isRuntimeFile(key)) assets[`${archivePath}/${key}`] = new pulumi.asset.FileAsset(file);
-    }
-  };
-  walk(folder, "");
-  return assets;
+export function projectRoot(from: string = process.cwd()): string {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "package.json"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json in ${from} or any folder above it: run the Pulumi program from its project`);
+  }
 }
 
 /**
- * The deployment archive of a function whose handler `callbackFactory` returns: `__index.js` (the
- * factory serialized by Pulumi, exporting `handler`, see {@link FUNCTION_CODE_HANDLER}) and the runtime
- * files ({@link packageFolderAssets}) of every package Pulumi's `computeCodePaths` walks from the
- * deploying project's `dependencies`, except `excludePackages` and `aws-sdk` (as CallbackFunction
- * excludes it). A closure that captures a Pulumi secret is refused: the secret would sit in plain text in
- * the zip that anyone allowed `lambda:GetFunction` can download. `name` identifies the function in that
- * error; `logResource` is the resource Pulumi's messages are attached to (none by default).
+ * The deployment archive of a function whose handler `callbackFactory` returns, for Lambda runtime
+ * `runtime` (e.g. `nodejs22.x`): one file, `__index.js`, the factory serialized by Pulumi (exporting
+ * `handler`, see {@link FUNCTION_CODE_HANDLER}) and bundled as CommonJS for that runtime's Node version
+ * with every module it requires, resolved from the deploying project ({@link projectRoot}), except
+ * {@link LAMBDA_PROVIDED_MODULES}. The bundle is not minified: names and code stay readable in stack traces
+ * without a source map. The same project gives the same bytes, so a redeploy shows no code change.
+ *
+ * Fails the deployment, with an error naming the function (`name`): a closure that captures a Pulumi
+ * secret (the secret would sit in plain text in the zip that anyone allowed `lambda:GetFunction` can
+ * download), and a module the bundler cannot resolve or load. Bundler warnings are logged on
+ * `logResource` (none by default), which Pulumi's messages are attached to.
  */
 export function functionCode<E, R>(
   name: string,
   callbackFactory: aws.lambda.CallbackFactory<E, R>,
-  excludePackages: readonly string[],
+  runtime: string,
   logResource?: pulumi.Resource,
 ): pulumi.asset.AssetArchive {
-  return new pulumi.asset.AssetArchive(codeAssets(name, callbackFactory, excludePackages, logResource));
+  return new pulumi.asset.AssetArchive(
+    bundledHandler(name, callbackFactory, runtime, logResource).then((text) => ({ [`${SERIALIZED_MODULE}.js`]: new pulumi.asset.StringAsset(text) })),
+  );
 }
 
-async function codeAssets<E, R>(
+/** The text of {@link functionCode}'s `__index.js`. */
+export async function bundledHandler<E, R>(
   name: string,
   callbackFactory: aws.lambda.CallbackFactory<E, R>,
-  excludePackages: readonly string[],
-  logResource: pulumi.Resource | undefined,
-): Promise<pulumi.asset.AssetMap> {
+  runtime: string,
+  logResource?: pulumi.Resource,
+): Promise<string> {
   // Secrets are allowed through serialization only so that the refusal below can name the function.
   const serialized = await pulumi.runtime.serializeFunction(callbackFactory, {
     exportName: HANDLER_EXPORT,
@@ -113,13 +97,38 @@ async function codeAssets<E, R>(
       logResource,
     );
   }
-  const assets: pulumi.asset.AssetMap = { [`${SERIALIZED_MODULE}.js`]: new pulumi.asset.StringAsset(serialized.text) };
-  // CallbackFunction always leaves out `aws-sdk` (v2, which older Lambda runtimes provided); so does this,
-  // so that a project depending on it gets the same packages as before.
-  const codePaths = await pulumi.runtime.computeCodePaths({ extraExcludePackages: [...excludePackages, "aws-sdk"], logResource });
-  for (const [archivePath, entry] of codePaths) {
-    if (!(entry instanceof pulumi.asset.FileArchive)) throw new Error(`${name}: package path ${archivePath} is not a folder`);
-    Object.assign(assets, packageFolderAssets(archivePath, await entry.path));
+  const target = bundleTarget(runtime);
+  const root = projectRoot();
+  let result: BuildResult & { outputFiles: OutputFile[] };
+  try {
+    // The synchronous API: the asynchronous one keeps a long-lived esbuild process that outlives a test
+    // runner's worker (jest reports it as a leak and force-exits the worker); one bundle takes well under a second.
+    result = buildSync({
+      stdin: { contents: serialized.text, sourcefile: `${SERIALIZED_MODULE}.js`, resolveDir: root, loader: "js" },
+      // The bundle's module comments name files relative to this folder, not by absolute path, so the
+      // bytes do not depend on where the project is checked out.
+      absWorkingDir: root,
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      target,
+      external: [...LAMBDA_PROVIDED_MODULES],
+      // Licence comments (`/*!`, `@license`) of the bundled packages travel with their code.
+      legalComments: "eof",
+      write: false,
+      logLevel: "silent",
+    });
+  } catch (err) {
+    const { errors } = err as Partial<BuildFailure>;
+    const details = errors === undefined ? String(err) : errors.map(describeMessage).join("; ");
+    throw new pulumi.ResourceError(`${name}: bundling the serialized handler failed: ${details}`, logResource);
   }
-  return assets;
+  for (const warning of result.warnings) pulumi.log.warn(`${name}: bundling the serialized handler: ${describeMessage(warning)}`, logResource);
+  const [output] = result.outputFiles;
+  return output.text;
+}
+
+/** `file:line: text` of an esbuild message (just the text when it has no location). */
+function describeMessage(message: Message): string {
+  return message.location === null ? message.text : `${message.location.file}:${message.location.line}: ${message.text}`;
 }

@@ -12,63 +12,11 @@ import { checked, integerIn, matching, oneOf } from "./args";
 import { FUNCTION_CODE_HANDLER, functionCode } from "./functionCode";
 import { allow, allowPrincipal, denyEveryone, LeastPrivilegeRole, PolicyStatement, policyDocument } from "./iam";
 
-/** Lambda runtime of every pipeline function; it ships AWS SDK v3, so the zip never carries it. */
+/** Lambda runtime of every pipeline function; it ships AWS SDK v3, so the zip never carries it, and the bundle targets its Node version. */
 export const LAMBDA_RUNTIME = "nodejs22.x";
 
 /** Architecture of every pipeline function (Graviton: cheaper per GB-second). */
 export const LAMBDA_ARCHITECTURE = "arm64";
-
-/**
- * Packages kept out of every function zip. Pulumi zips the deploying project's `dependencies`
- * transitively, not what the handler imports; an excluded name is neither zipped nor walked into,
- * so naming the roots drops their whole trees, and naming every scoped SDK package as well keeps them
- * out even when some other dependency reaches them. The archive test fails if one slips back in.
- * - AWS SDK v3 (`@aws-sdk/*`, `@smithy/*`, `@aws/lambda-invoke-store`): provided by the nodejs22.x runtime.
- * - `@duckdb/*`: local mode only; its native binding is ~70 MB.
- * - `@pulumi/*`: deployment-time only.
- * - chart.js (+ `@kurkle/color`), commander, playwright-core: local dashboard, CLI and browser tests.
- */
-export const LAMBDA_EXCLUDED_PACKAGES: readonly string[] = Object.freeze([
-  "@aws-sdk/checksums",
-  "@aws-sdk/client-athena",
-  "@aws-sdk/client-s3",
-  "@aws-sdk/client-ssm",
-  "@aws-sdk/core",
-  "@aws-sdk/credential-provider-env",
-  "@aws-sdk/credential-provider-http",
-  "@aws-sdk/credential-provider-ini",
-  "@aws-sdk/credential-provider-login",
-  "@aws-sdk/credential-provider-node",
-  "@aws-sdk/credential-provider-process",
-  "@aws-sdk/credential-provider-sso",
-  "@aws-sdk/credential-provider-web-identity",
-  "@aws-sdk/middleware-sdk-s3",
-  "@aws-sdk/nested-clients",
-  "@aws-sdk/signature-v4-multi-region",
-  "@aws-sdk/token-providers",
-  "@aws-sdk/types",
-  "@aws-sdk/xml-builder",
-  "@smithy/core",
-  "@smithy/credential-provider-imds",
-  "@smithy/fetch-http-handler",
-  "@smithy/node-http-handler",
-  "@smithy/signature-v4",
-  "@smithy/types",
-  "@aws/lambda-invoke-store",
-  "@duckdb/node-api",
-  "@duckdb/node-bindings",
-  "@duckdb/node-bindings-linux-x64",
-  "@duckdb/node-bindings-linux-arm64",
-  "@duckdb/node-bindings-darwin-arm64",
-  "@duckdb/node-bindings-darwin-x64",
-  "@duckdb/node-bindings-win32-x64",
-  "@pulumi/pulumi",
-  "@pulumi/aws",
-  "chart.js",
-  "@kurkle/color",
-  "commander",
-  "playwright-core",
-]);
 
 /**
  * Target input of every schedule: EventBridge Scheduler substitutes the slot's scheduled time, so a
@@ -155,7 +103,8 @@ export interface ScheduledFunctionArgs<E, R> extends Omit<ScheduledJobSettings, 
   /**
    * Factory called once per container that returns the handler (load clients and SSM values there).
    * It is serialized with its closure: it must not capture mutable module state, and a captured Pulumi
-   * secret fails the deployment (it would sit in plain text in the zip).
+   * secret fails the deployment (it would sit in plain text in the zip). What it requires is bundled into
+   * the zip from the deploying project's node_modules, except the AWS SDK, which the runtime provides.
    */
   callbackFactory: aws.lambda.CallbackFactory<E, R>;
   /** Describes the function. */
@@ -165,11 +114,6 @@ export interface ScheduledFunctionArgs<E, R> extends Omit<ScheduledJobSettings, 
    * two are added here). Exact actions and resources only.
    */
   statements: pulumi.Input<PolicyStatement>[];
-  /**
-   * Packages kept out of this function's zip on top of {@link LAMBDA_EXCLUDED_PACKAGES}, e.g. `axios`
-   * for a function that makes no HTTP calls. None by default.
-   */
-  excludePackages?: string[];
   /** Environment variables: names and settings only, never secrets. None by default. */
   environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** `rate(...)` or `cron(...)` expression. Required: each component has its own default. */
@@ -250,18 +194,13 @@ export class ScheduledFunction<E = unknown, R = unknown> extends pulumi.Componen
     senderOnlyQueuePolicy(`${name}-failures-policy`, failureQueue, role.arn, this);
 
     // A plain Function (CallbackFunction's own resource type, so stacks made with CallbackFunction see
-    // the same resource) whose archive leaves out the package files Node never loads.
+    // the same resource) whose archive is the serialized handler bundled with what it requires.
     const fn = new aws.lambda.Function(
       `${name}-function`,
       {
         name: functionName,
         description: args.description,
-        code: functionCode(
-          `ScheduledFunction "${name}"`,
-          args.callbackFactory,
-          [...LAMBDA_EXCLUDED_PACKAGES, ...(args.excludePackages ?? [])],
-          this,
-        ),
+        code: functionCode(`ScheduledFunction "${name}"`, args.callbackFactory, LAMBDA_RUNTIME, this),
         handler: FUNCTION_CODE_HANDLER,
         role: role.arn,
         runtime: LAMBDA_RUNTIME,

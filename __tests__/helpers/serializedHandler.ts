@@ -1,8 +1,8 @@
 /**
- * Runs a Pulumi-serialized handler (`serializeFunction(factory, { isFactoryFunction: true })`) the way
- * Lambda would: its `__index.js` in a fresh Node process, one process standing for one container, so
- * several events in one run share the factory's clients and caches. The child resolves packages
- * (`@aws-sdk/*`, `axios`) through NODE_PATH pointing at this repository's node_modules.
+ * Runs a function's `__index.js` (the serialized and bundled handler factory components/functionCode.ts
+ * deploys) the way Lambda would: in a fresh Node process, one process standing for one container, so
+ * several events in one run share the factory's clients and caches. The child finds nothing on its module
+ * path but the AWS SDK, as the nodejs22.x runtime provides it, so everything else must be in the bundle.
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
@@ -39,7 +39,7 @@ export interface ChildRun {
   jsonLines(): Record<string, unknown>[];
 }
 
-/** Writes the serialized text as `__index.js` plus the runner into a fresh temporary folder; returns the folder. */
+/** Writes the handler's text as `__index.js` plus the runner into a fresh temporary folder; returns the folder. */
 export function writeSerializedHandler(text: string, prefix: string): string {
   const dir = makeTempDir(prefix);
   fs.writeFileSync(path.join(dir, "__index.js"), text);
@@ -47,11 +47,34 @@ export function writeSerializedHandler(text: string, prefix: string): string {
   return dir;
 }
 
-/** A child environment with nothing from this process but PATH: NODE_PATH, the stand-in's AWS settings, no AWS config files. */
+/** Writes an archive's files (archive path → bytes) under `dir`, creating folders. */
+export function writeArchiveFiles(dir: string, files: Map<string, Uint8Array>): void {
+  for (const [key, bytes] of files) {
+    fs.mkdirSync(path.dirname(path.join(dir, key)), { recursive: true });
+    fs.writeFileSync(path.join(dir, key), bytes);
+  }
+}
+
+/**
+ * A module path holding what the nodejs22.x runtime provides and nothing else: AWS SDK v3 (`@aws-sdk/*`,
+ * linked to this repository's copy). Creates `<dir>/node_modules` and returns it, for NODE_PATH.
+ */
+export function lambdaRuntimeNodePath(dir: string): string {
+  const modules = path.join(dir, "node_modules");
+  if (fs.existsSync(modules)) return modules;
+  fs.mkdirSync(modules, { recursive: true });
+  fs.symlinkSync(path.resolve(__dirname, "..", "..", "node_modules", "@aws-sdk"), path.join(modules, "@aws-sdk"), "dir");
+  return modules;
+}
+
+/**
+ * A child environment with nothing from this process but PATH: NODE_PATH holding only the runtime's AWS SDK
+ * ({@link lambdaRuntimeNodePath}, under `dir`), the stand-in's AWS settings, no AWS config files.
+ */
 export function serializedHandlerEnv(dir: string, aws: AwsStandIn, extra: Record<string, string>): Record<string, string> {
   return {
     PATH: process.env.PATH ?? "",
-    NODE_PATH: path.resolve(__dirname, "..", "..", "node_modules"),
+    NODE_PATH: lambdaRuntimeNodePath(path.join(dir, "runtime")),
     ...isolatedSdkEnv(aws, dir),
     ...extra,
   };
