@@ -124,7 +124,7 @@ export class Dashboards extends pulumi.ComponentResource {
   /** The role QuickSight assumes for this data source. */
   public readonly roleArn: pulumi.Output<string>;
   /** How the data sets hold their data: `dashboardMode`, resolved (defaults to {@link DEFAULT_DASHBOARD_MODE}). */
-  public readonly importMode: DashboardMode;
+  public readonly importMode: pulumi.Output<DashboardMode>;
 
   constructor(name: string, args: DashboardsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("crypto-analytics:pipeline:Dashboards", name, {}, opts);
@@ -273,7 +273,7 @@ export class Dashboards extends pulumi.ComponentResource {
     this.dataSetArns = pulumi.output(Object.fromEntries(views.map((view) => [view, dataSets[view].arn])));
     this.workGroupName = workgroup.name;
     this.roleArn = role.arn;
-    this.importMode = mode;
+    this.importMode = pulumi.output(mode);
     this.registerOutputs({
       dashboardUrl: this.dashboardUrl,
       dashboardArn: this.dashboardArn,

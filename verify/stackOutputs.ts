@@ -51,6 +51,9 @@ export const QUICKSIGHT_OUTPUTS = {
 /** QuickSight import modes (Dashboards' `dashboardMode`). */
 const IMPORT_MODES = ["SPICE", "DIRECT_QUERY"] as const;
 
+/** How `pulumi stack output --json` shows a secret output unless asked to decrypt it. */
+const SECRET_PLACEHOLDER = "[secret]";
+
 /** Glue view names as AnalyticsLayer creates them: checked before they are put into SQL. */
 const VIEW_NAME = /^[a-z_][a-z0-9_]*$/;
 
@@ -119,6 +122,8 @@ export function parseStackOutputs(outputs: unknown, source: string): VerifyTarge
   const text = (name: string): string => {
     const value = o[name];
     if (value === undefined || value === null) problems.push(`${name} is missing`);
+    // What `pulumi stack output --json` prints for a secret without --show-secrets, which verify never passes.
+    else if (value === SECRET_PLACEHOLDER) problems.push(`${name} is a secret in this stack; verify reads plain outputs only, so export it as a plain value`);
     else if (typeof value !== "string" || value.trim() === "") problems.push(`${name} must be a non-empty string, got ${JSON.stringify(value)}`);
     return typeof value === "string" ? value : "";
   };
@@ -200,7 +205,8 @@ export type ProcessRunner = (command: string, args: readonly string[]) => Promis
 /** The real {@link ProcessRunner}: `child_process.spawn` with the caller's environment and working directory. */
 export const spawnProcess: ProcessRunner = (command, args) =>
   new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], { stdio: ["ignore", "pipe", "pipe"] });
+    // env passed explicitly: the caller's view of process.env (a test's, under jest) is the one that counts.
+    const child = spawn(command, [...args], { stdio: ["ignore", "pipe", "pipe"], env: process.env });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (chunk: Buffer) => out.push(chunk));

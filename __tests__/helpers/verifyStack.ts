@@ -4,13 +4,13 @@
  * every call made, in order, across all five clients.
  */
 import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, StartQueryExecutionInput } from "@aws-sdk/client-athena";
-import { InvokeCommand, InvokeCommandInput, LambdaClient } from "@aws-sdk/client-lambda";
+import { InvokeCommand, InvokeCommandInput, InvokeCommandOutput, LambdaClient } from "@aws-sdk/client-lambda";
 import { DescribeDataSourceCommand, ListIngestionsCommand, QuickSightClient } from "@aws-sdk/client-quicksight";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { GetTopicAttributesCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { IngestResult } from "../../functions/ingest";
-import { hourPrefix, partitionOf, partitionStart, processedKey, rawKey, rawRequestKey } from "../../functions/partitions";
+import { HourPartition, hourPrefix, partitionOf, partitionStart, processedKey, rawKey, rawRequestKey } from "../../functions/partitions";
 import { viewNames } from "../../functions/sqlFiles";
 import { manifestKey, TransformSummary } from "../../functions/transform";
 
@@ -67,8 +67,10 @@ export const quicksight = mockClient(QuickSightClient);
 const MOCKS = [lambda, s3, athena, sns, quicksight];
 
 /** A Lambda response carrying `body` as its payload, as Invoke returns it. */
-export function invokeResponse(body: unknown, functionError?: string): { StatusCode: number; Payload: Uint8Array; FunctionError?: string; ExecutedVersion: string } {
-  return { StatusCode: 200, ExecutedVersion: "$LATEST", Payload: new Uint8Array(Buffer.from(JSON.stringify(body))), ...(functionError !== undefined ? { FunctionError: functionError } : {}) };
+export function invokeResponse(body: unknown, functionError?: string): Partial<InvokeCommandOutput> {
+  // The SDK wraps the bytes in a Uint8ArrayBlobAdapter; verify reads them as plain bytes.
+  const Payload = new Uint8Array(Buffer.from(JSON.stringify(body))) as InvokeCommandOutput["Payload"];
+  return { StatusCode: 200, ExecutedVersion: "$LATEST", Payload, ...(functionError !== undefined ? { FunctionError: functionError } : {}) };
 }
 
 /** An SDK service error as the clients throw it. */
@@ -91,20 +93,31 @@ const VIEW_ROWS = [{ Data: [{ VarCharValue: "id" }] }, { Data: [{ VarCharValue: 
  */
 export function healthyStack(slot: number): void {
   MOCKS.forEach((m) => m.reset());
-  const hour = partitionOf(slot);
-  const summary: TransformSummary = { hours: [{ partition: hour, snapshots: 1, rowsWritten: 250, queryId: "q-insert" }], rowsMaterialised: 250, hoursCaughtUp: 0, lagHours: 0 };
-  lambda.on(InvokeCommand, { FunctionName: INGEST_FN }).resolves(invokeResponse(ingestResult(slot)));
-  lambda.on(InvokeCommand, { FunctionName: TRANSFORM_FN }).resolves(invokeResponse(summary));
-  const objects: Record<string, string[]> = {
-    [ARCHIVE]: [rawKey(slot), rawRequestKey(slot), processedKey(slot)],
-    [ANALYTICS]: [`${hourPrefix("analytics", hour)}20261202_154801_00012_abcde_6f1c2d3e`, manifestKey(hour)],
-  };
+  // The slot of the latest ingest invocation: a run that crosses a slot boundary after setup still finds its objects.
+  let current = slot;
+  const hour = (): HourPartition => partitionOf(current);
+  lambda.on(InvokeCommand, { FunctionName: INGEST_FN }).callsFake((input: InvokeCommandInput) => {
+    current = Date.parse(JSON.parse(Buffer.from(input.Payload as Uint8Array).toString("utf8")).scheduledTime) / 1000;
+    return invokeResponse(ingestResult(current));
+  });
+  lambda.on(InvokeCommand, { FunctionName: TRANSFORM_FN }).callsFake(() =>
+    invokeResponse({ hours: [{ partition: hour(), snapshots: 1, rowsWritten: 250, queryId: "q-insert" }], rowsMaterialised: 250, hoursCaughtUp: 0, lagHours: 0 } satisfies TransformSummary),
+  );
+  const objects = (bucket: string): string[] =>
+    bucket === ARCHIVE
+      ? [rawKey(current), rawRequestKey(current), processedKey(current)]
+      : bucket === ANALYTICS
+        ? [`${hourPrefix("analytics", hour())}20261202_154801_00012_abcde_6f1c2d3e`, manifestKey(hour())]
+        : [];
   s3.on(ListObjectsV2Command).callsFake((input: { Bucket: string; Prefix: string }) => ({
-    Contents: (objects[input.Bucket] ?? []).filter((k) => k.startsWith(input.Prefix)).map((Key) => ({ Key })),
+    Contents: objects(input.Bucket).filter((k) => k.startsWith(input.Prefix)).map((Key) => ({ Key })),
     IsTruncated: false,
   }));
-  const manifest = { version: 1, partition: "", snapshots: [partitionStart(hour), slot], updatedAt: new Date(slot * 1000).toISOString() };
-  s3.on(GetObjectCommand, { Bucket: ANALYTICS, Key: manifestKey(hour) }).resolves({ Body: { transformToByteArray: async () => new Uint8Array(Buffer.from(JSON.stringify(manifest))) } } as never);
+  s3.on(GetObjectCommand).callsFake((input: { Bucket: string; Key: string }) => {
+    if (input.Bucket !== ANALYTICS || input.Key !== manifestKey(hour())) throw serviceError("NoSuchKey", "The specified key does not exist.", 404);
+    const manifest = { version: 1, partition: "", snapshots: [partitionStart(hour()), current], updatedAt: new Date(current * 1000).toISOString() };
+    return { Body: { transformToByteArray: async () => new Uint8Array(Buffer.from(JSON.stringify(manifest))) } };
+  });
   athena.on(StartQueryExecutionCommand).callsFake((input: StartQueryExecutionInput) => ({ QueryExecutionId: queryIdOf(input.QueryString ?? "") }));
   athena.on(GetQueryExecutionCommand).callsFake((input: { QueryExecutionId: string }) => selectExecution(input.QueryExecutionId, "SUCCEEDED"));
   athena.on(GetQueryResultsCommand).resolves({ ResultSet: { ResultSetMetadata: { ColumnInfo: [{ Name: "id", Type: "varchar" }] }, Rows: VIEW_ROWS } } as never);
@@ -128,6 +141,17 @@ export function ingestion(id: string, status: string, createdSeconds: number, er
   return { IngestionId: id, IngestionStatus: status, CreatedTime: new Date(createdSeconds * 1000), RowInfo: { RowsIngested: 250 }, ...(errorInfo ? { ErrorInfo: errorInfo } : {}) };
 }
 
+/** A call as sinon records it: its global sequence number and the arguments of `send`. */
+interface SentCall {
+  callId: number;
+  args: unknown[];
+}
+
+/** Every call sent to any of the five mocked clients, in the order sent. */
+function sentCalls(): SentCall[] {
+  return MOCKS.flatMap((m) => m.calls() as unknown as SentCall[]).sort((a, b) => a.callId - b.callId);
+}
+
 /** One recorded SDK call: the command's class name and its input (an Invoke payload decoded from JSON). */
 export interface RecordedCall {
   command: string;
@@ -136,19 +160,17 @@ export interface RecordedCall {
 
 /** Every call sent to any of the five mocked clients, in the order sent. */
 export function recordedCalls(): RecordedCall[] {
-  return MOCKS.flatMap((m) => m.calls())
-    .sort((a, b) => a.callId - b.callId)
-    .map((call) => {
-      const command = call.args[0] as { constructor: { name: string }; input: Record<string, unknown> };
-      const input = { ...command.input };
-      if (command.constructor.name === "InvokeCommand") input.Payload = JSON.parse(Buffer.from((command.input as InvokeCommandInput).Payload as Uint8Array).toString("utf8"));
-      return { command: command.constructor.name, input };
-    });
+  return sentCalls().map((call) => {
+    const command = call.args[0] as { constructor: { name: string }; input: Record<string, unknown> };
+    const input = { ...command.input };
+    if (command.constructor.name === "InvokeCommand") input.Payload = JSON.parse(Buffer.from((command.input as InvokeCommandInput).Payload as Uint8Array).toString("utf8"));
+    return { command: command.constructor.name, input };
+  });
 }
 
 /** The abort signal passed with each call of a command, in order. */
 export function signalsOf(commandName: string): (AbortSignal | undefined)[] {
-  return MOCKS.flatMap((m) => m.calls())
+  return sentCalls()
     .filter((call) => (call.args[0] as { constructor: { name: string } }).constructor.name === commandName)
     .map((call) => (call.args[1] as { abortSignal?: AbortSignal } | undefined)?.abortSignal);
 }
