@@ -91,10 +91,10 @@ function httpStatus(err: unknown): number | undefined {
 
 /** The failure an error thrown by `call` means. */
 export function describeAwsError(err: unknown, call: FailedCall): Failure {
+  if (isAthenaQueryError(err)) return describeAthenaFailure(err.message, err.kind, err.stateChangeReason);
   const name = errorName(err);
   const message = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, " ").trim();
   const detail = `${call.action} failed: ${name}: ${message}`;
-  if (isAthenaQueryError(err)) return describeAthenaFailure(err.message, err.kind, err.stateChangeReason);
   if (ACCESS_DENIED.has(name) || httpStatus(err) === 403 || parseAccessDenial(message) !== undefined) {
     return { detail, fix: accessDeniedFix(message, call) as string };
   }
@@ -114,7 +114,7 @@ export function describeAwsError(err: unknown, call: FailedCall): Failure {
  * (a missing or stale view) are fixed by deploying, everything else by the query's own message.
  */
 function describeAthenaFailure(message: string, kind: string, reason: string | undefined): Failure {
-  if (kind === "TIMEOUT") return { detail: message, fix: "the query ran past its limit and was stopped: raise --query-timeout, or look for a query stuck QUEUED in the workgroup" };
+  if (kind === "TIMEOUT") return { detail: message, fix: "the query ran past its limit and was stopped: raise --view-timeout, or look for a query stuck QUEUED in the workgroup" };
   const cause = reason ?? message;
   if (/VIEW_IS_STALE|TABLE_NOT_FOUND|SCHEMA_NOT_FOUND|does not exist/i.test(cause)) {
     return { detail: message, fix: `the catalog does not match this version's views (${cause}): run \`pulumi up\`` };

@@ -206,17 +206,17 @@ class VerifyRun {
 
   async all(): Promise<CheckResult[]> {
     const slot = floorToSlot(Math.floor(this.clock.now() / 1000));
-    const ingest = await this.check("ingest", this.timeouts.ingestMs, "raise --ingest-timeout if the function needs longer", (signal, step) => this.ingest(slot, signal, step));
+    const ingest = await this.check("ingest", this.timeouts.ingestMs, "raise --ingest-timeout if the function needs longer", (step) => this.ingest(slot, step));
     if (ingest.status === "pass") {
-      await this.check("transform", this.timeouts.transformMs, "raise --transform-timeout if the function needs longer", (signal, step) => this.transform(slot, signal, step));
+      await this.check("transform", this.timeouts.transformMs, "raise --transform-timeout if the function needs longer", (step) => this.transform(slot, step));
     } else {
       this.skip("transform", "the ingest check failed, so the hour has no new snapshot to materialise");
     }
     const engine = this.viewEngine();
     for (const view of this.targets.viewNames) {
-      await this.check(`view ${view}`, this.timeouts.viewMs + VIEW_STOP_GRACE_MS, "raise --view-timeout", (_signal, step) => this.view(engine, view, step));
+      await this.check(`view ${view}`, this.timeouts.viewMs + VIEW_STOP_GRACE_MS, "raise --view-timeout", (step) => this.view(engine, view, step));
     }
-    await this.check("alarm topic", this.timeouts.topicMs, "raise --topic-timeout", (signal, step) => this.topic(signal, step));
+    await this.check("alarm topic", this.timeouts.topicMs, "raise --topic-timeout", (step) => this.topic(step));
     await this.quicksight();
     return this.results;
   }
@@ -225,12 +225,12 @@ class VerifyRun {
    * Runs one check body within `timeoutMs` and records its line: a failure it raises, any other error, or
    * the timeout (naming the step it was in) make a `fail` line.
    */
-  private async check(name: string, timeoutMs: number, timeoutFix: string, body: (signal: AbortSignal, step: Step) => Promise<Outcome>): Promise<CheckResult> {
+  private async check(name: string, timeoutMs: number, timeoutFix: string, body: (step: Step) => Promise<Outcome>): Promise<CheckResult> {
     const started = this.clock.now();
     const controller = new AbortController();
     const step: Step = { current: "starting", signal: controller.signal };
     const timedOut = Symbol("timed out");
-    const work = body(controller.signal, step);
+    const work = body(step);
     // A body still running after its timeout ends in an abort; its late rejection is of no interest.
     work.catch(() => undefined);
     let result: Omit<CheckResult, "seconds">;
@@ -284,10 +284,10 @@ class VerifyRun {
    * Invokes a function synchronously with `event` and returns its parsed result. A function error
    * (FunctionError in the response) fails the check with the function's own errorType and errorMessage.
    */
-  private async invoke(functionName: string, event: unknown, signal: AbortSignal, step: Step): Promise<unknown> {
+  private async invoke(functionName: string, event: unknown, step: Step): Promise<unknown> {
     const call = { action: "lambda:InvokeFunction", resource: this.arn("lambda", `function:${functionName}`) };
     const out = await this.aws(step, call, `function ${functionName}`, () =>
-      this.clients.lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: "RequestResponse", Payload: Buffer.from(JSON.stringify(event)) }), { abortSignal: signal }),
+      this.clients.lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: "RequestResponse", Payload: Buffer.from(JSON.stringify(event)) }), { abortSignal: step.signal }),
     );
     const text = out.Payload === undefined ? "" : Buffer.from(out.Payload).toString("utf8");
     const body = parseJsonOrText(text);
@@ -306,10 +306,10 @@ class VerifyRun {
     return body;
   }
 
-  private async ingest(slot: number, signal: AbortSignal, step: Step): Promise<Outcome> {
+  private async ingest(slot: number, step: Step): Promise<Outcome> {
     const { ingestFunctionName: fn, archiveBucketName: bucket } = this.targets;
     // The Scheduler's input template ({"scheduledTime":"<aws.scheduler.scheduled-time>"}) filled in for this slot.
-    const result = (await this.invoke(fn, { scheduledTime: isoSeconds(slot) }, signal, step)) as Partial<IngestResult>;
+    const result = (await this.invoke(fn, { scheduledTime: isoSeconds(slot) }, step)) as Partial<IngestResult>;
     const expected = processedKey(slot);
     if (result?.timestamp !== slot || result.processedKey !== expected) {
       throw checkFailure({
@@ -332,12 +332,12 @@ class VerifyRun {
     return { status: "pass", detail: `slot ${isoSeconds(slot)} ${result.status}: ${rawKey(slot)} and ${expected} (${result.coins ?? "?"} coins)` };
   }
 
-  private async transform(slot: number, signal: AbortSignal, step: Step): Promise<Outcome> {
+  private async transform(slot: number, step: Step): Promise<Outcome> {
     const { transformFunctionName: fn, analyticsBucketName: bucket } = this.targets;
     const hour = partitionOf(slot);
     const hourIso = isoSeconds(partitionStart(hour));
     // The manual re-run event the transform handler accepts (manualHoursOf): exactly this hour.
-    const summary = (await this.invoke(fn, { hours: [hourIso] }, signal, step)) as Partial<TransformSummary>;
+    const summary = (await this.invoke(fn, { hours: [hourIso] }, step)) as Partial<TransformSummary>;
     const state = new S3ObjectStore(this.clients.s3, bucket);
     const manifest = await this.aws(step, { action: "s3:GetObject", resource: this.bucketArn(bucket, manifestKey(hour)) }, "the hour's manifest", () =>
       readManifest(state, hour, this.logger),
@@ -388,10 +388,10 @@ class VerifyRun {
     return { status: "pass", detail: `${result.rows.length} row(s) (query ${result.queryId})` };
   }
 
-  private async topic(signal: AbortSignal, step: Step): Promise<Outcome> {
+  private async topic(step: Step): Promise<Outcome> {
     const topicArn = this.targets.alarmTopicArn;
     const out = await this.aws(step, { action: "sns:GetTopicAttributes", resource: topicArn }, "the alarm topic", () =>
-      this.clients.sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }), { abortSignal: signal }),
+      this.clients.sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }), { abortSignal: step.signal }),
     );
     const confirmed = Number(out.Attributes?.SubscriptionsConfirmed ?? 0);
     const pending = Number(out.Attributes?.SubscriptionsPending ?? 0);
@@ -410,23 +410,23 @@ class VerifyRun {
       this.skip("quicksight", "the stack has no QuickSight dashboard (no quicksightDataSourceArn output; set quicksightPrincipalArns to deploy one): data source and SPICE checks skipped");
       return;
     }
-    await this.check("quicksight data source", this.timeouts.quicksightMs, "raise --quicksight-timeout", (signal, step) => this.dataSource(qs.region, qs.account, qs.dataSourceId, signal, step));
+    await this.check("quicksight data source", this.timeouts.quicksightMs, "raise --quicksight-timeout", (step) => this.dataSource(qs.region, qs.account, qs.dataSourceId, step));
     if (qs.importMode !== "SPICE") {
       this.skip("spice", `the data sets use ${qs.importMode}: no SPICE ingestions to check`);
       return;
     }
     for (const view of Object.keys(qs.dataSetIds).sort()) {
-      await this.check(`spice ${view}`, this.timeouts.quicksightMs, "raise --quicksight-timeout", (signal, step) =>
-        this.ingestion(qs.region, qs.account, qs.dataSetIds[view], signal, step),
+      await this.check(`spice ${view}`, this.timeouts.quicksightMs, "raise --quicksight-timeout", (step) =>
+        this.ingestion(qs.region, qs.account, qs.dataSetIds[view], step),
       );
     }
   }
 
-  private async dataSource(region: string, account: string, id: string, signal: AbortSignal, step: Step): Promise<Outcome> {
+  private async dataSource(region: string, account: string, id: string, step: Step): Promise<Outcome> {
     const call = { action: "quicksight:DescribeDataSource", resource: this.arn("quicksight", `datasource/${id}`, region) };
     for (;;) {
       const out = await this.aws(step, call, `data source ${id}`, () =>
-        this.clients.quicksight.send(new DescribeDataSourceCommand({ AwsAccountId: account, DataSourceId: id }), { abortSignal: signal }),
+        this.clients.quicksight.send(new DescribeDataSourceCommand({ AwsAccountId: account, DataSourceId: id }), { abortSignal: step.signal }),
       );
       const status = out.DataSource?.Status ?? "UNKNOWN";
       if (status.endsWith("_SUCCESSFUL")) return { status: "pass", detail: `${id}: ${status}` };
@@ -438,14 +438,14 @@ class VerifyRun {
         });
       }
       step.current = `waiting for data source ${id} (${status})`;
-      await this.clock.sleepUntil(this.clock.now() + QUICKSIGHT_POLL_MS, signal);
+      await this.clock.sleepUntil(this.clock.now() + QUICKSIGHT_POLL_MS, step.signal);
     }
   }
 
-  private async ingestion(region: string, account: string, dataSetId: string, signal: AbortSignal, step: Step): Promise<Outcome> {
+  private async ingestion(region: string, account: string, dataSetId: string, step: Step): Promise<Outcome> {
     const call = { action: "quicksight:ListIngestions", resource: this.arn("quicksight", `dataset/${dataSetId}`, region) };
     for (;;) {
-      const latest = await this.latestIngestion(account, dataSetId, call, signal, step);
+      const latest = await this.latestIngestion(account, dataSetId, call, step);
       if (latest === undefined) {
         throw checkFailure({ detail: `data set ${dataSetId} has no SPICE ingestion`, fix: "refresh the data set once (QuickSight console: Datasets, Refresh now) or wait for the hourly refresh" });
       }
@@ -461,7 +461,7 @@ class VerifyRun {
         });
       }
       step.current = `waiting for SPICE ${what} (${status})`;
-      await this.clock.sleepUntil(this.clock.now() + QUICKSIGHT_POLL_MS, signal);
+      await this.clock.sleepUntil(this.clock.now() + QUICKSIGHT_POLL_MS, step.signal);
     }
   }
 
@@ -469,12 +469,12 @@ class VerifyRun {
    * The newest ingestion by CreatedTime, reading every page: the API documents no order
    * (https://docs.aws.amazon.com/quicksight/latest/APIReference/API_ListIngestions.html).
    */
-  private async latestIngestion(account: string, dataSetId: string, call: Omit<FailedCall, "region">, signal: AbortSignal, step: Step): Promise<Ingestion | undefined> {
+  private async latestIngestion(account: string, dataSetId: string, call: Omit<FailedCall, "region">, step: Step): Promise<Ingestion | undefined> {
     let latest: Ingestion | undefined;
     let token: string | undefined;
     do {
       const out = await this.aws(step, call, `data set ${dataSetId}`, () =>
-        this.clients.quicksight.send(new ListIngestionsCommand({ AwsAccountId: account, DataSetId: dataSetId, MaxResults: INGESTIONS_PAGE_SIZE, NextToken: token }), { abortSignal: signal }),
+        this.clients.quicksight.send(new ListIngestionsCommand({ AwsAccountId: account, DataSetId: dataSetId, MaxResults: INGESTIONS_PAGE_SIZE, NextToken: token }), { abortSignal: step.signal }),
       );
       for (const ingestion of out.Ingestions ?? []) {
         if (latest === undefined || (ingestion.CreatedTime?.getTime() ?? 0) > (latest.CreatedTime?.getTime() ?? 0)) latest = ingestion;
