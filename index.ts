@@ -76,3 +76,9 @@ export const alarmTopicArn = pipeline.alarmTopicArn;
 export const opsDashboardUrl = pipeline.opsDashboardUrl;
 /** QuickSight dashboard (undefined without quicksightPrincipalArns). */
 export const dashboardUrl = pipeline.dashboardUrl;
+/** QuickSight Athena data source; `crypto-analytics verify` checks its status (undefined without quicksightPrincipalArns). */
+export const quicksightDataSourceArn = pipeline.dashboards?.dataSourceArn;
+/** QuickSight data set ARNs by view name; verify checks each one's latest SPICE ingestion (undefined without quicksightPrincipalArns). */
+export const quicksightDataSetArns = pipeline.dashboards?.dataSetArns;
+/** `SPICE` or `DIRECT_QUERY`: whether the data sets have SPICE ingestions (undefined without quicksightPrincipalArns). */
+export const quicksightImportMode = pipeline.dashboards?.importMode;

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { INGEST_ENV } from "../functions/ingestHandler";
+import { parseStackOutputs } from "../verify/stackOutputs";
 import { installPulumiMocks, isSecretValue, MOCK_ACCOUNT_ID, MOCK_REGION, plainTextPaths, promiseOf, RecordedResource } from "./helpers/pulumiMocks";
 
 const mocks = installPulumiMocks();
@@ -49,6 +50,9 @@ const EXPORTS = [
   "ingestFunctionName",
   "opsDashboardUrl",
   "queryResultsBucketName",
+  "quicksightDataSetArns",
+  "quicksightDataSourceArn",
+  "quicksightImportMode",
   "transformFunctionName",
   "viewNames",
 ];
@@ -82,6 +86,18 @@ test("exports bucket names, the Glue database, workgroup, function names, topic 
   expect(values.dashboardUrl).toBe(`https://${MOCK_REGION}.quicksight.aws.amazon.com/sn/dashboards/${dashboardId}`);
   expect(values.opsDashboardUrl).toMatch(/^https:\/\/us-east-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=us-east-1#dashboards\/dashboard\//);
   expect(values.viewNames).toEqual(expect.arrayContaining(["v_top_100", "v_total_market_cap"]));
+});
+
+test("exports what `crypto-analytics verify` reads of QuickSight, in the shape it parses", () => {
+  expect(values.quicksightDataSourceArn).toBe(one("aws:quicksight/dataSource:DataSource", "crypto-quicksight-source").state.arn);
+  const dataSets = mocks.ofType("aws:quicksight/dataSet:DataSet");
+  // Data set ids are `<name>-<8 hex>-<view>`.
+  const viewOf = (d: RecordedResource): string => String(d.inputs.dataSetId).replace(/^.*?-[0-9a-f]{8}-/, "");
+  expect(values.quicksightDataSetArns).toEqual(Object.fromEntries(dataSets.map((d) => [viewOf(d), d.state.arn])));
+  expect(values.quicksightImportMode).toBe("SPICE");
+  const targets = parseStackOutputs(values, "program exports");
+  expect(targets.quicksight).toMatchObject({ dataSourceId: one("aws:quicksight/dataSource:DataSource", "crypto-quicksight-source").inputs.dataSourceId, importMode: "SPICE" });
+  expect(targets.quicksight?.dataSetIds).toEqual(Object.fromEntries(dataSets.map((d) => [viewOf(d), d.inputs.dataSetId])));
 });
 
 test("config keys reach the pipeline", () => {

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * `crypto-analytics`: the local-mode command line. Every command runs the same runtime code and SQL as
- * the AWS deployment, with a folder as the object store and DuckDB as the query engine.
+ * `crypto-analytics`: the command line. The local-mode commands run the same runtime code and SQL as the
+ * AWS deployment, with a folder as the object store and DuckDB as the query engine; `verify` checks a
+ * deployed AWS stack end to end.
  */
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { DEFAULT_DASHBOARD_PORT } from "../local/dashboardServer";
 import { DEFAULT_SIMULATED_COINS, DEFAULT_SIMULATOR_SEED } from "../local/simulator";
 import { dashboardCommand } from "./dashboardCommand";
@@ -13,6 +14,15 @@ import { createProgress } from "./progress";
 import { QUERY_FORMATS, queryCommand } from "./queryCommand";
 import { DEFAULT_SIMULATE_EVERY_MINUTES, simulateCommand } from "./simulateCommand";
 import { transformCommand } from "./transformCommand";
+import { verifyCommand, VerifyCommandOptions } from "./verifyCommand";
+import {
+  DEFAULT_INGEST_CHECK_TIMEOUT_MS,
+  DEFAULT_QUICKSIGHT_CHECK_TIMEOUT_MS,
+  DEFAULT_TOPIC_CHECK_TIMEOUT_MS,
+  DEFAULT_TRANSFORM_CHECK_TIMEOUT_MS,
+  DEFAULT_VIEW_CHECK_TIMEOUT_MS,
+} from "../verify/checks";
+import { EXIT_USAGE } from "../verify/stackOutputs";
 
 /** Default local lake folder of every command. */
 export const DEFAULT_LAKE_DIR = "./lake";
@@ -127,16 +137,52 @@ export function buildProgram(): Command {
       }
     });
 
+  program
+    .command("verify")
+    .description(
+      "check a deployed stack end to end: invoke ingest and transform once each, run every view, check the alarm topic and QuickSight " +
+        "(exit 0 all passed, 1 a check failed, 2 usage or configuration error)",
+    )
+    .option("--stack <name>", "read the outputs with `pulumi stack output --json --stack <name>` (run in the Pulumi project's folder)")
+    .option("--outputs <file>", "read the outputs from a file saved with `pulumi stack output --json`")
+    .option("--ingest-timeout <seconds>", "limit of the ingest check", seconds(DEFAULT_INGEST_CHECK_TIMEOUT_MS))
+    .option("--transform-timeout <seconds>", "limit of the transform check", seconds(DEFAULT_TRANSFORM_CHECK_TIMEOUT_MS))
+    .option("--view-timeout <seconds>", "limit of each view's query", seconds(DEFAULT_VIEW_CHECK_TIMEOUT_MS))
+    .option("--topic-timeout <seconds>", "limit of the alarm topic check", seconds(DEFAULT_TOPIC_CHECK_TIMEOUT_MS))
+    .option("--quicksight-timeout <seconds>", "limit of each QuickSight check", seconds(DEFAULT_QUICKSIGHT_CHECK_TIMEOUT_MS))
+    .option("--verbose", "print the Athena query log lines on stderr")
+    // Commander has reported the problem already; verify's usage errors exit with EXIT_USAGE, not 1.
+    .exitOverride((err) => {
+      throw new CommanderError(err.exitCode === 0 ? 0 : EXIT_USAGE, err.code, err.message);
+    })
+    .action(async (o: VerifyCommandOptions) => {
+      process.exitCode = await verifyCommand(o);
+    });
+
   return program;
 }
 
-/** Runs the CLI; any failure becomes a one-line reason on stderr and exit code 1. */
+/** A millisecond constant as the seconds a flag takes. */
+function seconds(ms: number): string {
+  return String(ms / 1000);
+}
+
+/**
+ * Runs the CLI; any failure becomes a one-line reason on stderr and exit code 1, or the error's own
+ * `exitCode` when it carries one (verify's configuration errors: 2).
+ */
 export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
+    // Commander printed its own message before throwing (only commands with exitOverride throw).
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
     process.stderr.write(`crypto-analytics: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
+    const code = (err as { exitCode?: unknown }).exitCode;
+    process.exitCode = typeof code === "number" ? code : 1;
   }
 }
 

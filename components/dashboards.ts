@@ -142,6 +142,8 @@ export class Dashboards extends pulumi.ComponentResource {
   public readonly workGroupName: pulumi.Output<string>;
   /** The role QuickSight assumes for this data source. */
   public readonly roleArn: pulumi.Output<string>;
+  /** How the data sets hold their data: `dashboardMode`, resolved (defaults to {@link DEFAULT_DASHBOARD_MODE}). */
+  public readonly importMode: pulumi.Output<DashboardMode>;
 
   constructor(name: string, args: DashboardsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("crypto-analytics:pipeline:Dashboards", name, {}, opts);
@@ -306,6 +308,7 @@ export class Dashboards extends pulumi.ComponentResource {
     this.dataSetArns = pulumi.output(Object.fromEntries(views.map((view) => [view, dataSets[view].arn])));
     this.workGroupName = workgroup.name;
     this.roleArn = role.arn;
+    this.importMode = pulumi.output(mode);
     this.registerOutputs({
       dashboardUrl: this.dashboardUrl,
       dashboardArn: this.dashboardArn,
@@ -313,6 +316,7 @@ export class Dashboards extends pulumi.ComponentResource {
       dataSetArns: this.dataSetArns,
       workGroupName: this.workGroupName,
       roleArn: this.roleArn,
+      importMode: this.importMode,
     });
   }
 }

@@ -216,9 +216,10 @@ async function snapshotsOf(store: ObjectStore, p: HourPartition): Promise<number
 
 /**
  * An hour's manifest, or undefined when there is none. An unreadable manifest is logged and treated as
- * absent: the hour is materialised again, which the SQL's dedup makes harmless.
+ * absent: the hour is materialised again, which the SQL's dedup makes harmless. Also read by
+ * `crypto-analytics verify`, to see that the transform recorded the slot it just ingested.
  */
-async function readManifest(store: ObjectStore, p: HourPartition, logger: Logger): Promise<TransformManifest | undefined> {
+export async function readManifest(store: ObjectStore, p: HourPartition, logger: Logger): Promise<TransformManifest | undefined> {
   const bytes = await store.get(manifestKey(p));
   if (bytes === undefined) return undefined;
   try {

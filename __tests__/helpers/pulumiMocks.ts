@@ -327,6 +327,15 @@ function realisticOutputs(
         outputs: { dashboardName, dashboardArn: `arn:aws:cloudwatch::${MOCK_ACCOUNT_ID}:dashboard/${dashboardName}` },
       };
     }
+    // QuickSight ARNs end in the resource's id (not its display name), as the verify command parses them.
+    case "aws:quicksight/dataSource:DataSource": {
+      const id = str(inputs.dataSourceId) ?? autoName(logicalName);
+      return { id: `${MOCK_ACCOUNT_ID},${id}`, outputs: { name, arn: `arn:aws:quicksight:${ACCOUNT_REGION}:datasource/${id}` } };
+    }
+    case "aws:quicksight/dataSet:DataSet": {
+      const id = str(inputs.dataSetId) ?? autoName(logicalName);
+      return { id: `${MOCK_ACCOUNT_ID},${id}`, outputs: { name, arn: `arn:aws:quicksight:${ACCOUNT_REGION}:dataset/${id}` } };
+    }
     case "aws:kms/key:Key":
       return {
         id: "1234abcd-12ab-34cd-56ef-1234567890ab",
