@@ -8,7 +8,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { AnalyticsLayer } from "../components";
+import { AnalyticsLayer } from "../components/analyticsLayer";
 import { bundledHandler } from "../components/functionCode";
 import { LAMBDA_RUNTIME } from "../components/scheduledFunction";
 import { createTransformHandler, TRANSFORM_ENV } from "../functions/transformHandler";

@@ -8,26 +8,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  AnalyticsLayer,
-  AnalyticsLayerArgs,
-  ATHENA_ENGINE_VERSION,
-  DEFAULT_BYTES_SCANNED_CUTOFF,
-  DEFAULT_LAKE_FORMATION_PERMISSIONS,
-  DEFAULT_TRANSFORM_TIMEOUT_SECONDS,
-  JSON_SERDE,
-  LAMBDA_ARCHITECTURE,
-  LAMBDA_RUNTIME,
-  PARQUET_INPUT_FORMAT,
-  PARQUET_OUTPUT_FORMAT,
-  PARQUET_SERDE,
-  SCHEDULED_TIME_INPUT,
-  ssmTierFor,
-  SSM_STANDARD_TIER_MAX_BYTES,
-  TEXT_INPUT_FORMAT,
-  TEXT_OUTPUT_FORMAT,
-  WILDCARD_ONLY_ACTIONS,
-} from "../components";
+import { AnalyticsLayer, AnalyticsLayerArgs, DEFAULT_BYTES_SCANNED_CUTOFF, DEFAULT_TRANSFORM_TIMEOUT_SECONDS, SSM_STANDARD_TIER_MAX_BYTES, ssmTierFor } from "../components/analyticsLayer";
+import { DEFAULT_LAKE_FORMATION_PERMISSIONS } from "../components/athenaAccess";
+import { ATHENA_ENGINE_VERSION } from "../components/athenaWorkgroup";
+import { JSON_SERDE, PARQUET_INPUT_FORMAT, PARQUET_OUTPUT_FORMAT, PARQUET_SERDE, TEXT_INPUT_FORMAT, TEXT_OUTPUT_FORMAT } from "../components/glueTables";
+import { WILDCARD_ONLY_ACTIONS } from "../components/iam";
+import { LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, SCHEDULED_TIME_INPUT } from "../components/scheduledFunction";
 import { HourPartition, hourPrefix, partitionPath, partitionStart, processedKey } from "../functions/partitions";
 import { PARTITION_COLUMNS, PROCESSED_COLUMNS } from "../functions/schema";
 import { athenaInsertTemplate, viewsInDependencyOrder } from "../functions/sqlFiles";

@@ -6,16 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  createAthenaViews,
-  decodePrestoView,
-  encodePrestoView,
-  PRESTO_TYPES,
-  PRESTO_VIEW_CATALOG,
-  PRESTO_VIEW_EXPANDED_TEXT,
-  prestoViewDefinition,
-  VIEW_SERDE_INFO,
-} from "../components";
+import { createAthenaViews, decodePrestoView, encodePrestoView, PRESTO_TYPES, PRESTO_VIEW_CATALOG, PRESTO_VIEW_EXPANDED_TEXT, prestoViewDefinition, VIEW_SERDE_INFO } from "../components/athenaViews";
 import { stripLineComments, viewDependencies, viewNames, viewSql } from "../functions/sqlFiles";
 import { deriveViewSchemas, DuckDbEngine, ViewColumn, ViewSchema } from "../local/duckdbEngine";
 import { makeTempDir, removeTempDir } from "./helpers/factories";

@@ -6,7 +6,8 @@
  * the SDK's own declarations confirm the validator names properties as aws-native does.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CryptoAnalyticsPipeline, Dashboards } from "../components";
+import { Dashboards } from "../components/dashboards";
+import { CryptoAnalyticsPipeline } from "../components/pipeline";
 import { viewNames } from "../functions/sqlFiles";
 import { awsNativeArgs, awsNativeInputInterfaces } from "./helpers/awsNativeDeclarations";
 import { awsNativeName, awsNativeSchemaViolations, cloudFormationType, schemaDatabase } from "./helpers/cloudFormationSchema";

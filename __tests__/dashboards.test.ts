@@ -12,15 +12,10 @@
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import * as pulumi from "@pulumi/pulumi";
 import { transformCommand } from "../cli/transformCommand";
-import {
-  ATHENA_ENGINE_VERSION,
-  catalogObjectsRead,
-  Dashboards,
-  DashboardsArgs,
-  DEFAULT_BYTES_SCANNED_CUTOFF,
-  quicksightDefinition,
-  QUICKSIGHT_GRID_COLUMNS,
-} from "../components";
+import { DEFAULT_BYTES_SCANNED_CUTOFF } from "../components/analyticsLayer";
+import { ATHENA_ENGINE_VERSION } from "../components/athenaWorkgroup";
+import { catalogObjectsRead, Dashboards, DashboardsArgs } from "../components/dashboards";
+import { QUICKSIGHT_GRID_COLUMNS, quicksightDefinition } from "../components/quicksightDefinition";
 import { DASHBOARD_SPEC, DashboardSpec, dashboardViews } from "../dashboard/spec";
 import { viewNames } from "../functions/sqlFiles";
 import { deriveViewSchemas, DuckDbEngine, ViewSchema } from "../local/duckdbEngine";

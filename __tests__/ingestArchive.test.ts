@@ -5,7 +5,8 @@
  * and its zipped size against the budget.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { IngestLake, ScheduledFunction } from "../components";
+import { IngestLake } from "../components/ingestLake";
+import { ScheduledFunction } from "../components/scheduledFunction";
 import { bundledPackages, FORBIDDEN_PACKAGES, requiredPackages, ZIP_BUDGET_BYTES, zipOf, zippedSize } from "./helpers/functionZip";
 import { installPulumiMocks } from "./helpers/pulumiMocks";
 

@@ -3,16 +3,8 @@
  * function, schedule, queues), tags, the CoinGecko key's handling, and argument checks.
  */
 import * as pulumi from "@pulumi/pulumi";
-import {
-  DEFAULT_INGEST_MAX_EVENT_AGE_SECONDS,
-  DEFAULT_INGEST_TIMEOUT_SECONDS,
-  IngestLake,
-  IngestLakeArgs,
-  LAMBDA_ARCHITECTURE,
-  LAMBDA_RUNTIME,
-  QUEUE_RETENTION_SECONDS,
-  SCHEDULED_TIME_INPUT,
-} from "../components";
+import { DEFAULT_INGEST_MAX_EVENT_AGE_SECONDS, DEFAULT_INGEST_TIMEOUT_SECONDS, IngestLake, IngestLakeArgs } from "../components/ingestLake";
+import { LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, QUEUE_RETENTION_SECONDS, SCHEDULED_TIME_INPUT } from "../components/scheduledFunction";
 import { INGEST_ENV } from "../functions/ingestHandler";
 import {
   installPulumiMocks,

@@ -16,7 +16,10 @@
  * over-broad grant, to show they fail when they should.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CryptoAnalyticsPipeline, QUERY_RESULTS_PREFIX, QUICKSIGHT_RESULTS_PREFIX, WILDCARD_ONLY_ACTIONS } from "../components";
+import { QUERY_RESULTS_PREFIX } from "../components/analyticsLayer";
+import { QUICKSIGHT_RESULTS_PREFIX } from "../components/dashboards";
+import { WILDCARD_ONLY_ACTIONS } from "../components/iam";
+import { CryptoAnalyticsPipeline } from "../components/pipeline";
 import { dashboardViews } from "../dashboard/spec";
 import { hourPrefix, partitionOf, processedKey, rawKey, rawRequestKey } from "../functions/partitions";
 import { manifestKey } from "../functions/transform";

@@ -7,15 +7,10 @@
  */
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  AnalyticsLayer,
-  ATHENA_FAILED_QUERIES_METRIC,
-  IngestLake,
-  Monitoring,
-  MonitoringArgs,
-  RUNBOOK_LOCATION,
-  scheduledFunctionTargets,
-} from "../components";
+import { ATHENA_FAILED_QUERIES_METRIC, RUNBOOK_LOCATION } from "../components/alarmCatalog";
+import { AnalyticsLayer } from "../components/analyticsLayer";
+import { IngestLake } from "../components/ingestLake";
+import { Monitoring, MonitoringArgs, scheduledFunctionTargets } from "../components/monitoring";
 import { runIngest, SnapshotSource } from "../functions/ingest";
 import { INGEST_ENV } from "../functions/ingestHandler";
 import { LocalObjectStore } from "../functions/localObjectStore";

@@ -6,7 +6,8 @@
  * and every queue the pipeline really creates, and the flat args reach the sub-components.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CryptoAnalyticsPipeline, DEFAULT_MIN_COINS_FRACTION } from "../components";
+import { DEFAULT_MIN_COINS_FRACTION } from "../components/monitoring";
+import { CryptoAnalyticsPipeline } from "../components/pipeline";
 import { INGEST_ENV } from "../functions/ingestHandler";
 import { TRANSFORM_ENV } from "../functions/transformHandler";
 import {

@@ -20,7 +20,7 @@ import * as path from "path";
 import { inspect } from "util";
 import { gunzipSync } from "zlib";
 import * as pulumi from "@pulumi/pulumi";
-import { CryptoAnalyticsPipeline } from "../components";
+import { CryptoAnalyticsPipeline } from "../components/pipeline";
 import { CoinGeckoPlan, createCoinGeckoSource, KEY_HEADERS } from "../functions/coingeckoClient";
 import { CoinGeckoErrorKind, isCoinGeckoError } from "../functions/coingeckoErrors";
 import { runIngest } from "../functions/ingest";
