@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { LAKE_MARKERS, requireLake, requireLakeOrNew } from "../cli/lakeFolder";
+import { lakeMarkers, requireLake, requireLakeOrNew } from "../cli/lakeFolder";
 import { localCommand } from "../cli/localCommand";
 import { simulateCommand } from "../cli/simulateCommand";
 import { tempDirsRemovedAfterAll } from "./helpers/factories";
@@ -24,14 +24,14 @@ function folderWith(...entries: string[]): string {
 }
 
 describe("requireLake and requireLakeOrNew", () => {
-  it.each(["raw/", "processed/", "analytics/", ".local.lock"])("a folder holding %s (and other files) is a lake for both", (marker) => {
+  it.each(["raw/", "processed/", "analytics/", ".local.lock", ".tmp/", ".staging/"])("a folder holding %s (and other files) is a lake for both", (marker) => {
     const dir = folderWith(marker, "notes.txt");
     expect(() => requireLake(dir)).not.toThrow();
     expect(() => requireLakeOrNew(dir)).not.toThrow();
   });
 
-  it("the markers are the three data folders and local's lock", () => {
-    expect([...LAKE_MARKERS].sort()).toEqual([".local.lock", "analytics", "processed", "raw"]);
+  it("the markers are the three data folders, local's lock and the working folders a killed process may leave", () => {
+    expect(lakeMarkers().sort()).toEqual([".local.lock", ".staging", ".tmp", "analytics", "processed", "raw"]);
   });
 
   it.each([
