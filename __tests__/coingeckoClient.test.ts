@@ -1,4 +1,5 @@
 import {
+  baseUrlProblem,
   CoinGeckoSourceOptions,
   createCoinGeckoSource,
   KEY_HEADERS,
@@ -309,6 +310,29 @@ describe("configuration errors are not retried", () => {
     expect(err.kind).toBe("invalid-response");
     expect(err.message).toBe('CoinGecko answered HTTP 200 with error_code 12345 (CoinGecko: "something new")');
     expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe("baseUrlProblem", () => {
+  const httpsOnly = "must be an https:// URL (the key travels in a header)";
+  const orLoopback = `${httpsOnly}, or http:// to this machine (localhost, 127.0.0.1, [::1])`;
+
+  it.each([
+    ["https://api.coingecko.com/api/v3", undefined, undefined],
+    ["https://proxy.example.com:8443/coingecko", undefined, undefined],
+    ["http://127.0.0.1:8080/api/v3", httpsOnly, undefined],
+    ["http://localhost:8080/api/v3", httpsOnly, undefined],
+    ["http://[::1]:8080/api/v3", httpsOnly, undefined],
+    ["http://api.coingecko.com/api/v3", httpsOnly, orLoopback],
+    ["http://127.0.0.1.example.com/api/v3", httpsOnly, orLoopback],
+    ["ftp://x", httpsOnly, orLoopback],
+    ["file:///etc/passwd", httpsOnly, orLoopback],
+    ["api.coingecko.com/api/v3", "is not a URL", "is not a URL"],
+    ["https://api coingecko.com", "is not a URL", "is not a URL"],
+    ["", "is not a URL", "is not a URL"],
+  ])("%p: deployed (https only) %p; client (loopback http too) %p", (url, deployed, client) => {
+    expect(baseUrlProblem(url, { loopbackHttp: false })).toBe(deployed);
+    expect(baseUrlProblem(url, { loopbackHttp: true })).toBe(client);
   });
 });
 

@@ -18,12 +18,17 @@
  *   removes every package they do not need, so a dependency the library uses without declaring it still
  *   fails the consumer; `npm ls` then proves the tree is exactly what the declarations resolve to.
  *
- * The npm cache of this machine holds every package (from `npm ci`), so the install does not download.
+ * The consumer asks for `@pulumi/pulumi@^3`, as a new project gets the SDK, so npm's engine-aware
+ * resolution installs the newest 3.x whose `engines` the running Node satisfies (3.248.0 on Node 20, newer
+ * on 22 and 24, which the CI smoke runs this test on); the library's caret ranges must then let every
+ * package share that one copy. Everything else comes from the npm cache of this machine (from `npm ci`);
+ * a newer SDK than the lockfile's comes from the npm registry.
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import * as semver from "semver";
 import { bundledPackages, filesOf, indexText, ZIP_BUDGET_BYTES, zippedSize } from "./helpers/functionZip";
 import { distIsFresh } from "./helpers/distBuild";
 import { makeTempDir, removeTempDir } from "./helpers/factories";
@@ -34,13 +39,26 @@ jest.setTimeout(240_000);
 const REPO = path.resolve(__dirname, "..");
 const FIXTURE = path.join(__dirname, "fixtures", "consumer");
 const PACKAGE = "crypto-analytics-pipeline";
+/** What the consumer asks for, as `npm install @pulumi/pulumi` writes it into a new project: the current major. */
+const PULUMI_SDK_SPEC = "@pulumi/pulumi@^3";
+/** Pulumi's packages a program must hold once: two copies of the SDK keep two separate runtimes and resource registries. */
+const PULUMI_PACKAGES = ["@pulumi/pulumi", "@pulumi/aws", "@pulumi/aws-native"];
 /** Packages that must never be bundled into a function archive. */
 const FORBIDDEN = /^(@aws-sdk\/|@smithy\/|@aws\/|@pulumi\/|@duckdb\/|@kurkle\/|chart\.js$|commander$|playwright-core$|typescript$)/;
 
-/** A package in `npm ls --all --json`'s tree; the root also carries the tree's problems. */
+/** A package in `npm ls --all --long --json`'s tree; the root also carries the tree's problems. */
 interface NpmLsNode {
+  version?: string;
+  /** The package's folder; a deduped reference names the same folder as the copy it refers to. */
+  path?: string;
   dependencies?: Record<string, NpmLsNode>;
   problems?: string[];
+}
+/** One version in `npm view <package>@<range> version engines deprecated --json`. */
+interface RegistryVersion {
+  version: string;
+  engines?: { node?: string };
+  deprecated?: string;
 }
 interface RunnerReport {
   resources: { type: string; name: string }[];
@@ -94,6 +112,34 @@ function seedNodeModules(project: string): number {
   return installed.length;
 }
 
+/**
+ * The newest non-deprecated release in {@link PULUMI_SDK_SPEC} whose `engines.node` admits this Node: what
+ * npm's engine-aware resolution should have installed, computed independently from the registry.
+ */
+async function newestSdkForThisNode(): Promise<string> {
+  const versions = JSON.parse(await run("npm", ["view", PULUMI_SDK_SPEC, "version", "engines", "deprecated", "--json"], REPO)) as RegistryVersion[];
+  const fitting = versions
+    .filter((v) => v.deprecated === undefined && semver.prerelease(v.version) === null)
+    .filter((v) => v.engines?.node === undefined || semver.satisfies(process.version, v.engines.node))
+    .map((v) => v.version);
+  const newest = semver.maxSatisfying(fitting, "*");
+  if (newest === null) throw new Error(`no release in ${PULUMI_SDK_SPEC} supports Node ${process.version}`);
+  return newest;
+}
+
+/** Every folder in the tree holding a package named `name`, each once (deduped references included once). */
+function copiesOf(tree: NpmLsNode, name: string): { path: string; version: string }[] {
+  const found = new Map<string, string>();
+  const visit = (node: NpmLsNode): void => {
+    for (const [child, dep] of Object.entries(node.dependencies ?? {})) {
+      if (child === name && dep.path !== undefined) found.set(dep.path, dep.version ?? "");
+      visit(dep);
+    }
+  };
+  visit(tree);
+  return [...found].map(([folder, version]) => ({ path: folder, version }));
+}
+
 const timings: Record<string, number> = {};
 async function timed<T>(step: string, action: () => Promise<T>): Promise<T> {
   const start = Date.now();
@@ -111,6 +157,7 @@ let packageJson: { main: string; types: string };
 let distWasFresh: boolean;
 let seeded: number;
 let installedTree: NpmLsNode;
+let newestSupportedSdk: string;
 let report: RunnerReport;
 const archives = new Map<string, Map<string, Uint8Array>>();
 
@@ -125,12 +172,13 @@ beforeAll(async () => {
   packedFiles = tarball.files.map((f) => f.path).sort();
   fs.cpSync(FIXTURE, project, { recursive: true });
   seeded = await timed("seed node_modules", async () => seedNodeModules(project));
-  await timed("npm install of the tarball", () =>
-    run("npm", ["install", path.join(work, tarball.filename), "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], project),
+  await timed("npm install of the tarball and the newest SDK", () =>
+    run("npm", ["install", path.join(work, tarball.filename), PULUMI_SDK_SPEC, "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], project),
   );
+  newestSupportedSdk = await timed("npm view of the SDK's versions", newestSdkForThisNode);
   // npm ls fails on a missing or invalid package and lists an extraneous one (one the seed left that
   // nothing declares) among its problems.
-  installedTree = JSON.parse(await timed("npm ls", () => run("npm", ["ls", "--all", "--json"], project))) as NpmLsNode;
+  installedTree = JSON.parse(await timed("npm ls", () => run("npm", ["ls", "--all", "--long", "--json"], project))) as NpmLsNode;
   packageJson = JSON.parse(fs.readFileSync(path.join(project, "node_modules", PACKAGE, "package.json"), "utf8"));
   await timed("tsc of the consumer program", () => run(process.execPath, [path.join(project, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], project));
   const reportFile = path.join(work, "report.json");
@@ -183,6 +231,16 @@ test("the consumer program type-checks against the packed declarations and deplo
   expect(types).not.toContain("crypto-analytics:pipeline:Dashboards");
   expect(report.exports).toMatchObject({ glueDatabase: "crypto_data", stack: "ci", ingestFunctionName: expect.stringMatching(/^market-ingest-[0-9a-f]{8}$/) });
   expect(Object.keys(report.functions).sort()).toEqual(["market-ingest-function", "market-transform-function"]);
+});
+
+test("the consumer's @pulumi/pulumi is the newest release that this Node supports, and the library shares it", () => {
+  const root = fs.realpathSync(project);
+  expect(copiesOf(installedTree, "@pulumi/pulumi")).toEqual([{ path: path.join(root, "node_modules", "@pulumi", "pulumi"), version: newestSupportedSdk }]);
+  expect(installedTree.dependencies?.[PACKAGE]?.dependencies?.["@pulumi/pulumi"]?.path).toBe(path.join(root, "node_modules", "@pulumi", "pulumi"));
+});
+
+test.each(PULUMI_PACKAGES)("exactly one copy of %s in the consumer's install", (name) => {
+  expect(copiesOf(installedTree, name).map((c) => path.relative(fs.realpathSync(project), c.path))).toEqual([path.join("node_modules", name)]);
 });
 
 test("the library is installed from the tarball, not linked to this repository, and the functions bundle its handler modules from there", () => {

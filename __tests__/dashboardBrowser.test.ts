@@ -1,5 +1,6 @@
 /**
- * The dashboard in headless Debian Chromium (playwright-core, /usr/bin/chromium) over a simulated lake:
+ * The dashboard in headless Chromium or Chrome (playwright-core, the browser findBrowser finds: CHROMIUM_PATH,
+ * the usual install locations or Playwright's cache; none is a failure saying how to get one) over a simulated lake:
  * served by the local server, its KPIs equal `crypto-analytics query v_total_market_cap`, the table has 100
  * rows and sorts, every chart is drawn with data, and it refreshes itself; the static export renders the
  * same with every request other than file:// blocked. Screenshots go to __tests__/artifacts/.
@@ -13,6 +14,7 @@ import { simulateCommand } from "../cli/simulateCommand";
 import { transformCommand } from "../cli/transformCommand";
 import { DASHBOARD_SPEC } from "../dashboard/spec";
 import { DashboardServer, startDashboardServer } from "../local/dashboardServer";
+import { findBrowser } from "./helpers/browser";
 import { makeTempDir, recorder, removeTempDir } from "./helpers/factories";
 
 /** Where screenshots are kept (git-ignored). */
@@ -27,12 +29,14 @@ let server: DashboardServer;
 let browser: Browser;
 
 beforeAll(async () => {
+  // First, so a machine without a browser fails at once with the one line saying how to get one.
+  const executablePath = findBrowser();
   lake = makeTempDir("dashboard-browser");
   // A little over a day, hourly: the KPIs' 24 h comparison and every chart have data.
   await simulateCommand({ lake, days: 1.1, coins: COINS, everyMinutes: 60 });
   await transformCommand({ lake, all: true, logger: recorder().logger });
   server = await startDashboardServer({ lake, port: 0 });
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
 }, 60_000);
 

@@ -3,7 +3,7 @@ import * as path from "path";
 import { API_KEY_ENV, ingestCommand, IngestCommandOptions } from "../cli/ingestCommand";
 import { parseNdjsonGz } from "../functions/ndjson";
 import { CoinGeckoStandIn, ScriptedResponse, startCoinGeckoStandIn } from "./helpers/coingeckoStandIn";
-import { errorCodeResponse, fixtureBytes, fixturePage, makeTempDir, removeTempDir } from "./helpers/factories";
+import { errorCodeResponse, fixtureBytes, fixturePage, makeTempDir, rateLimited, removeTempDir } from "./helpers/factories";
 
 const FLAG_KEY = "CG-flagKey-0000111122";
 const ENV_KEY = "CG-envKey-3333444455";
@@ -13,10 +13,12 @@ const DAY_DIR = ["year=2024", "month=9", "day=3", "hour=7"];
 let lake: string;
 let standIn: CoinGeckoStandIn;
 let logLines: string[];
+let statusLines: string[];
 
 beforeEach(() => {
   lake = path.join(makeTempDir("ingest-cli"), "lake");
   logLines = [];
+  statusLines = [];
 });
 afterEach(async () => {
   await standIn?.close();
@@ -25,7 +27,7 @@ afterEach(async () => {
 
 async function run(responses: ScriptedResponse[], opts: Partial<IngestCommandOptions>) {
   standIn = await startCoinGeckoStandIn({ responses });
-  return ingestCommand({ lake, apiUrl: standIn.baseUrl, env: {}, logSink: (l) => logLines.push(l), ...opts });
+  return ingestCommand({ lake, apiUrl: standIn.baseUrl, env: {}, logSink: (l) => logLines.push(l), status: (l) => statusLines.push(l), ...opts });
 }
 
 describe("crypto-analytics ingest", () => {
@@ -92,5 +94,69 @@ describe("crypto-analytics ingest", () => {
     expect(err?.message).not.toContain(FLAG_KEY);
     expect(fs.existsSync(path.join(lake, "processed"))).toBe(false);
     expect(logLines.join("\n")).not.toContain(FLAG_KEY);
+  });
+
+  it.each([
+    ["an ftp:// URL", "ftp://x", /^CoinGecko base URL "ftp:\/\/x" must be an https:\/\/ URL \(the key travels in a header\), or http:\/\/ to this machine/],
+    ["plain http to another host", "http://api.coingecko.com/api/v3", /^CoinGecko base URL "http:\/\/api\.coingecko\.com\/api\/v3" must be an https:\/\/ URL/],
+    ["text that is not a URL", "api.coingecko.com/api/v3", /^CoinGecko base URL "api\.coingecko\.com\/api\/v3" is not a URL$/],
+  ])("refuses --api-url with %s at once, as a configuration error: no request, no retry, nothing written", async (_case, apiUrl, message) => {
+    const err = await run([fixturePage("recorded-5-coins.json")], { at: AT, apiUrl }).then(
+      () => undefined,
+      (e: Error & { kind?: string }) => e,
+    );
+
+    expect(err?.message).toMatch(message);
+    expect(err?.kind).toBe("configuration");
+    expect(standIn.requests).toHaveLength(0);
+    expect(statusLines).toEqual([]);
+    expect(fs.existsSync(lake)).toBe(false);
+  });
+
+  it("says on its status stream which attempt failed, why, and when the next one starts, before waiting", async () => {
+    const result = await run([rateLimited("1"), fixturePage("recorded-5-coins.json")], { at: AT, apiKey: FLAG_KEY });
+
+    expect(result).toMatchObject({ status: "written", coins: 5 });
+    expect(statusLines).toHaveLength(1);
+    expect(statusLines[0]).toMatch(/^CoinGecko page 1: attempt 1 failed \(HTTP 429\); attempt 2 in 1\.[0-2] s$/);
+    expect(statusLines.join("\n")).not.toContain(FLAG_KEY);
+    expect(standIn.requests).toHaveLength(2);
+  });
+});
+
+describe("write commands on a folder that is not a lake", () => {
+  /** A folder holding someone's files and no lake, e.g. a mistyped --lake pointing at a project. */
+  function foreignFolder(): string {
+    const dir = path.join(path.dirname(lake), "documents");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "notes.txt"), "mine\n");
+    return dir;
+  }
+
+  it("ingest refuses it before sending anything, and leaves it as it was", async () => {
+    const dir = foreignFolder();
+
+    await expect(run([fixturePage("recorded-5-coins.json")], { at: AT, lake: dir })).rejects.toThrow(
+      `${dir} is not a lake and not empty: a lake holds raw/, processed/, analytics/; pass a new or empty folder to start one`,
+    );
+
+    expect(standIn.requests).toHaveLength(0);
+    expect(fs.readdirSync(dir)).toEqual(["notes.txt"]);
+  });
+
+  it.each([
+    ["a missing folder", () => lake],
+    [
+      "an empty folder",
+      () => {
+        fs.mkdirSync(lake);
+        return lake;
+      },
+    ],
+  ])("ingest starts a lake in %s", async (_case, folder) => {
+    const result = await run([fixturePage("recorded-5-coins.json")], { at: AT, lake: folder() });
+
+    expect(result.status).toBe("written");
+    expect(fs.readdirSync(lake).sort()).toEqual([".tmp", "processed", "raw"]);
   });
 });

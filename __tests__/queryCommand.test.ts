@@ -1,8 +1,14 @@
 /**
  * `crypto-analytics query`: whitelisted view names only, and the three output formats, on DuckDB over
- * real lakes (a simulated one, a hand-written one with awkward text, an empty one).
+ * real lakes (a simulated one, a hand-written one with awkward text, an empty one). Then every read
+ * command (query, dashboard, transform) on folders that are not lakes: one line saying so, not an empty
+ * market.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { gzipSync } from "zlib";
+import { dashboardCommand } from "../cli/dashboardCommand";
+import { main } from "../cli/main";
 import { queryCommand } from "../cli/queryCommand";
 import { transformCommand } from "../cli/transformCommand";
 import { LocalObjectStore } from "../functions/localObjectStore";
@@ -73,6 +79,8 @@ describe("queryCommand", () => {
 
   it("prints no rows, not an error, on an empty lake", async () => {
     const empty = makeTempDir("query-empty");
+    // A lake nothing was written into yet: ingest has made its folders, the transform has not run.
+    fs.mkdirSync(path.join(empty, "processed"));
     try {
       expect(await queryCommand({ lake: empty, view: "v_top_100", format: "json" })).toBe("[]\n");
       expect(await queryCommand({ lake: empty, view: "v_top_100", format: "csv" })).toMatch(/^market_cap_rank,id,[^\n]*\r\n$/);
@@ -102,5 +110,59 @@ describe("queryCommand", () => {
     } finally {
       removeTempDir(odd);
     }
+  });
+});
+
+describe("read commands on a folder that is not a lake", () => {
+  const dirs = makeTempDir("not-a-lake");
+  afterAll(() => removeTempDir(dirs));
+  const missing = path.join(dirs, "no-such-folder");
+  const empty = path.join(dirs, "empty");
+  const foreign = path.join(dirs, "documents");
+  const file = path.join(dirs, "lake.txt");
+  fs.mkdirSync(empty);
+  fs.mkdirSync(foreign);
+  fs.writeFileSync(path.join(foreign, "notes.txt"), "mine\n");
+  fs.writeFileSync(file, "not a folder\n");
+  const how = "(create one with ingest, simulate or local)";
+
+  const commands: [string, (lake: string) => Promise<unknown>][] = [
+    ["query", (l) => queryCommand({ lake: l, view: "v_top_100" })],
+    ["dashboard", (l) => dashboardCommand({ lake: l, out: path.join(dirs, "out", "dashboard.html") })],
+    ["transform", (l) => transformCommand({ lake: l, all: true, logger: recorder().logger })],
+  ];
+  const folders: [string, string, string][] = [
+    ["a missing folder", missing, `${missing} is not a lake: no such folder ${how}`],
+    ["an empty folder", empty, `${empty} is not a lake: a lake holds raw/, processed/, analytics/ and it holds nothing ${how}`],
+    ["a folder of other files", foreign, `${foreign} is not a lake: a lake holds raw/, processed/, analytics/ and it holds none of them ${how}`],
+    ["a file", file, `${file} is a file, not a lake folder`],
+  ];
+
+  describe.each(commands)("%s", (_command, read) => {
+    it.each(folders)("fails on %s with one line saying so, and creates nothing", async (_case, folder, message) => {
+      const before = fs.readdirSync(dirs).sort();
+
+      await expect(read(folder)).rejects.toThrow(new Error(message));
+
+      expect(fs.readdirSync(dirs).sort()).toEqual(before);
+      expect(fs.readdirSync(empty)).toEqual([]);
+    });
+  });
+
+  it("`crypto-analytics query v_top_100 --lake <missing>` prints that one line and exits 1, not \"(0 rows)\" and 0", async () => {
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    const out = jest.spyOn(process.stdout, "write").mockImplementation((chunk) => stdout.push(String(chunk)) > 0);
+    const err = jest.spyOn(process.stderr, "write").mockImplementation((chunk) => stderr.push(String(chunk)) > 0);
+    try {
+      await main(["node", "crypto-analytics", "query", "v_top_100", "--lake", missing]);
+      expect(process.exitCode).toBe(1);
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+      process.exitCode = undefined;
+    }
+    expect(stdout).toEqual([]);
+    expect(stderr).toEqual([`crypto-analytics: ${missing} is not a lake: no such folder ${how}\n`]);
   });
 });

@@ -9,10 +9,11 @@ import * as path from "node:path";
 import { DASHBOARD_SPEC, DashboardSpec, dashboardViews } from "../dashboard/spec";
 import { DuckDbEngine } from "../local/duckdbEngine";
 import { checkSpecAgainstViews, pageAssets, viewRows } from "../local/dashboardServer";
+import { requireLake } from "./lakeFolder";
 
 /** Options of {@link dashboardCommand}. */
 export interface DashboardCommandOptions {
-  /** The lake folder; must exist. */
+  /** The lake folder; must be a lake ({@link requireLake}). */
   lake: string;
   /** The HTML file to write; replaced atomically if it exists. */
   out: string;
@@ -39,7 +40,7 @@ export interface DashboardExport {
  */
 export async function dashboardCommand(options: DashboardCommandOptions): Promise<DashboardExport> {
   const spec = options.spec ?? DASHBOARD_SPEC;
-  if (!fs.statSync(options.lake, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`lake folder ${options.lake} does not exist: run ingest or simulate first`);
+  requireLake(options.lake);
   const views: Record<string, Record<string, unknown>[]> = {};
   const engine = await DuckDbEngine.open(options.lake);
   try {

@@ -6,10 +6,11 @@
  * only current prices, the command trusts its user to know that the snapshot holds the prices of now,
  * labelled with the slot of `--at` (for example to fill a slot by hand right after an outage).
  */
-import { COINGECKO_PLANS, CoinGeckoPlan, createCoinGeckoSource, DEFAULT_BASE_URLS, DEFAULT_VS_CURRENCY, resolvePlan } from "../functions/coingeckoClient";
+import { COINGECKO_PLANS, CoinGeckoPlan, createCoinGeckoSource, DEFAULT_BASE_URLS, DEFAULT_VS_CURRENCY, resolvePlan, RetryNotice } from "../functions/coingeckoClient";
 import { IngestResult, parseIsoTime, runIngest, SnapshotSource } from "../functions/ingest";
 import { LocalObjectStore } from "../functions/localObjectStore";
-import { createLogger, createMetrics, LineSink, Logger } from "../functions/telemetry";
+import { createLogger, createMetrics, LineSink, redact } from "../functions/telemetry";
+import { requireLakeOrNew } from "./lakeFolder";
 
 /** Environment variable read for the API key when `--api-key` is not given. */
 export const API_KEY_ENV = "CRYPTO_ANALYTICS_API_KEY";
@@ -33,10 +34,11 @@ export interface LiveSource {
   /** Where requests go: the flag, else the plan's host. */
   baseUrl: string;
   /**
-   * Builds the snapshot source, logging each retry as a warning through `logger`. Throws a configuration
-   * error, before any request, when plan, key and host do not fit together.
+   * Builds the snapshot source, telling `onRetry` about each retry before its wait (the commands print
+   * {@link describeRetry} of it, so a wait of a minute is not silence). Throws a configuration error,
+   * before any request, when plan, key and host do not fit together or the base URL can never work.
    */
-  createSource(logger: Logger): SnapshotSource;
+  createSource(onRetry: (notice: RetryNotice) => void): SnapshotSource;
 }
 
 /** Reads the live-source flags, with the key from `env` when `--api-key` is absent; throws for an unknown plan. */
@@ -51,13 +53,18 @@ export function liveSourceFromFlags(flags: LiveSourceFlags, env: Record<string, 
     plan,
     apiKey,
     baseUrl: flags.apiUrl ?? DEFAULT_BASE_URLS[plan],
-    createSource: (logger) => createCoinGeckoSource({ plan, apiKey, baseUrl: flags.apiUrl, onRetry: (notice) => logger.warn("retrying CoinGecko", { ...notice }) }),
+    createSource: (onRetry) => createCoinGeckoSource({ plan, apiKey, baseUrl: flags.apiUrl, onRetry }),
   };
+}
+
+/** A retry as one status line: which attempt failed, why, and when the next one starts. */
+export function describeRetry(notice: RetryNotice): string {
+  return `CoinGecko page ${notice.page}: attempt ${notice.retry} failed (${notice.reason}); attempt ${notice.retry + 1} in ${(notice.delayMs / 1000).toFixed(1)} s`;
 }
 
 /** Options of {@link ingestCommand} (the CLI flags, plus injection points for tests). */
 export interface IngestCommandOptions extends LiveSourceFlags {
-  /** `--lake DIR`: the local lake folder; created on first write. */
+  /** `--lake DIR`: the local lake folder: a lake, or a missing or empty folder to start one in ({@link requireLakeOrNew}). */
   lake: string;
   /** `--at ISO-8601`: the scheduled time this run stands for, past times included; defaults to now. */
   at?: string;
@@ -67,6 +74,8 @@ export interface IngestCommandOptions extends LiveSourceFlags {
   now?: () => number;
   /** Where JSON log lines go. Defaults to stderr, keeping stdout for the result. */
   logSink?: LineSink;
+  /** Receives a {@link describeRetry} line before each retry's wait. Defaults to stderr, keeping stdout for the result. */
+  status?: (line: string) => void;
 }
 
 /**
@@ -76,11 +85,15 @@ export interface IngestCommandOptions extends LiveSourceFlags {
 export async function ingestCommand(opts: IngestCommandOptions): Promise<IngestResult> {
   const scheduledTime = opts.at === undefined ? new Date((opts.now ?? Date.now)()) : parseIsoTime(opts.at, "--at");
   const live = liveSourceFromFlags(opts, opts.env ?? process.env);
+  requireLakeOrNew(opts.lake);
   const logSink = opts.logSink ?? ((line: string) => process.stderr.write(line + "\n"));
-  const logger = createLogger("ingest", { secrets: live.apiKey === undefined ? [] : [live.apiKey], sink: logSink });
+  const secrets = live.apiKey === undefined ? [] : [live.apiKey];
+  const logger = createLogger("ingest", { secrets, sink: logSink });
+  const status = opts.status ?? ((line: string) => process.stderr.write(`crypto-analytics: ${line}\n`));
+  const source = live.createSource((notice) => status(redact(describeRetry(notice), secrets)));
   return runIngest({
     store: new LocalObjectStore(opts.lake),
-    source: live.createSource(logger),
+    source,
     scheduledTime,
     vsCurrency: DEFAULT_VS_CURRENCY,
     logger,

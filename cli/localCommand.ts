@@ -20,7 +20,8 @@ import { acquireLakeLock, BACKFILL_DAYS, BACKFILL_EVERY_SECONDS, createLocalJobs
 import { Clock, runScheduler, SchedulerEvent, SchedulerStats, SYSTEM_CLOCK } from "../local/scheduler";
 import { DEFAULT_SIMULATED_COINS, DEFAULT_SIMULATOR_SEED, ingestSimulatedHistory, MarketSimulator, SIMULATOR_VS_CURRENCY } from "../local/simulator";
 import { dashboardCommand } from "./dashboardCommand";
-import { API_KEY_ENV, LiveSource, liveSourceFromFlags } from "./ingestCommand";
+import { requireLakeOrNew } from "./lakeFolder";
+import { API_KEY_ENV, describeRetry, LiveSource, liveSourceFromFlags } from "./ingestCommand";
 import { createProgress, ProgressStream } from "./progress";
 
 /** Where `local` takes snapshots from: CoinGecko, or the offline simulator. */
@@ -37,7 +38,7 @@ export const STATIC_DASHBOARD_FILE = "dashboard.html";
 
 /** Options of {@link localCommand}: the CLI flags (numbers may come as text), then injection points for tests. */
 export interface LocalCommandOptions {
-  /** `--lake DIR`: the lake folder; created if missing. */
+  /** `--lake DIR`: the lake folder: a lake, or a missing or empty folder to start one in ({@link requireLakeOrNew}). */
   lake: string;
   /** `--source`: `live` (CoinGecko) or `simulate`. Defaults to {@link DEFAULT_LOCAL_SOURCE}. */
   source?: string;
@@ -134,13 +135,14 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
     snapshotSource ??= simulator.source();
     describeSource = "simulated market (offline)";
   } else {
-    snapshotSource ??= live.createSource(logger);
+    snapshotSource ??= live.createSource((notice) => say(describeRetry(notice)));
     describeSource = `CoinGecko ${live.baseUrl} (${live.plan})`;
   }
   const vsCurrency = source === "simulate" ? SIMULATOR_VS_CURRENCY : DEFAULT_VS_CURRENCY;
   const store = options.store ?? new LocalObjectStore(lake);
   const deps = { lake, store, source: snapshotSource, vsCurrency, clock, logger, metrics, regenerate: simulator?.source() };
 
+  requireLakeOrNew(lake);
   const release = await acquireLakeLock(lake);
   let server: DashboardServer | undefined;
   try {

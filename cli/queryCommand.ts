@@ -4,6 +4,7 @@
  */
 import { viewNames } from "../functions/sqlFiles";
 import { DuckDbEngine } from "../local/duckdbEngine";
+import { requireLake } from "./lakeFolder";
 
 /** Output formats of {@link queryCommand}. */
 export const QUERY_FORMATS = ["table", "json", "csv"] as const;
@@ -13,7 +14,7 @@ export type QueryFormat = (typeof QUERY_FORMATS)[number];
 
 /** Arguments of {@link queryCommand}. */
 export interface QueryCommandArgs {
-  /** The lake folder. */
+  /** The lake folder; must be a lake ({@link requireLake}). */
   lake: string;
   /** A view name, e.g. `v_top_100`. */
   view: string;
@@ -24,13 +25,14 @@ export interface QueryCommandArgs {
 /**
  * The view's rows as text: an aligned table, a JSON array of objects, or CSV (RFC 4180, header first).
  * Rows come sorted by every column left to right, which puts each view's leading rank or time column first.
- * Throws for an unknown view (listing the valid ones) or format.
+ * Throws for an unknown view (listing the valid ones) or format, and for a folder that is not a lake.
  */
 export async function queryCommand(args: QueryCommandArgs): Promise<string> {
   const format = args.format ?? "table";
   if (!(QUERY_FORMATS as readonly string[]).includes(format)) throw new Error(`unknown format ${JSON.stringify(format)}; use one of ${QUERY_FORMATS.join(", ")}`);
   const views = viewNames();
   if (!views.includes(args.view)) throw new Error(`unknown view ${JSON.stringify(args.view)}; valid views: ${views.join(", ")}`);
+  requireLake(args.lake);
   const engine = await DuckDbEngine.open(args.lake);
   try {
     const columns = (await engine.viewSchema(args.view)).map((c) => c.name);

@@ -8,6 +8,7 @@ import { LocalObjectStore } from "../functions/localObjectStore";
 import { floorToSlot, SNAPSHOT_SLOT_SECONDS } from "../functions/partitions";
 import { createLogger, LineSink } from "../functions/telemetry";
 import { DEFAULT_SIMULATED_COINS, DEFAULT_SIMULATOR_SEED, ingestSimulatedHistory, MarketSimulator } from "../local/simulator";
+import { requireLakeOrNew } from "./lakeFolder";
 
 /** Longest history `simulate` writes, in days. */
 export const MAX_SIMULATED_DAYS = 400;
@@ -17,7 +18,7 @@ export const DEFAULT_SIMULATE_EVERY_MINUTES = SNAPSHOT_SLOT_SECONDS / 60;
 
 /** Options of {@link simulateCommand}; numbers may come as CLI text. */
 export interface SimulateCommandOptions {
-  /** The lake folder; created on first write. */
+  /** The lake folder: a lake, or a missing or empty folder to start one in ({@link requireLakeOrNew}). */
   lake: string;
   /** Days of history ending now, more than 0 and at most {@link MAX_SIMULATED_DAYS}; fractions allowed. */
   days: number | string;
@@ -52,6 +53,7 @@ export async function simulateCommand(options: SimulateCommandOptions): Promise<
   const seed = numberOption("--seed", options.seed ?? DEFAULT_SIMULATOR_SEED, (n) => Number.isSafeInteger(n), "an integer");
   const everyMinutes = numberOption("--every", options.everyMinutes ?? DEFAULT_SIMULATE_EVERY_MINUTES, (n) => Number.isInteger(n) && n > 0 && (n * 60) % SNAPSHOT_SLOT_SECONDS === 0, "a whole number of minutes, a multiple of 5");
   const every = everyMinutes * 60;
+  requireLakeOrNew(options.lake);
   const now = floorToSlot(Math.floor((options.now ?? Date.now)() / 1000));
   // Slots on multiples of the cadence (:00, :30, ...), as the local scheduler's, so runs add to each other.
   const from = Math.ceil((now - Math.round(days * 86_400)) / every) * every;

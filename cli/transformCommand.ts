@@ -7,10 +7,11 @@ import { HourPartition, LAKE_PREFIXES, parseHour, partitionOf, partitionStart, t
 import { createLogger, Logger, MetricsEmitter } from "../functions/telemetry";
 import { runTransform, TransformProgress, TransformSummary } from "../functions/transform";
 import { DuckDbEngine } from "../local/duckdbEngine";
+import { requireLake } from "./lakeFolder";
 
 /** Arguments of {@link transformCommand}. */
 export interface TransformCommandArgs {
-  /** The lake folder. */
+  /** The lake folder; must be a lake ({@link requireLake}). */
   lake: string;
   /** Materialise the hour holding this ISO-8601 time (UTC when it has no offset), e.g. `2024-09-03T07:00Z`. */
   hour?: string;
@@ -36,11 +37,13 @@ export interface TransformCommandArgs {
  * Runs the transform on a local lake. Without `hour` or `all` it behaves like the scheduled function: every
  * completed hour of the last 24 whose snapshots are not all materialised. `hour` and `all` name hours
  * explicitly (the current hour included); hours whose manifest already lists every snapshot are skipped.
- * Throws if both are given, if `hour` is not an ISO-8601 time, or if any hour fails (after the others ran).
+ * Throws if both are given, if `hour` is not an ISO-8601 time, if the folder is not a lake, or if any hour
+ * fails (after the others ran).
  */
 export async function transformCommand(args: TransformCommandArgs): Promise<TransformSummary> {
   if (args.hour !== undefined && args.all === true) throw new Error("--hour and --all exclude each other: pass one of them, or neither for the scheduled behaviour");
   const hours = args.hour !== undefined ? [parseHour(args.hour, "--hour")] : undefined;
+  requireLake(args.lake);
   const store = new LocalObjectStore(args.lake);
   const engine = args.engine ?? (await DuckDbEngine.open(args.lake));
   try {

@@ -6,6 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {
+  baseUrlProblem,
   COINGECKO_PLANS,
   CoinGeckoPlan,
   DEFAULT_BASE_URLS,
@@ -122,7 +123,10 @@ export class IngestLake extends pulumi.ComponentResource {
     const plan = checked(args.coingeckoPlan ?? (hasKey ? "demo" : "keyless"), (p) => checkPlanAndKey(what, p, hasKey));
     const baseUrl = checked(
       args.coingeckoBaseUrl ?? pulumi.output(plan).apply((p) => DEFAULT_BASE_URLS[p]),
-      matching(`${what}: coingeckoBaseUrl`, /^https:\/\/[^\s/]+(\/\S*)?$/, "an https:// URL (the key travels in a header)"),
+      (url) => {
+        const problem = baseUrlProblem(url, { loopbackHttp: false });
+        if (problem !== undefined) throw new Error(`${what}: coingeckoBaseUrl ${problem}, got ${JSON.stringify(url)}.`);
+      },
     );
     const vsCurrency = checked(
       args.vsCurrency ?? DEFAULT_VS_CURRENCY,

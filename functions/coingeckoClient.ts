@@ -77,7 +77,31 @@ const JITTER_RATIO = 0.2;
 /** A retry is only started when at least this long (or the request timeout, if shorter) is left after its wait. */
 const MIN_ATTEMPT_MS = 1_000;
 
-/** Told about every retry before its wait starts (the ingest handler logs it). */
+/** Host names of this machine, the only ones a base URL may reach over plain http (tests, local stand-ins). */
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+/**
+ * Why `url` can never work as a CoinGecko base URL, or undefined when it can: it must parse as a URL and
+ * use https (the key travels in a header); with `loopbackHttp`, plain http to this machine is also
+ * accepted, for stand-ins. The client checks this before any request, so a typo or an `ftp://` fails at
+ * once instead of being retried for the whole time budget; the IngestLake component checks it at deploy
+ * time without `loopbackHttp` (a Lambda function reaches no server on its own loopback).
+ */
+export function baseUrlProblem(url: string, options: { loopbackHttp: boolean }): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "is not a URL";
+  }
+  if (parsed.protocol === "https:") return undefined;
+  if (options.loopbackHttp && parsed.protocol === "http:" && LOOPBACK_HOST.test(parsed.hostname)) return undefined;
+  return options.loopbackHttp
+    ? "must be an https:// URL (the key travels in a header), or http:// to this machine (localhost, 127.0.0.1, [::1])"
+    : "must be an https:// URL (the key travels in a header)";
+}
+
+/** Told about every retry before its wait starts (the ingest handler logs it, the CLI prints it). */
 export interface RetryNotice {
   /** Page (1-based) being retried. */
   page: number;
@@ -149,7 +173,8 @@ export function retryAfterMs(header: unknown, nowMs: number): number | undefined
 /**
  * A {@link SnapshotSource} fetching the top `topN` coins by market cap from `/coins/markets`, page by page.
  * Options are checked here, so a misconfiguration fails before any request: a keyed plan without a key,
- * a key with plan `keyless`, a plan whose host does not match the base URL, a topN that is not 1–250 or a
+ * a key with plan `keyless`, a base URL that can never work ({@link baseUrlProblem}), a plan whose host does
+ * not match the base URL, a topN that is not 1–250 or a
  * multiple of 250.
  */
 export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): SnapshotSource {
@@ -157,6 +182,8 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
   const apiKey = options.apiKey;
   checkPlan(plan, apiKey);
   const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URLS[plan]).replace(/\/+$/, "");
+  const urlProblem = baseUrlProblem(baseUrl, { loopbackHttp: true });
+  if (urlProblem !== undefined) throw configError(`CoinGecko base URL ${JSON.stringify(baseUrl)} ${urlProblem}`);
   checkHost(plan, baseUrl);
   const vsCurrency = options.vsCurrency ?? DEFAULT_VS_CURRENCY;
   if (vsCurrency.trim() === "") throw configError("vsCurrency must not be empty");
@@ -408,12 +435,9 @@ function configError(message: string): CoinGeckoError {
   return coinGeckoError("configuration", message, { attempts: 0 });
 }
 
+/** The host of a URL that {@link baseUrlProblem} has accepted. */
 function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    throw configError(`CoinGecko base URL "${url}" is not a URL`);
-  }
+  return new URL(url).host;
 }
 
 function nonNegative(name: string, value: number): number {
