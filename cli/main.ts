@@ -12,6 +12,7 @@ import { DEFAULT_LOCAL_SOURCE, LOCAL_SOURCES, localCommand, LocalCommandOptions,
 import { createProgress } from "./progress";
 import { QUERY_FORMATS, queryCommand } from "./queryCommand";
 import { DEFAULT_SIMULATE_EVERY_MINUTES, simulateCommand } from "./simulateCommand";
+import { sqlCommand } from "./sqlCommand";
 import { transformCommand } from "./transformCommand";
 
 /** Default local lake folder of every command. */
@@ -61,6 +62,16 @@ export function buildProgram(): Command {
     .addOption(new Option("--format <format>", "output format").choices([...QUERY_FORMATS]).default("table"))
     .action(async (view: string, o: { lake: string; format: (typeof QUERY_FORMATS)[number] }) => {
       process.stdout.write(await queryCommand({ lake: o.lake, view, format: o.format }));
+    });
+
+  program
+    .command("sql")
+    .description("run one read-only SELECT or WITH query over the lake; tables and views as in the Glue catalog (crypto_data.v_top_100 or v_top_100)")
+    .argument("<query>", "one SELECT or WITH statement")
+    .option("--lake <dir>", "lake folder", DEFAULT_LAKE_DIR)
+    .addOption(new Option("--format <format>", "output format").choices([...QUERY_FORMATS]).default("table"))
+    .action(async (query: string, o: { lake: string; format: (typeof QUERY_FORMATS)[number] }) => {
+      process.stdout.write(await sqlCommand({ lake: o.lake, query, format: o.format }));
     });
 
   program
