@@ -6,7 +6,7 @@
  * only current prices, the command trusts its user to know that the snapshot holds the prices of now,
  * labelled with the slot of `--at` (for example to fill a slot by hand right after an outage).
  */
-import { COINGECKO_PLANS, CoinGeckoPlan, createCoinGeckoSource, DEFAULT_BASE_URLS, DEFAULT_VS_CURRENCY, resolvePlan } from "../functions/coingeckoClient";
+import { COINGECKO_PLANS, CoinGeckoClient, CoinGeckoPlan, createCoinGeckoClient, DEFAULT_BASE_URLS, DEFAULT_VS_CURRENCY, resolvePlan } from "../functions/coingeckoClient";
 import { IngestResult, parseIsoTime, runIngest, SnapshotSource } from "../functions/ingest";
 import { LocalObjectStore } from "../functions/localObjectStore";
 import { createLogger, createMetrics, LineSink, Logger } from "../functions/telemetry";
@@ -37,6 +37,8 @@ export interface LiveSource {
    * error, before any request, when plan, key and host do not fit together.
    */
   createSource(logger: Logger): SnapshotSource;
+  /** The same CoinGecko as a client for other endpoints too (backfill); `topN` sizes its snapshot (defaults to the client's). */
+  createClient(logger: Logger, topN?: number): CoinGeckoClient;
 }
 
 /** Reads the live-source flags, with the key from `env` when `--api-key` is absent; throws for an unknown plan. */
@@ -51,8 +53,13 @@ export function liveSourceFromFlags(flags: LiveSourceFlags, env: Record<string, 
     plan,
     apiKey,
     baseUrl: flags.apiUrl ?? DEFAULT_BASE_URLS[plan],
-    createSource: (logger) => createCoinGeckoSource({ plan, apiKey, baseUrl: flags.apiUrl, onRetry: (notice) => logger.warn("retrying CoinGecko", { ...notice }) }),
+    createSource: (logger) => createClient(logger).snapshot,
+    createClient,
   };
+
+  function createClient(logger: Logger, topN?: number): CoinGeckoClient {
+    return createCoinGeckoClient({ plan, apiKey, baseUrl: flags.apiUrl, topN, onRetry: (notice) => logger.warn("retrying CoinGecko", { ...notice }) });
+  }
 }
 
 /** Options of {@link ingestCommand} (the CLI flags, plus injection points for tests). */

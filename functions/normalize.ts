@@ -82,7 +82,7 @@ export function errorBodyOfBytes(body: Uint8Array): CoinGeckoErrorBody | undefin
 }
 
 /** A one-line excerpt of a body for error messages. */
-function bodySnippet(text: string): string {
+export function bodySnippet(text: string): string {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length > BODY_SNIPPET_CHARS ? `${flat.slice(0, BODY_SNIPPET_CHARS)}…` : flat;
 }

@@ -373,9 +373,7 @@ function windowed(sql: string): string {
 /** DuckDB's reader of a table's files, given a quoted absolute glob or a list literal of quoted paths; partitions from the Hive path as unpadded integers. */
 function reader(source: TableSource, globLiteral: string): string {
   const hive = `hive_partitioning = true, hive_types = {${PARTITION_COLUMNS.map((c) => `${sqlStringLiteral(c.name)}: ${DUCKDB_TYPES[c.type]}`).join(", ")}}`;
-  // union_by_name: a file written before a column was added (source) reads it as NULL, as Athena does,
-  // instead of failing the whole scan on a schema mismatch.
-  if (source.format === "parquet") return `read_parquet(${globLiteral}, union_by_name = true, ${hive})`;
+  if (source.format === "parquet") return `read_parquet(${globLiteral}, ${hive})`;
   const columns = `{${source.columns.map((c) => `${sqlStringLiteral(c.name)}: '${DUCKDB_TYPES[c.type]}'`).join(", ")}}`;
   return `read_json(${globLiteral}, format = 'newline_delimited', columns = ${columns}, ${hive})`;
 }
