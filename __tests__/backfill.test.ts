@@ -10,6 +10,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { localCommand } from "../cli/localCommand";
 import { transformCommand } from "../cli/transformCommand";
 import { runBackfill } from "../functions/backfill";
 import { createCoinGeckoClient, createCoinGeckoSource } from "../functions/coingeckoClient";
@@ -219,6 +220,44 @@ describe("backfill of 7 days from the loopback CoinGecko", () => {
       await aws.close();
     }
   });
+});
+
+describe("local on an empty lake, live", () => {
+  it("backfills the four trendline coins first, so the 7-day lines are real at the first dashboard", async () => {
+    const lake = tempDir("backfill-local");
+    const chart = marketChartResponder(MARKET);
+    const standIn = await startCoinGeckoStandIn({ fallback: (request, index) => (request.path.endsWith("/coins/markets") ? fixturePage("recorded-5-coins.json") : chart(request, index)) });
+    const status: string[] = [];
+    try {
+      const result = await localCommand({ lake, source: "live", apiUrl: standIn.baseUrl, once: true, port: 0, status: (l) => status.push(l), logSink: () => undefined, progressStream: { write: () => true } });
+      expect(result.backfilled).toBeGreaterThan(0);
+    } finally {
+      await standIn.close();
+    }
+    expect(standIn.requests.filter((r) => marketChartCoinOf(r.path) !== undefined).map((r) => marketChartCoinOf(r.path))).toEqual(COINS.map((c) => c.id));
+    expect(status.some((l) => /empty lake: backfilling 7 days of CoinGecko history of bitcoin, ethereum, tether, solana/.test(l))).toBe(true);
+    const engine = await DuckDbEngine.open(lake);
+    try {
+      const { rows } = await engine.execute("SELECT id, count(*) AS hours FROM v_trendline_core GROUP BY id ORDER BY id");
+      // 168 hours of history; the live snapshot's hour and the backfill's last hour may be the same one.
+      expect(rows.map((r) => r.id)).toEqual(COINS.map((c) => c.id).sort());
+      expect(rows.every((r) => (r.hours as number) >= 7 * 24 - 2)).toBe(true);
+    } finally {
+      engine.close();
+    }
+  }, 120_000);
+
+  it("--no-backfill starts with the live snapshot alone", async () => {
+    const lake = tempDir("backfill-local-off");
+    const standIn = await startCoinGeckoStandIn({ fallback: fixturePage("recorded-5-coins.json") });
+    try {
+      const result = await localCommand({ lake, source: "live", apiUrl: standIn.baseUrl, once: true, port: 0, backfill: false, status: () => undefined, logSink: () => undefined });
+      expect(result.backfilled).toBe(0);
+    } finally {
+      await standIn.close();
+    }
+    expect(standIn.requests.map((r) => r.path)).toEqual(["/api/v3/coins/markets"]);
+  }, 60_000);
 });
 
 describe("market_chart as CoinGecko documents it", () => {
