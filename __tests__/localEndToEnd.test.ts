@@ -313,7 +313,8 @@ describe("local --once --source live against the CoinGecko stand-in", () => {
     standIn = await startCoinGeckoStandIn({ fallback: fixturePage(FIXTURE) });
     const lake = tempLake("e2e-once");
 
-    const { stdout } = await runCli(["local", "--once", "--lake", lake, "--source", "live", "--api-url", standIn.baseUrl]);
+    // --no-backfill: this run is about the one snapshot (backfill.test.ts covers the history of an empty lake).
+    const { stdout } = await runCli(["local", "--once", "--lake", lake, "--source", "live", "--api-url", standIn.baseUrl, "--no-backfill"]);
 
     const [slot] = processedSlots(lake);
     const dashboard = path.join(lake, "dashboard.html");

@@ -203,6 +203,7 @@ describe("normalizeSnapshot", () => {
       last_updated: null,
       vs_currency: "usd",
       timestamp: CONTEXT.timestamp,
+      source: "live",
     });
   });
 
@@ -229,7 +230,7 @@ describe("NDJSON", () => {
     expect(line).toContain('"market_cap":9223372036854774784,');
     expect(line).toContain('"fully_diluted_valuation":100000000000000000,');
     expect(line).toContain('"volume_24h":null,');
-    expect(line).toContain(`"timestamp":${CONTEXT.timestamp}}`);
+    expect(line).toContain(`"timestamp":${CONTEXT.timestamp},"source":"live"}`);
     expect(line).not.toMatch(/"(market_cap|fully_diluted_valuation|volume_24h|market_cap_rank|timestamp)":-?\d+(\.\d+)?e/i);
   });
 

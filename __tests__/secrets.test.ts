@@ -313,7 +313,7 @@ describe("local mode: local --once --api-key KEY, then the dashboard server on t
     const logs: string[] = [];
     let thrown: unknown;
     try {
-      await localCommand({ lake: lakeDir, source: "live", apiUrl: standIn.baseUrl, apiKey: KEY, once: true, port: 0, status: (l) => status.push(l), logSink: (l) => logs.push(l) });
+      await localCommand({ lake: lakeDir, source: "live", apiUrl: standIn.baseUrl, apiKey: KEY, once: true, port: 0, backfill: false, status: (l) => status.push(l), logSink: (l) => logs.push(l) });
     } catch (err) {
       thrown = err;
     } finally {

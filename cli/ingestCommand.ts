@@ -6,7 +6,7 @@
  * only current prices, the command trusts its user to know that the snapshot holds the prices of now,
  * labelled with the slot of `--at` (for example to fill a slot by hand right after an outage).
  */
-import { COINGECKO_PLANS, CoinGeckoPlan, createCoinGeckoSource, DEFAULT_BASE_URLS, DEFAULT_VS_CURRENCY, resolvePlan, RetryNotice } from "../functions/coingeckoClient";
+import { COINGECKO_PLANS, CoinGeckoClient, CoinGeckoPlan, createCoinGeckoClient, DEFAULT_BASE_URLS, DEFAULT_VS_CURRENCY, resolvePlan, RetryNotice } from "../functions/coingeckoClient";
 import { IngestResult, parseIsoTime, runIngest, SnapshotSource } from "../functions/ingest";
 import { LocalObjectStore } from "../functions/localObjectStore";
 import { createLogger, createMetrics, LineSink, redact } from "../functions/telemetry";
@@ -39,6 +39,8 @@ export interface LiveSource {
    * before any request, when plan, key and host do not fit together or the base URL can never work.
    */
   createSource(onRetry: (notice: RetryNotice) => void): SnapshotSource;
+  /** The same CoinGecko as a client for other endpoints too (backfill); `topN` sizes its snapshot (defaults to the client's). */
+  createClient(onRetry: (notice: RetryNotice) => void, topN?: number): CoinGeckoClient;
 }
 
 /** Reads the live-source flags, with the key from `env` when `--api-key` is absent; throws for an unknown plan. */
@@ -53,13 +55,18 @@ export function liveSourceFromFlags(flags: LiveSourceFlags, env: Record<string, 
     plan,
     apiKey,
     baseUrl: flags.apiUrl ?? DEFAULT_BASE_URLS[plan],
-    createSource: (onRetry) => createCoinGeckoSource({ plan, apiKey, baseUrl: flags.apiUrl, onRetry }),
+    createSource: (onRetry) => createClient(onRetry).snapshot,
+    createClient,
   };
+
+  function createClient(onRetry: (notice: RetryNotice) => void, topN?: number): CoinGeckoClient {
+    return createCoinGeckoClient({ plan, apiKey, baseUrl: flags.apiUrl, topN, onRetry });
+  }
 }
 
 /** A retry as one status line: which attempt failed, why, and when the next one starts. */
 export function describeRetry(notice: RetryNotice): string {
-  return `CoinGecko page ${notice.page}: attempt ${notice.retry} failed (${notice.reason}); attempt ${notice.retry + 1} in ${(notice.delayMs / 1000).toFixed(1)} s`;
+  return `CoinGecko ${notice.label}: attempt ${notice.retry} failed (${notice.reason}); attempt ${notice.retry + 1} in ${(notice.delayMs / 1000).toFixed(1)} s`;
 }
 
 /** Options of {@link ingestCommand} (the CLI flags, plus injection points for tests). */

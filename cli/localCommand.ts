@@ -4,11 +4,14 @@
  * transform at :05 each hour, a catch-up at start) and the dashboard on http://127.0.0.1:8787 instead of
  * QuickSight. `--source simulate` replaces CoinGecko by the deterministic simulator, so it runs offline;
  * on an empty lake it first writes {@link BACKFILL_DAYS} days of hourly history so every chart has data.
+ * Live, an empty lake is first backfilled with that many days of CoinGecko's hourly history of the
+ * trendline coins (one market_chart request each); `--no-backfill` skips either.
  * `--once` runs one ingest, one transform and writes the static dashboard into the lake, then exits.
  *
  * Status lines go to stdout; warnings and errors of the runtime code go to stderr as JSON lines.
  */
 import * as path from "node:path";
+import { runBackfill } from "../functions/backfill";
 import { DEFAULT_VS_CURRENCY } from "../functions/coingeckoClient";
 import { SnapshotSource } from "../functions/ingest";
 import { LocalObjectStore } from "../functions/localObjectStore";
@@ -18,7 +21,7 @@ import { DASHBOARD_SPEC } from "../dashboard/spec";
 import { DashboardServer, DEFAULT_DASHBOARD_PORT, startDashboardServer } from "../local/dashboardServer";
 import { acquireLakeLock, BACKFILL_DAYS, BACKFILL_EVERY_SECONDS, createLocalJobs, lakeIsEmpty, removeAbandonedWrites, RepairResult, repairInterruptedSnapshots } from "../local/localPipeline";
 import { Clock, runScheduler, SchedulerEvent, SchedulerStats, SYSTEM_CLOCK } from "../local/scheduler";
-import { DEFAULT_SIMULATED_COINS, DEFAULT_SIMULATOR_SEED, ingestSimulatedHistory, MarketSimulator, SIMULATOR_VS_CURRENCY } from "../local/simulator";
+import { CORE_COINS, DEFAULT_SIMULATED_COINS, DEFAULT_SIMULATOR_SEED, ingestSimulatedHistory, MarketSimulator, SIMULATOR_VS_CURRENCY } from "../local/simulator";
 import { dashboardCommand } from "./dashboardCommand";
 import { requireLakeOrNew } from "./lakeFolder";
 import { API_KEY_ENV, describeRetry, LiveSource, liveSourceFromFlags } from "./ingestCommand";
@@ -72,8 +75,13 @@ export interface LocalCommandOptions {
   store?: ObjectStore;
   /** Seconds between ingests. Defaults to the 5-minute slot. */
   ingestEverySeconds?: number;
-  /** Days of simulated history written into an empty lake (simulate only); 0 for none. Defaults to {@link BACKFILL_DAYS}. */
+  /**
+   * Days of history written into an empty lake: simulated (simulate), or CoinGecko's market_chart of the
+   * trendline coins (live); 0 for none. Defaults to {@link BACKFILL_DAYS}.
+   */
   backfillDays?: number;
+  /** `--no-backfill` sets it false: an empty lake starts without history. Defaults to true. */
+  backfill?: boolean;
   /** Receives each status line. Defaults to stdout. */
   status?: (line: string) => void;
   /** Receives the runtime code's JSON log lines. Defaults to stderr, warnings and errors only unless `verbose`. */
@@ -92,7 +100,7 @@ export interface LocalRunResult {
   dashboardFile?: string;
   /** Jobs run by the scheduler. */
   stats: SchedulerStats;
-  /** Simulated snapshots written into an empty lake at start. */
+  /** Snapshots written into an empty lake at start (simulated, or backfilled from CoinGecko's history). */
   backfilled: number;
   /** Half-written snapshots found at start, over the whole lake. */
   repair: RepairResult;
@@ -156,7 +164,22 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
     }
 
     let backfilled = 0;
-    const backfillDays = options.backfillDays ?? BACKFILL_DAYS;
+    const backfillDays = options.backfill === false ? 0 : (options.backfillDays ?? BACKFILL_DAYS);
+    // Only when CoinGecko is the source: an injected snapshot source (tests, fault injection) is not.
+    if (live !== undefined && options.snapshotSource === undefined && backfillDays > 0 && !signal.aborted && (await lakeIsEmpty(lake))) {
+      const coins = CORE_COINS.map(({ id, symbol, name }) => ({ id, symbol, name }));
+      say(`empty lake: backfilling ${backfillDays} days of CoinGecko history of ${coins.map((c) => c.id).join(", ")} (one request each), so the 7-day charts are real at once (--no-backfill skips it)`);
+      const progress = createProgress({ label: "coins", stream: options.progressStream });
+      try {
+        const r = await runBackfill({ store, client: live.createClient((notice) => say(describeRetry(notice))), coins, days: backfillDays, nowMs: clock.now(), vsCurrency, logger, onProgress: (done, total, detail) => progress.update(done, total, detail) });
+        progress.finish(`${r.slotsWritten} snapshots`);
+        backfilled = r.slotsWritten;
+      } catch (err) {
+        // History is a head start, not a precondition: the live schedule runs without it.
+        progress.finish("failed");
+        say(`backfill failed, starting with live snapshots only: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
     if (simulator !== undefined && backfillDays > 0 && !signal.aborted && (await lakeIsEmpty(lake))) {
       say(`empty lake: writing ${backfillDays} days of simulated history, one snapshot per hour, so every chart has data`);
       const nowSeconds = Math.floor(clock.now() / 1000);
@@ -212,7 +235,7 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
 }
 
 /** An integer option from CLI text or a number, within bounds; throws a clear Error naming the flag. */
-function integerOption(flag: string, value: number | string, min: number, max: number): number {
+export function integerOption(flag: string, value: number | string, min: number, max: number): number {
   const n = typeof value === "number" ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
   return n;

@@ -7,12 +7,14 @@
 import { Command, CommanderError, Option } from "commander";
 import { DEFAULT_DASHBOARD_PORT } from "../local/dashboardServer";
 import { DEFAULT_SIMULATED_COINS, DEFAULT_SIMULATOR_SEED } from "../local/simulator";
+import { backfillCommand, DEFAULT_BACKFILL_COINS } from "./backfillCommand";
 import { dashboardCommand } from "./dashboardCommand";
 import { ingestCommand } from "./ingestCommand";
 import { DEFAULT_LOCAL_SOURCE, LOCAL_SOURCES, localCommand, LocalCommandOptions, STATIC_DASHBOARD_FILE } from "./localCommand";
 import { createProgress } from "./progress";
 import { QUERY_FORMATS, queryCommand } from "./queryCommand";
 import { DEFAULT_SIMULATE_EVERY_MINUTES, simulateCommand } from "./simulateCommand";
+import { sqlCommand } from "./sqlCommand";
 import { transformCommand } from "./transformCommand";
 import { verifyCommand, VerifyCommandOptions } from "./verifyCommand";
 import {
@@ -47,6 +49,23 @@ export function buildProgram(): Command {
     });
 
   program
+    .command("backfill")
+    .description("fetch CoinGecko's hourly history of the top coins into the lake (raw/ and processed/, marked source=backfill); resumable")
+    .requiredOption("--days <n>", "days of history, 1-90")
+    .option("--coins <n>", "how many of the top coins (of the newest snapshot, else of a fresh /coins/markets page)", String(DEFAULT_BACKFILL_COINS))
+    .option("--lake <dir>", `lake folder (default ${DEFAULT_LAKE_DIR})`)
+    .option("--bucket <name>", "S3 bucket of a deployed lake, instead of --lake")
+    .option("--api-url <url>", "CoinGecko base URL (defaults to the plan's host)")
+    .option("--api-key <key>", "CoinGecko API key (defaults to $CRYPTO_ANALYTICS_API_KEY, else keyless)")
+    .option("--plan <plan>", "demo, pro or keyless (defaults to demo with a key, else keyless)")
+    .action(async (o: { days: string; coins: string; lake?: string; bucket?: string; apiUrl?: string; apiKey?: string; plan?: string }) => {
+      const r = await backfillCommand({ ...o, lake: o.bucket === undefined ? (o.lake ?? DEFAULT_LAKE_DIR) : o.lake });
+      const what = r.alreadyCovered ? "every hour already held a snapshot, nothing fetched" : `${r.slotsWritten} snapshot(s), ${r.rows} rows written, ${r.slotsSkipped} slot(s) left to snapshots already there; ${r.requests} request(s), ${r.reused} stored response(s) reused`;
+      process.stdout.write(`backfilled ${r.coins} coin(s) into ${r.target} from ${new Date(r.fromSlot * 1000).toISOString()}: ${what}\n`);
+      if (o.bucket === undefined && r.slotsWritten > 0) process.stdout.write("run `crypto-analytics transform --all` to materialise them (`local` does at start)\n");
+    });
+
+  program
     .command("transform")
     .description("materialise processed snapshots into Parquet under analytics/")
     .option("--lake <dir>", "lake folder", DEFAULT_LAKE_DIR)
@@ -71,6 +90,16 @@ export function buildProgram(): Command {
     .addOption(new Option("--format <format>", "output format").choices([...QUERY_FORMATS]).default("table"))
     .action(async (view: string, o: { lake: string; format: (typeof QUERY_FORMATS)[number] }) => {
       process.stdout.write(await queryCommand({ lake: o.lake, view, format: o.format }));
+    });
+
+  program
+    .command("sql")
+    .description("run one read-only SELECT or WITH query over the lake; tables and views as in the Glue catalog (crypto_data.v_top_100 or v_top_100)")
+    .argument("<query>", "one SELECT or WITH statement")
+    .option("--lake <dir>", "lake folder", DEFAULT_LAKE_DIR)
+    .addOption(new Option("--format <format>", "output format").choices([...QUERY_FORMATS]).default("table"))
+    .action(async (query: string, o: { lake: string; format: (typeof QUERY_FORMATS)[number] }) => {
+      process.stdout.write(await sqlCommand({ lake: o.lake, query, format: o.format }));
     });
 
   program
@@ -116,6 +145,7 @@ export function buildProgram(): Command {
     .option("--once", "one ingest, one transform, write the static dashboard, then exit")
     .option("--out <file>", `static dashboard of --once (default: <lake>/${STATIC_DASHBOARD_FILE})`)
     .option("--verbose", "print every JSON log line on stderr, not only warnings and errors")
+    .option("--no-backfill", "start an empty lake without history (live: CoinGecko's 7 days of the trendline coins; simulate: simulated days)")
     .action(async (o: Omit<LocalCommandOptions, "signal">) => {
       const controller = new AbortController();
       const stop = (signalName: NodeJS.Signals): void => {

@@ -38,12 +38,21 @@ export async function queryCommand(args: QueryCommandArgs): Promise<string> {
     const columns = (await engine.viewSchema(args.view)).map((c) => c.name);
     // The name was checked against the view files above, so it is a plain identifier.
     const { rows } = await engine.execute(`SELECT * FROM ${args.view} ORDER BY ALL`);
-    if (format === "json") return JSON.stringify(rows, null, 2) + "\n";
-    if (format === "csv") return [columns, ...rows.map((r) => columns.map((c) => r[c]))].map((cells) => cells.map(csvCell).join(",")).join("\r\n") + "\r\n";
-    return table(columns, rows);
+    return formatRows(columns, rows, format);
   } finally {
     engine.close();
   }
+}
+
+/**
+ * Rows as `format` text: an aligned table with a row count, a JSON array of objects, or CSV (RFC 4180,
+ * header first). Throws for an unknown format.
+ */
+export function formatRows(columns: string[], rows: Record<string, unknown>[], format: QueryFormat): string {
+  if (!(QUERY_FORMATS as readonly string[]).includes(format)) throw new Error(`unknown format ${JSON.stringify(format)}; use one of ${QUERY_FORMATS.join(", ")}`);
+  if (format === "json") return JSON.stringify(rows, null, 2) + "\n";
+  if (format === "csv") return [columns, ...rows.map((r) => columns.map((c) => r[c]))].map((cells) => cells.map(csvCell).join(",")).join("\r\n") + "\r\n";
+  return table(columns, rows);
 }
 
 /** A CSV field: empty for null, quoted when it holds a comma, quote, line break or edge space. */

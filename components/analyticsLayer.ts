@@ -9,7 +9,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_METRICS_NAMESPACE } from "../functions/metricsCatalog";
 import { LAKE_PREFIXES } from "../functions/partitions";
-import { LAKE_TABLES } from "../functions/schema";
+import { LAKE_DATABASE, LAKE_TABLES } from "../functions/schema";
 import { athenaInsertTemplate } from "../functions/sqlFiles";
 import { MAX_PARTITION_YEAR, MIN_PARTITION_YEAR } from "../functions/sqlTemplate";
 import { DEFAULT_LOOKBACK_HOURS } from "../functions/transform";
@@ -34,7 +34,7 @@ import { JobDefaults, jobSettings, ScheduledFunction, scheduledFunctionSettings,
 export { ATHENA_ENGINE_VERSION } from "./athenaWorkgroup";
 
 /** Glue database of the lake tables and views. */
-export const DEFAULT_DATABASE_NAME = "crypto_data";
+export const DEFAULT_DATABASE_NAME = LAKE_DATABASE;
 /** Hourly at :05 (UTC by default): the last snapshot of the previous hour (:55) has landed by then. */
 export const DEFAULT_TRANSFORM_SCHEDULE = "cron(5 * * * ? *)";
 /**

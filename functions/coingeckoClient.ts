@@ -41,6 +41,11 @@ export const KEY_HEADERS = { demo: "x-cg-demo-api-key", pro: "x-cg-pro-api-key" 
 /** Path of the markets endpoint under the base URL. */
 export const MARKETS_PATH = "/coins/markets";
 
+/** Path of a coin's price, market cap and volume history under the base URL (`/coins/{id}/market_chart`). */
+export function marketChartPath(coinId: string): string {
+  return `/coins/${encodeURIComponent(coinId)}/market_chart`;
+}
+
 /** Coins per page; CoinGecko's maximum, and one page costs one credit whatever its size. */
 export const MAX_PER_PAGE = 250;
 
@@ -105,6 +110,8 @@ export function baseUrlProblem(url: string, options: { loopbackHttp: boolean }):
 export interface RetryNotice {
   /** Page (1-based) being retried. */
   page: number;
+  /** What is being fetched, e.g. `page 2` or `bitcoin market_chart`. */
+  label: string;
   /** Retry number for this page, 1 for the first retry. */
   retry: number;
   /** What failed, e.g. `HTTP 429`, `timed out after 15000 ms`, `ECONNRESET`. */
@@ -170,6 +177,32 @@ export function retryAfterMs(header: unknown, nowMs: number): number | undefined
   return Number.isFinite(at) ? Math.max(0, at - nowMs) : undefined;
 }
 
+/** One response body fetched by {@link CoinGeckoClient.get}. */
+export interface FetchedBody {
+  /** The exact response body bytes. */
+  body: Uint8Array;
+  /** The request as kept beside the raw body: URL without key, query parameters, plan. Never the key. */
+  request: Record<string, unknown>;
+  /** ISO-8601 time the request started. */
+  fetchedAt: string;
+  /** HTTP retries spent. */
+  retries: number;
+  /** Wall time, retries included, in ms. */
+  latencyMs: number;
+}
+
+/** CoinGecko as configured once: the markets snapshot, and any other GET with the same plan, key, retries and budget. */
+export interface CoinGeckoClient {
+  /** The top `topN` coins by market cap from `/coins/markets`, page by page (see {@link createCoinGeckoSource}). */
+  snapshot: SnapshotSource;
+  /**
+   * One GET of `path` (under the base URL) with `params`, with the snapshot's retries, `Retry-After`
+   * handling and a time budget of its own; `label` names the request in messages (e.g. `bitcoin
+   * market_chart`). A 200 whose body is an error object fails as the snapshot's pages do.
+   */
+  get(path: string, params: Record<string, string | number>, label: string): Promise<FetchedBody>;
+}
+
 /**
  * A {@link SnapshotSource} fetching the top `topN` coins by market cap from `/coins/markets`, page by page.
  * Options are checked here, so a misconfiguration fails before any request: a keyed plan without a key,
@@ -178,6 +211,11 @@ export function retryAfterMs(header: unknown, nowMs: number): number | undefined
  * multiple of 250.
  */
 export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): SnapshotSource {
+  return createCoinGeckoClient(options).snapshot;
+}
+
+/** A {@link CoinGeckoClient}; options are checked as {@link createCoinGeckoSource} checks them, before any request. */
+export function createCoinGeckoClient(options: CoinGeckoSourceOptions = {}): CoinGeckoClient {
   const plan = resolvePlan(options.plan, options.apiKey);
   const apiKey = options.apiKey;
   checkPlan(plan, apiKey);
@@ -209,7 +247,7 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
   const url = `${baseUrl}${MARKETS_PATH}`;
   const params = { vs_currency: vsCurrency, order: "market_cap_desc", per_page: perPage, price_change_percentage: "1h,24h,7d" };
   const secrets = apiKey === undefined ? [] : [apiKey];
-  const messageContext: MessageContext = { plan, baseUrl, vsCurrency, secrets };
+  const messageContext: MessageContext = { plan, baseUrl, vsCurrency, secrets, path: MARKETS_PATH };
 
   const http = axios.create({
     headers: { Accept: "application/json", ...(plan === "keyless" || apiKey === undefined ? {} : { [KEY_HEADERS[plan]]: apiKey }) },
@@ -222,17 +260,17 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
   // snapshot's deadline (retries: 0 here only covers requests that bring none).
   axiosRetry(http, { retries: 0 });
 
-  return async () => {
+  const snapshot: SnapshotSource = async () => {
     const started = Date.now();
     const deadline = started + timing.budgetMs;
     const pages: FetchedPage[] = [];
     let retries = 0;
     for (let page = 1; page <= pageCount; page += 1) {
       if (page > 1 && timing.pagePacingMs > 0) {
-        if (Date.now() + timing.pagePacingMs >= deadline) throw budgetSpent(page);
+        if (Date.now() + timing.pagePacingMs >= deadline) throw budgetSpent(`page ${page}`, page);
         await delay(timing.pagePacingMs);
       }
-      const fetched = await fetchPage(page);
+      const fetched = await fetchBody({ url, params: { ...params, page }, page, label: `page ${page}`, path: MARKETS_PATH }, deadline);
       retries += fetched.retries;
       pages.push({ page, body: fetched.body });
     }
@@ -243,81 +281,96 @@ export function createCoinGeckoSource(options: CoinGeckoSourceOptions = {}): Sna
       retries,
       latencyMs: Date.now() - started,
     };
-
-    function budgetSpent(page: number): CoinGeckoError {
-      return coinGeckoError("unavailable", `CoinGecko fetch ran out of its ${seconds(timing.budgetMs)} time budget before page ${page}`, { page, attempts: 0 });
-    }
-
-    async function fetchPage(page: number): Promise<{ body: Uint8Array; retries: number }> {
-      const pageStarted = Date.now();
-      let pageRetries = 0;
-      let nextDelayMs = 0;
-      let gaveUpBeforeMs: number | undefined;
-      let retryLimitReached = false;
-      const policy: IAxiosRetryConfig = {
-        retries: Number.POSITIVE_INFINITY,
-        // Each attempt gets its own timeout; the budget, not axios-retry, bounds the total.
-        shouldResetTimeout: true,
-        validateResponse: (response) => response.status >= 200 && response.status < 300 && errorBodyOfBytes(bodyOf(response)) === undefined,
-        retryCondition: (error) => {
-          const failure = classify(error, messageContext, timing.requestTimeoutMs);
-          if (!failure.retryable) return false;
-          if (pageRetries >= maxRetries) {
-            retryLimitReached = true;
-            return false;
-          }
-          const delayMs = waitFor(failure, pageRetries + 1, timing);
-          if (Date.now() + delayMs + Math.min(timing.requestTimeoutMs, MIN_ATTEMPT_MS) > deadline) {
-            gaveUpBeforeMs = delayMs;
-            return false;
-          }
-          nextDelayMs = delayMs;
-          return true;
-        },
-        retryDelay: () => nextDelayMs,
-        onRetry: (_count, error, config) => {
-          pageRetries += 1;
-          config.timeout = Math.max(1, Math.min(timing.requestTimeoutMs, deadline - Date.now() - nextDelayMs));
-          onRetry({ page, retry: pageRetries, reason: classify(error, messageContext, timing.requestTimeoutMs).reason, delayMs: nextDelayMs });
-        },
-      };
-      const timeout = Math.min(timing.requestTimeoutMs, deadline - pageStarted);
-      if (timeout <= 0) throw budgetSpent(page);
-      try {
-        const response = await http.get(url, { params: { ...params, page }, timeout, "axios-retry": policy });
-        const body = bodyOf(response);
-        // A page echoing the key would carry it into raw/, processed/ and parse errors (which Lambda prints
-        // unredacted): refuse it before anything else reads it.
-        if (holdsSecret(body, secrets)) {
-          const details = { status: response.status, attempts: pageRetries + 1, elapsedMs: Date.now() - pageStarted, page };
-          throw coinGeckoError("invalid-response", `CoinGecko page ${page} echoed the API key in its body (HTTP ${response.status}); refused, so the key is neither stored nor logged`, details);
-        }
-        return { body, retries: pageRetries };
-      } catch (err) {
-        if (!axios.isAxiosError(err)) throw err;
-        const failure = classify(err, messageContext, timing.requestTimeoutMs);
-        const details = { status: failure.status, errorCode: failure.errorCode, attempts: pageRetries + 1, elapsedMs: Date.now() - pageStarted, page };
-        if (!failure.retryable) throw coinGeckoError(failure.kind, failure.message, details);
-        const what = failure.kind === "rate-limited" ? "CoinGecko kept rate limiting the requests" : "CoinGecko stayed unavailable";
-        const budget = `the ${seconds(timing.budgetMs)} time budget`;
-        const next = retryLimitReached
-          ? `; its retry limit (${maxRetries}) was reached`
-          : gaveUpBeforeMs === undefined
-            ? ` within ${budget}`
-            : `; the next wait of ${seconds(gaveUpBeforeMs)} would pass ${budget}`;
-        throw coinGeckoError(
-          failure.kind,
-          `${what} (${failure.reason}) on page ${page}: gave up after ${details.attempts} attempt(s) over ${seconds(details.elapsedMs)}${next}`,
-          details,
-        );
-      }
-    }
   };
+
+  return {
+    snapshot,
+    async get(path, getParams, label) {
+      const started = Date.now();
+      const getUrl = `${baseUrl}${path}`;
+      const fetched = await fetchBody({ url: getUrl, params: getParams, page: 1, label, path }, started + timing.budgetMs);
+      return { body: fetched.body, request: { url: getUrl, params: getParams, plan }, fetchedAt: new Date(started).toISOString(), retries: fetched.retries, latencyMs: Date.now() - started };
+    },
+  };
+
+  function budgetSpent(label: string, page: number): CoinGeckoError {
+    return coinGeckoError("unavailable", `CoinGecko fetch ran out of its ${seconds(timing.budgetMs)} time budget before ${label}`, { page, attempts: 0 });
+  }
+
+  /** One GET with retries until `deadline`; `request.page` is what retry notices and errors report as the page. */
+  async function fetchBody(request: { url: string; params: Record<string, string | number>; page: number; label: string; path: string }, deadline: number): Promise<{ body: Uint8Array; retries: number }> {
+    const { page, label } = request;
+    const requestContext: MessageContext = { ...messageContext, path: request.path };
+    const pageStarted = Date.now();
+    let pageRetries = 0;
+    let nextDelayMs = 0;
+    let gaveUpBeforeMs: number | undefined;
+    let retryLimitReached = false;
+    const policy: IAxiosRetryConfig = {
+      retries: Number.POSITIVE_INFINITY,
+      // Each attempt gets its own timeout; the budget, not axios-retry, bounds the total.
+      shouldResetTimeout: true,
+      validateResponse: (response) => response.status >= 200 && response.status < 300 && errorBodyOfBytes(bodyOf(response)) === undefined,
+      retryCondition: (error) => {
+        const failure = classify(error, requestContext, timing.requestTimeoutMs);
+        if (!failure.retryable) return false;
+        if (pageRetries >= maxRetries) {
+          retryLimitReached = true;
+          return false;
+        }
+        const delayMs = waitFor(failure, pageRetries + 1, timing);
+        if (Date.now() + delayMs + Math.min(timing.requestTimeoutMs, MIN_ATTEMPT_MS) > deadline) {
+          gaveUpBeforeMs = delayMs;
+          return false;
+        }
+        nextDelayMs = delayMs;
+        return true;
+      },
+      retryDelay: () => nextDelayMs,
+      onRetry: (_count, error, config) => {
+        pageRetries += 1;
+        config.timeout = Math.max(1, Math.min(timing.requestTimeoutMs, deadline - Date.now() - nextDelayMs));
+        onRetry({ page, label, retry: pageRetries, reason: classify(error, requestContext, timing.requestTimeoutMs).reason, delayMs: nextDelayMs });
+      },
+    };
+    const timeout = Math.min(timing.requestTimeoutMs, deadline - pageStarted);
+    if (timeout <= 0) throw budgetSpent(label, page);
+    try {
+      const response = await http.get(request.url, { params: request.params, timeout, "axios-retry": policy });
+      const body = bodyOf(response);
+      // A page echoing the key would carry it into raw/, processed/ and parse errors (which Lambda prints
+      // unredacted): refuse it before anything else reads it.
+      if (holdsSecret(body, secrets)) {
+        const details = { status: response.status, attempts: pageRetries + 1, elapsedMs: Date.now() - pageStarted, page };
+        throw coinGeckoError("invalid-response", `CoinGecko ${label} echoed the API key in its body (HTTP ${response.status}); refused, so the key is neither stored nor logged`, details);
+      }
+      return { body, retries: pageRetries };
+    } catch (err) {
+      if (!axios.isAxiosError(err)) throw err;
+      const failure = classify(err, requestContext, timing.requestTimeoutMs);
+      const details = { status: failure.status, errorCode: failure.errorCode, attempts: pageRetries + 1, elapsedMs: Date.now() - pageStarted, page };
+      if (!failure.retryable) throw coinGeckoError(failure.kind, failure.message, details);
+      const what = failure.kind === "rate-limited" ? "CoinGecko kept rate limiting the requests" : "CoinGecko stayed unavailable";
+      const budget = `the ${seconds(timing.budgetMs)} time budget`;
+      const next = retryLimitReached
+        ? `; its retry limit (${maxRetries}) was reached`
+        : gaveUpBeforeMs === undefined
+          ? ` within ${budget}`
+          : `; the next wait of ${seconds(gaveUpBeforeMs)} would pass ${budget}`;
+      throw coinGeckoError(
+        failure.kind,
+        `${what} (${failure.reason}) on ${label}: gave up after ${details.attempts} attempt(s) over ${seconds(details.elapsedMs)}${next}`,
+        details,
+      );
+    }
+  }
 }
 
 /** What messages may say about the configuration, and the secrets they must not. */
 interface MessageContext {
   plan: CoinGeckoPlan;
+  /** Path of the request under the base URL, e.g. `/coins/markets`. */
+  path: string;
   baseUrl: string;
   vsCurrency: string;
   secrets: readonly string[];
@@ -381,11 +434,14 @@ function configurationMessage(status: number, errorCode: number | undefined, d: 
         ? `CoinGecko error 10002: an API key is required but plan "keyless" sends none; configure a Demo key (plan "demo") or a paid key (plan "pro")`
         : `CoinGecko error 10002: the API key is missing or empty although plan "${d.plan}" sends header ${KEY_HEADERS[d.plan]}; check the configured key`;
     case 10005:
-      return `CoinGecko error 10005: ${MARKETS_PATH} is not available on plan "${d.plan}"`;
+      return `CoinGecko error 10005: ${d.path} is not available on plan "${d.plan}"`;
     case 10010:
       return `CoinGecko error 10010: the key is a paid (Pro) key but requests go to ${host}; set plan "pro" (host ${hostOf(PRO_BASE_URL)})`;
     case 10011:
       return `CoinGecko error 10011: the key is a Demo key but requests go to ${host}; set plan "demo" (host ${hostOf(PUBLIC_BASE_URL)})`;
+    case 10012:
+      // https://docs.coingecko.com/reference/common-errors-rate-limit: 10012 is the Demo/keyless history limit.
+      return `CoinGecko error 10012: the requested history reaches beyond what plan "${d.plan}" may query (365 days on the Demo plan and keyless); ask for fewer days`;
   }
   if (status === 401) {
     return d.plan === "keyless"
@@ -394,7 +450,7 @@ function configurationMessage(status: number, errorCode: number | undefined, d: 
   }
   if (status === 403) return `CoinGecko refused access (HTTP 403${errorCode === 1020 ? ", CDN firewall rule 1020" : ""}) to ${host}`;
   if (status === 400) return `CoinGecko rejected the request parameters (HTTP 400): check vs_currency "${d.vsCurrency}"`;
-  if (status === 404) return `CoinGecko has no ${MARKETS_PATH} under ${d.baseUrl} (HTTP 404): check the base URL`;
+  if (status === 404) return `CoinGecko has no ${d.path} under ${d.baseUrl} (HTTP 404): check the base URL`;
   if (status >= 300 && status < 400) return `CoinGecko answered with a redirect (HTTP ${status}): check the base URL ${d.baseUrl}`;
   return undefined;
 }

@@ -4,7 +4,7 @@
  * ids across pages resolved, counts reported).
  */
 import { coinGeckoError } from "./coingeckoErrors";
-import { ProcessedRow } from "./schema";
+import { ProcessedRow, ROW_SOURCES } from "./schema";
 
 /** How many characters of an unexpected body an error message quotes. */
 export const BODY_SNIPPET_CHARS = 120;
@@ -82,7 +82,7 @@ export function errorBodyOfBytes(body: Uint8Array): CoinGeckoErrorBody | undefin
 }
 
 /** A one-line excerpt of a body for error messages. */
-function bodySnippet(text: string): string {
+export function bodySnippet(text: string): string {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length > BODY_SNIPPET_CHARS ? `${flat.slice(0, BODY_SNIPPET_CHARS)}…` : flat;
 }
@@ -209,6 +209,7 @@ function toProcessedRow(coin: Record<string, unknown>, context: SnapshotContext)
     last_updated: typeof coin.last_updated === "string" ? coin.last_updated : null,
     vs_currency: context.vsCurrency,
     timestamp: context.timestamp,
+    source: ROW_SOURCES.live,
   };
 }
 

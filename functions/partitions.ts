@@ -69,6 +69,21 @@ export function rawRequestKey(timestamp: number): string {
   return `${LAKE_PREFIXES.raw}/${partitionPath(partitionOf(timestamp))}/${timestamp}.request.json`;
 }
 
+/**
+ * Key of one coin's exact `/coins/{id}/market_chart` response of a backfill run:
+ * `raw/year=.../<runHour>.market_chart.<days>d.<coin id>.json`, filed under the hour the run started in,
+ * so a re-run within that hour finds it and spends no request. {@link timestampOfKey} does not read it as
+ * a snapshot page.
+ */
+export function marketChartRawKey(runHour: number, days: number, coinId: string): string {
+  return `${LAKE_PREFIXES.raw}/${partitionPath(partitionOf(runHour))}/${runHour}.market_chart.${days}d.${encodeURIComponent(coinId)}.json`;
+}
+
+/** Key of the request record kept beside a {@link marketChartRawKey} response. */
+export function marketChartRequestKey(runHour: number, days: number, coinId: string): string {
+  return marketChartRawKey(runHour, days, coinId).replace(/\.json$/, ".request.json");
+}
+
 /** Key of a snapshot's typed rows: `processed/year=.../<timestamp>.ndjson.gz`. */
 export function processedKey(timestamp: number): string {
   return `${LAKE_PREFIXES.processed}/${partitionPath(partitionOf(timestamp))}/${timestamp}.ndjson.gz`;

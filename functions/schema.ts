@@ -3,6 +3,9 @@
  * and the local DuckDB tables, so that a column cannot be added in one place and forgotten in another.
  */
 
+/** Name of the Glue database by default, and of the local engine's catalog, so queries may qualify names with it. */
+export const LAKE_DATABASE = "crypto_data";
+
 /** The lake tables, as named in Glue and in the SQL. */
 export const LAKE_TABLES = {
   processedRaw: "processed_prices_raw",
@@ -40,7 +43,16 @@ export const PROCESSED_COLUMNS: readonly ColumnDef[] = [
   { name: "last_updated", type: "string", comment: "CoinGecko's last update time, ISO-8601 as sent" },
   { name: "vs_currency", type: "string", comment: "quote currency of prices and volumes, e.g. usd" },
   { name: "timestamp", type: "bigint", comment: "snapshot slot, epoch seconds floored to 5 minutes" },
+  // Last, so tables and Parquet files written before it existed keep their column positions (Athena reads
+  // Parquet by name and gives a missing column NULL; the transform reads such rows as live).
+  { name: "source", type: "string", comment: "live (a /coins/markets snapshot) or backfill (derived from /coins/{id}/market_chart history)" },
 ];
+
+/** What a processed row came from: a live `/coins/markets` snapshot, or `/coins/{id}/market_chart` history. */
+export const ROW_SOURCES = { live: "live", backfill: "backfill" } as const;
+
+/** A value of the `source` column. */
+export type RowSource = (typeof ROW_SOURCES)[keyof typeof ROW_SOURCES];
 
 /** Hive partition columns of every lake table, in path order; all `int`, unpadded. */
 export const PARTITION_COLUMNS: readonly ColumnDef[] = [
@@ -50,7 +62,7 @@ export const PARTITION_COLUMNS: readonly ColumnDef[] = [
   { name: "hour", type: "int", comment: "UTC hour 0-23, unpadded" },
 ];
 
-/** A processed row as the normaliser emits it; every field but id/symbol/name/vs_currency/timestamp may be null. */
+/** A processed row as the normaliser or the backfill emits it; every field but id/symbol/name/vs_currency/timestamp/source may be null. */
 export interface ProcessedRow {
   id: string;
   symbol: string;
@@ -69,4 +81,5 @@ export interface ProcessedRow {
   last_updated: string | null;
   vs_currency: string;
   timestamp: number;
+  source: RowSource;
 }

@@ -24,7 +24,7 @@ import * as path from "node:path";
 import { inFlightName } from "../functions/localObjectStore";
 import { HOUR_SECONDS, HourPartition, LAKE_PREFIXES, partitionOf, partitionPath } from "../functions/partitions";
 import { QueryEngine, QueryResult } from "../functions/queryEngine";
-import { ColumnDef, ColumnType, LAKE_TABLES, PARTITION_COLUMNS, PROCESSED_COLUMNS } from "../functions/schema";
+import { ColumnDef, ColumnType, LAKE_DATABASE, LAKE_TABLES, PARTITION_COLUMNS, PROCESSED_COLUMNS } from "../functions/schema";
 import { duckDbInsertTemplate, stripLineComments, viewNames, viewsInDependencyOrder } from "../functions/sqlFiles";
 import { renderTemplate, sqlStringLiteral } from "../functions/sqlTemplate";
 
@@ -132,6 +132,10 @@ export class DuckDbEngine implements QueryEngine {
     const engine = new DuckDbEngine(root, path.join(root, STAGING_DIR, inFlightName()), instance, connection);
     try {
       await connection.run("SET TimeZone = 'UTC'");
+      // Tables and views live in a catalog named like the Glue database, so `crypto_data.v_top_100` and
+      // `v_top_100` both resolve, as they do in Athena.
+      await connection.run(`ATTACH ':memory:' AS ${LAKE_DATABASE}`);
+      await connection.run(`USE ${LAKE_DATABASE}`);
       for (const source of TABLE_SOURCES) await engine.defineTable(source);
       await engine.refreshAnalyticsWindow();
       for (const view of viewsInDependencyOrder()) await connection.run(`CREATE OR REPLACE VIEW ${view.name} AS\n${windowed(view.sql)}`);
@@ -196,8 +200,7 @@ export class DuckDbEngine implements QueryEngine {
     const memoKey = idempotencyKey === undefined ? undefined : `${idempotencyKey}\n${sql}`;
     const previous = memoKey === undefined ? undefined : this.completed.get(memoKey);
     if (previous !== undefined) return previous;
-    await this.refreshEmptyTables();
-    if (VIEW_NAME.test(sql)) await this.refreshAnalyticsWindow();
+    await this.refreshFor(sql);
     const writes = sql.includes(this.stagingRoot);
     if (writes) {
       await fs.rm(this.stagingRoot, { recursive: true, force: true });
@@ -215,6 +218,26 @@ export class DuckDbEngine implements QueryEngine {
     } finally {
       if (writes) await fs.rm(this.stagingRoot, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Runs `work` on the engine's connection, in turn with every other statement, after the lake tables and
+   * the views' window are brought up to date for `sql` (as {@link execute} does): for callers that need
+   * DuckDB's own API, such as the ad-hoc query's parser checks and configuration lock.
+   */
+  withConnection<T>(sql: string, work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    const run = this.queue.then(async () => {
+      await this.refreshFor(sql);
+      return work(this.connection);
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Redefines the tables that had no files, and the views' window when `sql` names a view. */
+  private async refreshFor(sql: string): Promise<void> {
+    await this.refreshEmptyTables();
+    if (VIEW_NAME.test(sql)) await this.refreshAnalyticsWindow();
   }
 
   /** Keeps a keyed result, forgetting the oldest beyond {@link IDEMPOTENCY_MEMORY} (a long-running local mode). */
@@ -378,7 +401,7 @@ function quoteIdent(name: string): string {
 }
 
 /** DuckDB's JS values to plain JSON-friendly ones: BIGINT/HUGEINT as numbers when safe, else strings. */
-function convertRow(row: Record<string, unknown>): Record<string, unknown> {
+export function convertRow(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(row)) out[key] = typeof value === "bigint" ? bigintValue(value) : value;
   return out;

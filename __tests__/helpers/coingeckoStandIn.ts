@@ -120,3 +120,94 @@ export async function startCoinGeckoStandIn(options: StandInOptions = {}): Promi
       }),
   };
 }
+
+/** A coin the {@link marketChartResponder} knows: its price and supply at the start of the history. */
+export interface ChartCoin {
+  price: number;
+  supply: number;
+}
+
+/** What {@link marketChartResponder} serves. */
+export interface ChartMarket {
+  /** The stand-in's "now", epoch ms: the last point of every series. */
+  nowMs: number;
+  /** Coin id to its starting values; other ids get 404 `{"error":"coin not found"}` as CoinGecko answers. */
+  coins: Record<string, ChartCoin>;
+}
+
+/**
+ * `GET /coins/{id}/market_chart?vs_currency=usd&days=N` as CoinGecko documents it: `{prices, market_caps,
+ * total_volumes}` of `[ms, value]` points, 5-minute for 1 day and hourly for 2-90 days, at irregular
+ * milliseconds (a different offset within each hour), a last point at "now", and `total_volumes` one point
+ * shorter than the others (the arrays can differ in length). Deterministic: the same request gets the same bytes.
+ */
+export function marketChartBody(market: ChartMarket, id: string, days: number): string {
+  const { price, supply } = market.coins[id];
+  const step = days === 1 ? 300_000 : 3_600_000;
+  const start = market.nowMs - days * 86_400_000;
+  const times: number[] = [];
+  for (let k = 1; start + k * step < market.nowMs - 60_000; k += 1) times.push(start + k * step + ((k * 7919) % 97_000) - 48_500);
+  times.push(market.nowMs);
+  const priceAt = (t: number, i: number): number => price * (1 + 0.03 * Math.sin(i / 9) + 0.00001 * (t % 1000));
+  const prices = times.map((t, i) => [t, priceAt(t, i)]);
+  return JSON.stringify({
+    prices,
+    market_caps: prices.map(([t, p]) => [t, p * supply]),
+    total_volumes: prices.slice(0, -1).map(([t, p]) => [t, p * supply * 0.04]),
+  });
+}
+
+/** The path of a market_chart request, `/api/v3/coins/<id>/market_chart`, or undefined for any other path. */
+export function marketChartCoinOf(path: string): string | undefined {
+  const m = new RegExp(`^${STAND_IN_API_PREFIX}/coins/([^/]+)/market_chart$`).exec(path);
+  return m === null ? undefined : decodeURIComponent(m[1]);
+}
+
+/** A {@link Responder} serving {@link marketChartBody} for the market's coins, 404 for other ids, 599 for other paths. */
+export function marketChartResponder(market: ChartMarket): Responder {
+  return (request) => {
+    const id = marketChartCoinOf(request.path);
+    if (id === undefined) return { status: 599, body: `coingecko stand-in: no route for ${request.path}` };
+    if (!(id in market.coins)) return { status: 404, body: JSON.stringify({ error: "coin not found" }) };
+    return { body: marketChartBody(market, id, Number(request.query.days)) };
+  };
+}
+
+/** A responder behind a rate limit, and what the limit saw. */
+export interface RateLimited {
+  responder: Responder;
+  /** Requests answered 429. */
+  refused(): number;
+  /** Requests that came back before the `Retry-After` they were given had passed. */
+  early(): number;
+}
+
+/**
+ * Puts `inner` behind a plan-like rate limit: at most `limit` requests per `windowMs` window; a request
+ * beyond it gets 429 with `Retry-After` (whole seconds until the window ends), and any request that arrives
+ * before then counts as early. `now` is the clock the windows follow.
+ */
+export function rateLimit(inner: Responder, limit: number, windowMs: number, now: () => number = Date.now): RateLimited {
+  let windowStart = Number.NEGATIVE_INFINITY;
+  let used = 0;
+  let blockedUntil = Number.NEGATIVE_INFINITY;
+  let refused = 0;
+  let early = 0;
+  return {
+    responder: (request, index) => {
+      const t = now();
+      if (t < blockedUntil) early += 1;
+      if (t >= windowStart + windowMs) [windowStart, used] = [t, 0];
+      if (used >= limit) {
+        refused += 1;
+        const waitSeconds = Math.ceil((windowStart + windowMs - t) / 1000);
+        blockedUntil = t + waitSeconds * 1000;
+        return { status: 429, headers: { "content-type": "application/json", "retry-after": String(waitSeconds) }, body: JSON.stringify({ status: { error_code: 429, error_message: "You've exceeded the Rate Limit." } }) };
+      }
+      used += 1;
+      return inner(request, index);
+    },
+    refused: () => refused,
+    early: () => early,
+  };
+}

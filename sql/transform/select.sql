@@ -6,7 +6,7 @@
 -- the analytics hour already holds, so re-running an hour (a retry, a crash between the insert and its
 -- manifest, late snapshots) appends only rows that are not there yet. Partition columns come last, as
 -- INSERT INTO a Hive-partitioned table requires; they are read from the source partition, whose filter
--- makes them equal to the parameters.
+-- makes them equal to the parameters. Snapshots written before the source column existed are live ones.
 SELECT
   s.id AS id,
   s.symbol AS symbol,
@@ -25,6 +25,7 @@ SELECT
   s.last_updated AS last_updated,
   s.vs_currency AS vs_currency,
   s."timestamp" AS "timestamp",
+  s.source AS source,
   s.year AS year,
   s.month AS month,
   s.day AS day,
@@ -48,6 +49,7 @@ FROM (
     r.last_updated AS last_updated,
     r.vs_currency AS vs_currency,
     TRY_CAST(r."timestamp" AS BIGINT) AS "timestamp",
+    COALESCE(r.source, 'live') AS source,
     r.year AS year,
     r.month AS month,
     r.day AS day,
