@@ -41,6 +41,7 @@ export async function dashboardCommand(options: DashboardCommandOptions): Promis
   const spec = options.spec ?? DASHBOARD_SPEC;
   if (!fs.statSync(options.lake, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`lake folder ${options.lake} does not exist: run ingest or simulate first`);
   const views: Record<string, Record<string, unknown>[]> = {};
+  // A one-shot export: the views read the window's files (the default window) rather than loading them first.
   const engine = await DuckDbEngine.open(options.lake);
   try {
     await checkSpecAgainstViews(engine, spec);
