@@ -10,8 +10,9 @@ import { promisify } from "util";
 import { viewNames } from "../functions/sqlFiles";
 import { makeTempDir, removeTempDir } from "./helpers/factories";
 
-// The quick run builds a small simulated lake, materialises it twice and builds both function zips.
-jest.setTimeout(180_000);
+// The quick run builds two small simulated histories, materialises three lakes, starts the dashboard in a
+// child process, runs the CLI in fresh processes and builds both function zips.
+jest.setTimeout(360_000);
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
