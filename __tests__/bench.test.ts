@@ -10,8 +10,9 @@ import { promisify } from "util";
 import { viewNames } from "../functions/sqlFiles";
 import { makeTempDir, removeTempDir } from "./helpers/factories";
 
-// The quick run builds a small simulated lake, materialises it twice and builds both function zips.
-jest.setTimeout(180_000);
+// The quick run builds two small simulated histories, materialises three lakes, starts the dashboard in a
+// child process, runs the CLI in fresh processes and builds both function zips.
+jest.setTimeout(360_000);
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -90,10 +91,19 @@ test("covers every measurement group, and every view on both lakes", () => {
   ]) {
     expect([group, has(group)]).toEqual([group, true]);
   }
+  // Three lakes (short, long, a year); latency on the long-lived engine and reading the files on each.
   for (const view of viewNames()) {
-    for (const what of ["latency", "files read", "bytes read"]) {
-      expect([view, what, names.filter((n) => n.startsWith(`view ${view}: ${what}`)).length]).toEqual([view, what, 2]);
+    for (const [what, count] of [
+      ["latency on the long-lived engine", 3],
+      ["latency reading the window's files", 3],
+      ["files read", 3],
+      ["bytes read", 3],
+    ] as const) {
+      expect([view, what, names.filter((n) => n.startsWith(`view ${view}: ${what}`)).length]).toEqual([view, what, count]);
     }
+  }
+  for (const group of ["dashboard: full refresh", "dashboard server: start-up", "dashboard server: resident memory", "cli: query v_top_100 end to end"]) {
+    expect([group, names.filter((n) => n.startsWith(group)).length >= 3]).toEqual([group, true]);
   }
 });
 
@@ -110,13 +120,16 @@ test("every target is well formed and marked met exactly when its measurement sa
   }
 });
 
-test("has the targets of issue 6: ingest, both archives, each view's latency and files, top 100, incremental transform", () => {
+test("has the targets of issues 6 and 13: ingest, both archives, each view's latency and files at the long history and a year, top 100, incremental transform, dashboard refresh and memory, CLI query", () => {
   const names = targets().map((t) => t.name as string);
   const count = (prefix: RegExp): number => names.filter((n) => prefix.test(n)).length;
   expect(count(/^ingest: own work/)).toBe(1);
   expect(count(/^archive (ingest|transform): zipped/)).toBe(2);
-  expect(count(/^view \S+: median latency/)).toBe(viewNames().length);
-  expect(count(/^view \S+: files read/)).toBe(viewNames().length);
+  expect(count(/^view \S+: median latency on the long-lived engine/)).toBe(2 * viewNames().length);
+  expect(count(/^view \S+: files read/)).toBe(2 * viewNames().length);
+  expect(count(/^dashboard: full refresh/)).toBe(1);
+  expect(count(/^dashboard server: resident memory/)).toBe(1);
+  expect(count(/^cli: query \S+ end to end/)).toBe(1);
   expect(count(/^top 100: analytics\/ faster than raw NDJSON/)).toBe(1);
   expect(count(/^transform: hourly incremental run/)).toBe(1);
 });

@@ -3,14 +3,18 @@
  * views' window), each checked against an independent computation from the processed rows themselves.
  * The lake is built through the real path: simulator → runIngest → processed NDJSON → transform → Parquet.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { transformCommand } from "../cli/transformCommand";
-import { HOUR_SECONDS, partitionOf } from "../functions/partitions";
+import { HOUR_SECONDS, LAKE_PREFIXES, partitionOf, partitionPath } from "../functions/partitions";
 import { PROCESSED_COLUMNS } from "../functions/schema";
-import { viewNames, viewSql } from "../functions/sqlFiles";
-import { deriveViewSchemas, DUCKDB_TYPES, DuckDbEngine } from "../local/duckdbEngine";
+import { viewNames, viewsInDependencyOrder, viewSql } from "../functions/sqlFiles";
+import { sqlStringLiteral } from "../functions/sqlTemplate";
+import { deriveViewSchemas, DUCKDB_TYPES, DuckDbEngine, VIEW_FOLDER_HOURS, ViewWindow } from "../local/duckdbEngine";
 import { CORE_COINS } from "../local/simulator";
 import { makeTempDir, recorder, removeTempDir } from "./helpers/factories";
 import { analyticsFiles, ParsedRow, processedRows, simulateInto } from "./helpers/simulatedLake";
+import { VirtualClock } from "./helpers/virtualClock";
 
 const HOUR = 3600;
 const DAY = 24 * HOUR;
@@ -263,6 +267,158 @@ describe("the window over histories of different lengths", () => {
       expect(r.filesRead).toBe(169);
     }
   });
+});
+
+/**
+ * Every view's SQL evaluated over the whole lake's analytics_prices, independently of the engine's window:
+ * the views it reads are the same files' SQL as CTEs, in dependency order, so nothing goes through the window.
+ */
+function wholeLakeSql(name: string): string {
+  const order = viewsInDependencyOrder();
+  const upTo = order.slice(0, order.findIndex((v) => v.name === name));
+  const ctes = upTo.map((v) => `${v.name} AS (\n${v.sql}\n)`);
+  return `${ctes.length > 0 ? `WITH ${ctes.join(",\n")}\n` : ""}SELECT * FROM (\n${viewSql(name)}\n) AS whole_lake`;
+}
+
+/** Rows as sorted JSON lines, doubles to 12 significant digits (a sum's order of addition may differ). */
+function canonical(rows: Record<string, unknown>[]): string[] {
+  return rows.map((r) => JSON.stringify(Object.entries(r).map(([k, v]) => [k, typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(12)) : v]))).sort();
+}
+
+describe.each<[ViewWindow]>([["memory"], ["files"]])("the %s window through hour boundaries, appends and trims (a virtual clock)", (window) => {
+  /** Just before midnight at a month's end (February has 28 days), so the window spans two months and moves into a new day. */
+  const START_MS = Date.UTC(2026, 2, 2, 23, 30);
+  const COIN_IDS = ["bitcoin", "ethereum", "tether", "solana", "coin-e", "coin-f"];
+  let dir: string;
+  let writer: DuckDbEngine;
+  let engine: DuckDbEngine;
+  let clock: VirtualClock;
+
+  /** One Parquet file in `hour`'s folder (epoch hours) holding every coin at `minutes`, prices moved by `salt`, as the transform writes it. */
+  async function writeHourFile(hour: number, name: string, minutes: number[], salt = 0): Promise<void> {
+    const folder = path.join(dir, LAKE_PREFIXES.analytics, partitionPath(partitionOf(hour * HOUR_SECONDS)));
+    fs.mkdirSync(folder, { recursive: true });
+    const values: Record<string, string> = {
+      id: "c.id",
+      symbol: "c.id",
+      name: "upper(c.id)",
+      current_price: `CAST(1000.0 / (c.k + 1) + ${hour % 97} + m.m / 7.0 + ${salt} AS DOUBLE)`,
+      market_cap: `CAST((6 - c.k) * 1000000 + ${hour % 1000} * 10 + m.m + ${salt} AS BIGINT)`,
+      market_cap_rank: "CAST(c.k + 1 AS INTEGER)",
+      volume_24h: `CAST((c.k * 37 + ${hour}) % 11 * 1000 + m.m AS BIGINT)`,
+      price_change_pct_1h: `CAST(((c.k * 13 + ${hour}) % 17) - 8.5 AS DOUBLE)`,
+      price_change_pct_24h: `CAST(((c.k * 7 + ${hour} + ${salt}) % 23) - 11.25 AS DOUBLE)`,
+      price_change_pct_7d: `CAST(((c.k * 5 + ${hour}) % 29) - 14.5 AS DOUBLE)`,
+      vs_currency: "'usd'",
+      timestamp: `CAST(${hour * HOUR_SECONDS} + m.m * 60 AS BIGINT)`,
+    };
+    const columns = PROCESSED_COLUMNS.map((c) => `${values[c.name] ?? `CAST(NULL AS ${DUCKDB_TYPES[c.type]})`} AS "${c.name}"`);
+    const coins = COIN_IDS.map((id, k) => `(${k}, '${id}')`).join(", ");
+    await writer.execute(
+      `COPY (SELECT ${columns.join(", ")} FROM (VALUES ${coins}) AS c(k, id), (VALUES ${minutes.map((m) => `(${m})`).join(", ")}) AS m(m)) TO ${sqlStringLiteral(path.join(folder, `${name}.parquet`))} (FORMAT parquet)`,
+    );
+  }
+
+  /**
+   * `views` on the engine equal their SQL over the whole lake at the clock's time; resolves the rows the views
+   * read. Every other view reads the lake only through v_recent_prices (sqlParse.test.ts), so each step
+   * checks that one, and a few check them all.
+   */
+  async function expectViewsEqualWholeLake(views: readonly string[] = ["v_recent_prices"]): Promise<number> {
+    for (const name of views) {
+      const windowed = canonical((await engine.execute(`SELECT * FROM ${name}`)).rows);
+      const whole = canonical((await engine.execute(wholeLakeSql(name))).rows);
+      expect([name, new Date(clock.now()).toISOString(), windowed]).toEqual([name, new Date(clock.now()).toISOString(), whole]);
+    }
+    return Number((await engine.execute("SELECT count(*) AS n FROM v_recent_prices")).rows[0].n);
+  }
+
+  /** Rows the engine's window relation holds. */
+  async function windowRows(): Promise<number> {
+    return Number((await engine.execute("SELECT count(*) AS n FROM analytics_window")).rows[0].n);
+  }
+
+  /** Rows of the lake's files in the hour folders of the clock's hour and the VIEW_FOLDER_HOURS before it. */
+  function lakeRowsInWindowFolders(rowsPerFile: (file: string) => number): number {
+    const nowHour = Math.floor(clock.now() / 1000 / HOUR_SECONDS);
+    let rows = 0;
+    for (let hour = nowHour - VIEW_FOLDER_HOURS; hour <= nowHour; hour++) {
+      const folder = path.join(dir, LAKE_PREFIXES.analytics, partitionPath(partitionOf(hour * HOUR_SECONDS)));
+      if (fs.existsSync(folder)) for (const f of fs.readdirSync(folder)) rows += rowsPerFile(f);
+    }
+    return rows;
+  }
+
+  beforeAll(async () => {
+    dir = makeTempDir(`views-${window}-window`);
+    writer = await DuckDbEngine.open(dir);
+    const startHour = Math.floor(START_MS / 1000 / HOUR_SECONDS);
+    // Ten days of history up to the current hour, two snapshots an hour, so the window starts mid-history.
+    for (let hour = startHour - 10 * 24; hour <= startHour; hour++) await writeHourFile(hour, "part_a", [5]);
+    clock = new VirtualClock(START_MS);
+    engine = await DuckDbEngine.open(dir, { window, now: () => clock.now() });
+  }, 120_000);
+
+  afterAll(() => {
+    engine?.close();
+    writer?.close();
+    removeTempDir(dir);
+  });
+
+  it("answers what the views' SQL answers over the whole lake, as files land, hours are rewritten and the clock moves", async () => {
+    const startHour = Math.floor(START_MS / 1000 / HOUR_SECONDS);
+    const coins = COIN_IDS.length;
+    // part_a files hold one snapshot, the others two.
+    const rowsOf = (file: string): number => (file.startsWith("part_a") ? coins : 2 * coins);
+
+    // Loaded at the first view statement: the current hour and the 168 before it reach the views.
+    expect(await expectViewsEqualWholeLake(viewNames())).toBe(169 * coins);
+    expect(await windowRows()).toBe(lakeRowsInWindowFolders(rowsOf));
+
+    // A file lands in the current hour (the transform's next run): appended.
+    await writeHourFile(startHour, "part_b", [20, 35]);
+    expect(await expectViewsEqualWholeLake()).toBe(169 * coins + 2 * coins);
+
+    // Midnight, to the millisecond: a new day, the oldest hour leaves, the new hour has no file yet.
+    clock.advance(30 * 60 * 1000 - 1);
+    expect(await expectViewsEqualWholeLake()).toBe(169 * coins + 2 * coins);
+    clock.advance(1);
+    expect(await expectViewsEqualWholeLake()).toBe(168 * coins + 2 * coins);
+
+    // The new hour is materialised, then an older hour of the window is rewritten (its file replaced).
+    await writeHourFile(startHour + 1, "part_c", [5, 10]);
+    const rewritten = startHour - 100;
+    fs.rmSync(path.join(dir, LAKE_PREFIXES.analytics, partitionPath(partitionOf(rewritten * HOUR_SECONDS))), { recursive: true });
+    await writeHourFile(rewritten, "part_d", [0, 55], 3);
+    expect(await expectViewsEqualWholeLake(viewNames())).toBe(167 * coins + 2 * coins + 2 * coins + 2 * coins);
+    expect(await windowRows()).toBe(lakeRowsInWindowFolders(rowsOf));
+
+    // Three days on: the hours before startHour - 95 leave (the rewritten one with them), then a file lands.
+    clock.advance(3 * 24 * HOUR_SECONDS * 1000);
+    expect(await expectViewsEqualWholeLake()).toBe(96 * coins + 2 * coins + 2 * coins);
+    await writeHourFile(startHour + 3 * 24 + 1, "part_e", [5, 10]);
+    expect(await expectViewsEqualWholeLake()).toBe(96 * coins + 2 * coins + 2 * coins + 2 * coins);
+    expect(await windowRows()).toBe(lakeRowsInWindowFolders(rowsOf));
+    clock.advance(30 * 24 * HOUR_SECONDS * 1000);
+    expect(await expectViewsEqualWholeLake()).toBe(0);
+    expect(await windowRows()).toBe(0);
+  }, 300_000);
+
+  it("pins current_timestamp, now() and current_date to the engine's clock", async () => {
+    const { rows } = await engine.execute("SELECT epoch_ms(current_timestamp) AS t, epoch_ms(now()) AS n, CAST(current_date AS VARCHAR) AS d");
+    expect(rows).toEqual([{ t: clock.now(), n: clock.now(), d: new Date(clock.now()).toISOString().slice(0, 10) }]);
+  });
+
+  if (window === "memory") {
+    it("reads no Parquet file in a view statement once the window is loaded", async () => {
+      clock.advance(-30 * 24 * HOUR_SECONDS * 1000);
+      await engine.execute("SELECT count(*) AS n FROM v_recent_prices");
+      const { rows: plan } = await engine.execute("EXPLAIN ANALYZE SELECT * FROM v_top_100");
+      const text = plan.map((r) => String(r.explain_value)).join("\n");
+      expect(text).toMatch(/analytics_window/);
+      expect(text).not.toMatch(/READ_PARQUET|Total Files Read/i);
+    });
+  }
 });
 
 describe("view schemas", () => {

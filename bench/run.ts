@@ -1,7 +1,9 @@
 /**
  * `npm run bench [-- --quick] [--out FILE] [--lakes DIR]`: measures ingest, deployment archives, the local
- * transform, every view, Parquet against NDJSON.gz and the Athena cost of the dashboard; prints a table of
- * every figure and target and writes `bench/results.json` (see bench/report.ts for its shape).
+ * transform, every view (on the long-lived engine that holds the window in memory, and reading the files as
+ * the one-shot CLI does), the dashboard server's refresh, memory and start-up, the CLI's `query`, Parquet
+ * against NDJSON.gz and the Athena cost of the dashboard; prints a table of every figure and target and
+ * writes `bench/results.json` (see bench/report.ts for its shape).
  *
  * `--quick` is a smoke run (small lakes, few repetitions) whose numbers are not the published ones.
  * Simulated histories are cached under `--lakes` (default `bench/.lakes/`), keyed by their parameters and
@@ -15,6 +17,7 @@ import { dashboardViews } from "../dashboard/spec";
 import { floorToHour, HOUR_SECONDS, SNAPSHOT_SLOT_SECONDS } from "../functions/partitions";
 import { viewNames } from "../functions/sqlFiles";
 import { DuckDbEngine } from "../local/duckdbEngine";
+import { DashboardProcessBench, measureCliQuery, measureDashboardProcess, measureMemoryViews, transpileCli } from "./localEngine";
 import { billedBytes, modelledScanBytes, monthlyCostUsd, windowChunks } from "./athenaCost";
 import { FormatBench, compareFormats } from "./formatComparison";
 import { measureArchives, MODULE_LOAD_RUNS } from "./functionArchives";
@@ -34,12 +37,18 @@ const DEFAULT_RESULTS_FILE = path.join(REPO_ROOT, "bench", "results.json");
 /** Where simulated histories are cached by default (git-ignored). */
 const DEFAULT_LAKES_DIR = path.join(REPO_ROOT, "bench", ".lakes");
 
-/** The targets of issue 6. */
+/** The targets of issues 6 and 13. */
 const TARGETS = {
   /** Median of our own ingest work per 250-coin snapshot, ms. */
   ingestOwnWorkMs: 15,
-  /** Median latency of each view over the long history, ms. */
+  /** Median latency of each view on the long-lived engine over the long history and over a year, ms. */
   viewLatencyMs: 50,
+  /** Median full refresh of the dashboard page (every API call it makes) over the long history, ms. */
+  dashboardRefreshMs: 150,
+  /** Resident memory of the long-lived engine's process over a year, bytes (500 MB). */
+  dashboardRssBytes: 500e6,
+  /** The one-shot `crypto-analytics query` over a year, end to end, ms. */
+  cliQueryMs: 1_500,
   /** Latest top 100 from analytics/ against raw NDJSON, at least this many times faster. */
   top100Speedup: 20,
   /** One hourly incremental transform, ms. */
@@ -53,6 +62,8 @@ interface BenchProfile {
   ingestWarmup: number;
   /** The cached history; the long lake is all of it. */
   history: HistorySpec;
+  /** The year's cached history (sparser before the window, as the long one is); its lake is all of it. */
+  yearHistory: HistorySpec;
   /** Days of the short lake (the newest days of the history). */
   shortDays: number;
   /** Full materialisations of the short and of the long lake. */
@@ -65,6 +76,10 @@ interface BenchProfile {
   top100Runs: number;
   /** Times DuckDB is started over a lake. */
   engineStartRuns: number;
+  /** Timed full refreshes of the dashboard, after one warm-up. */
+  refreshRuns: number;
+  /** Timed runs of the CLI's `query`, after one warm-up. */
+  cliRuns: number;
 }
 
 const FULL: BenchProfile = {
@@ -75,12 +90,17 @@ const FULL: BenchProfile = {
   // reaches (the current hour and the 168 before it) with days to spare; 15-minute snapshots before, so
   // building and materialising 30 days stays within minutes.
   history: { days: 30, everySeconds: 900, denseDays: 12, denseEverySeconds: 300, coins: 250, seed: 42 },
+  // The same newest 12 days; one snapshot every 6 hours before, so the year has 353 more days of hour
+  // folders (1,412) while building and materialising it stays within minutes.
+  yearHistory: { days: 365, everySeconds: 21_600, denseDays: 12, denseEverySeconds: 300, coins: 250, seed: 42 },
   shortDays: 7,
   materialiseRuns: { short: 2, long: 1 },
   viewRuns: 15,
   viewBudgetMs: 4_000,
   top100Runs: 2,
   engineStartRuns: 5,
+  refreshRuns: 15,
+  cliRuns: 5,
 };
 
 const QUICK: BenchProfile = {
@@ -88,12 +108,15 @@ const QUICK: BenchProfile = {
   ingestRuns: 5,
   ingestWarmup: 2,
   history: { days: 2, everySeconds: 3600, denseDays: 0, denseEverySeconds: 3600, coins: 20, seed: 42 },
+  yearHistory: { days: 3, everySeconds: 21_600, denseDays: 1, denseEverySeconds: 3600, coins: 20, seed: 42 },
   shortDays: 1,
   materialiseRuns: { short: 1, long: 1 },
   viewRuns: 1,
   viewBudgetMs: 0,
   top100Runs: 1,
   engineStartRuns: 1,
+  refreshRuns: 1,
+  cliRuns: 1,
 };
 
 /** Command-line options. */
@@ -137,6 +160,12 @@ interface LakeMeasurement {
   /** Full materialisation, incremental run and DuckDB start figures. */
   transformFigures: Figure[];
   views: ViewMeasurement[];
+  /** Each view on the long-lived engine (window in memory). */
+  memoryViews: { view: string; latency: Figure }[];
+  /** The dashboard server in its own process: start-up, memory, refresh. */
+  dashboard: DashboardProcessBench;
+  /** The one-shot CLI `query`, end to end. */
+  cliQuery: Figure;
   formats: FormatBench;
   incrementalMs: number;
   /** Billed Athena bytes of each view (per query), by view name. */
@@ -157,21 +186,34 @@ interface LakeRun {
   profile: BenchProfile;
   nowMs: number;
   scratch: string;
+  /** `cli/main.js` of the transpiled CLI. */
+  cliMain: string;
 }
 
-/** Materialises a work lake (timed), runs the incremental transforms, then measures every view, the top 100 both ways and the window's Parquet metadata. */
+/** The view the CLI's `query` is timed with: the dashboard's headline table. */
+const CLI_QUERY_VIEW = "v_top_100";
+
+/**
+ * Materialises a work lake (timed), runs the incremental transforms, then measures every view (in memory
+ * and from the files), the dashboard server, the CLI's `query`, the top 100 both ways and the window's
+ * Parquet metadata.
+ */
 async function measureLake(run: LakeRun): Promise<LakeMeasurement> {
   const { dir, label, profile } = run;
   const transformFigures = await measureFullMaterialisation(dir, label, run.materialiseRuns, run.nowMs);
   const incremental = await measureIncremental(run.cacheDir, dir, run.heldOut, label, profile.engineStartRuns, run.nowMs);
   transformFigures.push(...incremental.figures);
+  const memory = await measureMemoryViews(dir, viewNames(), label, profile.viewRuns, profile.viewBudgetMs);
+  transformFigures.push(single(`views: long-lived engine opened and the window loaded into memory (in the benchmark's process), ${label}`, "ms", memory.loadMs));
+  const dashboard = await measureDashboardProcess(REPO_ROOT, dir, label, profile.refreshRuns);
+  const cliQuery = await measureCliQuery(run.cliMain, dir, CLI_QUERY_VIEW, label, profile.cliRuns);
   const engine = await DuckDbEngine.open(dir);
   try {
     const views = await measureViews(engine, viewNames(), label, profile.viewRuns, profile.viewBudgetMs, run.scratch);
     const formats = await compareFormats(engine, label, profile.top100Runs, run.scratch);
     const window = await windowChunks(engine);
     const billed = new Map(views.map((v) => [v.view, billedBytes(modelledScanBytes(v.profile, window))]));
-    return { label, transformFigures, views, formats, incrementalMs: incremental.medianMs, billed, windowPartitions: window.partitions };
+    return { label, transformFigures, views, memoryViews: memory.latencies, dashboard, cliQuery, formats, incrementalMs: incremental.medianMs, billed, windowPartitions: window.partitions };
   } finally {
     engine.close();
   }
@@ -219,17 +261,25 @@ async function main(): Promise<void> {
   const ingest = await measureIngest({ runs: profile.ingestRuns, warmup: profile.ingestWarmup });
   figures.push(...ingest.figures);
 
-  const { history } = profile;
-  progress(`history: ${historyText(history)} (cached in ${args.lakes})`);
-  let lastReport = 0;
-  const cache = await cachedHistory(args.lakes, history, nowMs / 1000, (done, total) => {
-    if (done === total || performance.now() - lastReport > 10_000) {
-      lastReport = performance.now();
-      progress(`  ingested ${done}/${total}`);
-    }
-  });
-  figures.push(single(`lake: snapshots ingested to bring the ${history.days}-day cache up to date (of ${cache.slots.length})`, "snapshots", cache.ingested));
-  if (cache.ingested > 0) figures.push(single("lake: simulate + runIngest per snapshot while building", "ms", cache.ingestMs / cache.ingested));
+  const { history, yearHistory } = profile;
+  const caches = [];
+  for (const spec of [history, yearHistory]) {
+    progress(`history: ${historyText(spec)} (cached in ${args.lakes})`);
+    let lastReport = 0;
+    const cached = await cachedHistory(args.lakes, spec, nowMs / 1000, (done, total) => {
+      if (done === total || performance.now() - lastReport > 10_000) {
+        lastReport = performance.now();
+        progress(`  ingested ${done}/${total}`);
+      }
+    });
+    figures.push(single(`lake: snapshots ingested to bring the ${spec.days}-day cache up to date (of ${cached.slots.length})`, "snapshots", cached.ingested));
+    if (cached.ingested > 0) figures.push(single(`lake: simulate + runIngest per snapshot while building the ${spec.days}-day cache`, "ms", cached.ingestMs / cached.ingested));
+    caches.push(cached);
+  }
+  const [cache, yearCache] = caches;
+  // Inside the repository (an ignored .scratch-* folder), where Node finds node_modules and the CLI its sql/.
+  const cliDir = path.join(REPO_ROOT, `.scratch-bench-cli-${process.pid}`);
+  const cliMain = await transpileCli(REPO_ROOT, cliDir);
 
   // The hour before the current one is held out of the full materialisation: its snapshots arrive one
   // per incremental run afterwards, as they would between two scheduled transforms.
@@ -239,21 +289,25 @@ async function main(): Promise<void> {
 
   const daysLabel = (days: number): string => (days === 1 ? "1 day" : `${days} days`);
   const lakes = [
-    { label: daysLabel(profile.shortDays), days: profile.shortDays, runs: profile.materialiseRuns.short },
-    { label: daysLabel(history.days), days: history.days, runs: profile.materialiseRuns.long },
+    { label: daysLabel(profile.shortDays), days: profile.shortDays, runs: profile.materialiseRuns.short, cacheDir: cache.dir },
+    { label: daysLabel(history.days), days: history.days, runs: profile.materialiseRuns.long, cacheDir: cache.dir },
+    // Its dense days are the long history's slots, so the held-out hour is the same.
+    { label: daysLabel(yearHistory.days), days: yearHistory.days, runs: profile.materialiseRuns.long, cacheDir: yearCache.dir },
   ];
   const measured: LakeMeasurement[] = [];
   for (const lake of lakes) {
     const dir = path.join(args.lakes, `work-${lake.days}d`);
     const first = last - lake.days * DAY_SECONDS;
-    const linked = await linkProcessed(cache.dir, dir, (t) => t > first && !heldOut.includes(t));
-    progress(`${lake.label}: ${linked} snapshots linked; full materialisation x${lake.runs}, ${heldOut.length} incremental runs, views, top 100, Parquet metadata`);
-    measured.push(await measureLake({ dir, cacheDir: cache.dir, label: lake.label, materialiseRuns: lake.runs, heldOut, profile, nowMs, scratch }));
+    const linked = await linkProcessed(lake.cacheDir, dir, (t) => t > first && !heldOut.includes(t));
+    progress(`${lake.label}: ${linked} snapshots linked; full materialisation x${lake.runs}, ${heldOut.length} incremental runs, views, dashboard, CLI query, top 100, Parquet metadata`);
+    measured.push(await measureLake({ dir, cacheDir: lake.cacheDir, label: lake.label, materialiseRuns: lake.runs, heldOut, profile, nowMs, scratch, cliMain }));
   }
-  const [short, long] = measured;
+  const [short, long, year] = measured;
 
   for (const m of measured) figures.push(...m.transformFigures);
   for (const m of measured) {
+    for (const v of m.memoryViews) figures.push(v.latency);
+    figures.push(...m.dashboard.figures, m.cliQuery);
     for (const v of m.views) {
       figures.push(v.latency);
       figures.push(single(`view ${v.view}: files read (profiling, summed over scans), ${m.label}`, "files", v.profile.filesRead));
@@ -272,11 +326,16 @@ async function main(): Promise<void> {
   const targets: Target[] = [
     target("ingest: own work per 250-coin snapshot (median)", "<=", TARGETS.ingestOwnWorkMs, ingest.ownWorkMedianMs, "ms"),
     ...archives.sizes.map((s) => target(`archive ${s.function}: zipped, within 2x the minified esbuild floor`, "<=", ZIP_BUDGET_BYTES, s.zipped, "bytes")),
-    ...long.views.map((v) => target(`view ${v.view}: median latency over ${long.label}`, "<=", TARGETS.viewLatencyMs, v.latency.median, "ms")),
-    ...long.views.map((v) => {
-      const before = short.views.find((s) => s.view === v.view)?.profile.filesRead ?? Number.NaN;
-      return target(`view ${v.view}: files read at ${long.label} = at ${short.label}`, "=", before, v.profile.filesRead, "files");
-    }),
+    ...[long, year].flatMap((m) => m.memoryViews.map((v) => target(`view ${v.view}: median latency on the long-lived engine over ${m.label}`, "<=", TARGETS.viewLatencyMs, v.latency.median, "ms"))),
+    ...[long, year].flatMap((m) =>
+      m.views.map((v) => {
+        const before = short.views.find((s) => s.view === v.view)?.profile.filesRead ?? Number.NaN;
+        return target(`view ${v.view}: files read at ${m.label} = at ${short.label}`, "=", before, v.profile.filesRead, "files");
+      }),
+    ),
+    target(`dashboard: full refresh (median) over ${long.label}`, "<=", TARGETS.dashboardRefreshMs, long.dashboard.refreshMs, "ms"),
+    target(`dashboard server: resident memory over ${year.label}`, "<=", TARGETS.dashboardRssBytes, year.dashboard.rssBytes, "bytes"),
+    target(`cli: query ${CLI_QUERY_VIEW} end to end (median) over ${year.label}`, "<=", TARGETS.cliQueryMs, year.cliQuery.median, "ms"),
     target(`top 100: analytics/ faster than raw NDJSON at ${long.label}`, ">=", TARGETS.top100Speedup, long.formats.speedup, "x"),
     target(`transform: hourly incremental run (median), ${long.label}`, "<=", TARGETS.incrementalTransformMs, long.incrementalMs, "ms"),
   ];
@@ -287,7 +346,11 @@ async function main(): Promise<void> {
     `the hour before the current one (${heldOut.length} snapshot${heldOut.length === 1 ? "" : "s"}) is held out of each full materialisation; its snapshots arrive one per incremental run, then the hour is materialised again as one file`,
     "zips: fflate deflate level 6; the deployed archive is the serialized handler bundled by esbuild, unminified (readable stack traces); the floor is the handler module bundled and minified",
     `module load: require("./__index.js") of the archive in ${MODULE_LOAD_RUNS} fresh Node processes, only the AWS SDK on NODE_PATH, the function's environment set`,
-    "view latency: CREATE TEMP TABLE AS SELECT * FROM view on one open DuckDB over the lake (the whole result, not converted to JS), after one warm-up run",
+    `the ${year.label} lake: ${historyText(yearHistory)}; its newest 12 days are the same market as the ${long.label} lake's`,
+    "view latency: CREATE TEMP TABLE AS SELECT * FROM view (the whole result, not converted to JS), after one warm-up run; v_recent_prices, the window itself, as count(*) and max(timestamp), which is what a page needs of it; " +
+      "on the long-lived engine (the dashboard server's: the window's rows held in memory, loaded once) and on the one-shot engine (query, dashboard export: the window's files read by each statement)",
+    "dashboard: bench/dashboardProcess.ts in its own Node process under ts-node (as npm start runs local mode; its resident memory includes ts-node and the TypeScript compiler): start-up is startDashboardServer, a refresh is the spec and every view the page fetches, concurrently over HTTP, after one warm-up",
+    `cli: node running the CLI's modules transpiled one per file (as dist/ holds them), query ${CLI_QUERY_VIEW} --format json, from spawn to exit, after one warm-up run`,
     `files read: the views read the hour partitions of their window (the current hour and the 168 before it), which both lakes fill, so the counts do not depend on history`,
     "files read: sum of Total Files Read over the plan's TABLE_SCANs (DuckDB JSON profiling); bytes read: READ bytes in DuckDB's FileSystem log; " +
       "a view built on v_latest_snapshot scans the window once for the newest partition and once more, pruned to that partition at run time",
@@ -295,7 +358,7 @@ async function main(): Promise<void> {
     "athena model: each Parquet scan of a view's DuckDB plan reads its data columns' chunks (parquet_metadata total_compressed_size) in every file " +
       "of the window's partitions, no run-time pruning; per query rounded up to whole MB (10^6 bytes) with a 10 MB minimum; $5 per TB (10^12 bytes); " +
       `an hourly refresh of the dashboard's ${dashboard.length} views (${dashboard.join(", ")}), 730 refreshes a month`,
-    `365 days: not built; the views read only the window's partitions (files read do not grow once history covers the window), so the refresh scans what it scans at ${long.label}`,
+    `athena at 365 days: modelled from the ${long.label} lake's window (the views read only the window's partitions; the ${year.label} lake's files read are the same, see the targets), so the refresh scans what it scans at ${long.label}`,
   ];
   const results: BenchResults = {
     mode: profile.mode,
@@ -308,6 +371,7 @@ async function main(): Promise<void> {
   await fs.mkdir(path.dirname(args.out), { recursive: true });
   await fs.writeFile(args.out, JSON.stringify(results, null, 2) + "\n");
   await fs.rm(scratch, { recursive: true, force: true });
+  await fs.rm(cliDir, { recursive: true, force: true });
   process.stdout.write(renderReport(results) + "\n");
   progress(`results written to ${args.out}`);
 }

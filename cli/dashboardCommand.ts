@@ -42,6 +42,7 @@ export async function dashboardCommand(options: DashboardCommandOptions): Promis
   const spec = options.spec ?? DASHBOARD_SPEC;
   requireLake(options.lake);
   const views: Record<string, Record<string, unknown>[]> = {};
+  // A one-shot export: the views read the window's files (the default window) rather than loading them first.
   const engine = await DuckDbEngine.open(options.lake);
   try {
     await checkSpecAgainstViews(engine, spec);

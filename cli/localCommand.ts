@@ -158,7 +158,7 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
     const removedLeftovers = await removeAbandonedWrites(lake);
     if (removedLeftovers.length > 0) say(`removed ${removedLeftovers.length} temporary file(s) and staging folder(s) that killed processes left`);
     if (options.once !== true) {
-      server = await startDashboardServer({ lake, port, onError: (view, err) => logger.error("dashboard view failed", { view, errorMessage: err instanceof Error ? err.message : String(err) }) });
+      server = await startDashboardServer({ lake, port, now: () => clock.now(), onError: (view, err) => logger.error("dashboard view failed", { view, errorMessage: err instanceof Error ? err.message : String(err) }) });
       say(`dashboard ${server.url} (refreshes every ${DASHBOARD_SPEC.refreshSeconds} s; Ctrl+C stops)`);
       options.onServerReady?.(server.url);
     }

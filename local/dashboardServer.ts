@@ -4,18 +4,20 @@
  * `GET /api/views/<name>`, which runs only the views the spec names. Nothing else reaches DuckDB; every
  * other path is a 404.
  *
- * DuckDB: one engine per server, opened at start, shared by all requests. The engine runs statements one
- * at a time (its own queue), so concurrent requests cannot interleave on the connection. The transform
- * may write to the lake meanwhile from another engine: it publishes each Parquet file by rename from a
- * staging folder outside the tables' globs, and the views re-list their files on every query, so a query
- * sees an hour either before or after a file lands, never half of a file.
+ * DuckDB: one engine per server, opened at start, shared by all requests, holding the views' window in
+ * memory (loaded while the server starts, by the spec check's first view statement). The engine runs
+ * statements one at a time (its own queue), so concurrent requests cannot interleave on the connection.
+ * The transform may write to the lake meanwhile from another engine: it publishes each Parquet file by
+ * rename from a staging folder outside the tables' globs, and the engine re-lists the window's folders
+ * before every view query, appending the files that appeared, so a query sees a file either whole or not
+ * at all.
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { DASHBOARD_SPEC, DashboardSpec, dashboardSpecProblems, dashboardViews } from "../dashboard/spec";
-import { DuckDbEngine } from "./duckdbEngine";
+import { DuckDbEngine, DuckDbEngineOptions } from "./duckdbEngine";
 
 /** Port of the local dashboard by default. */
 export const DEFAULT_DASHBOARD_PORT = 8787;
@@ -115,6 +117,8 @@ export interface DashboardServerOptions {
   spec?: DashboardSpec;
   /** Told about each failed view query (the request answers 500). Defaults to none. */
   onError?: (view: string, err: unknown) => void;
+  /** The views' clock, epoch ms (see {@link DuckDbEngineOptions.now}). Defaults to `Date.now`. */
+  now?: () => number;
 }
 
 /** A running dashboard server. */
@@ -131,13 +135,13 @@ export interface DashboardServer {
 
 /**
  * Starts the server: opens DuckDB over the lake, checks the spec against the views (throws if it names a
- * missing view or column), reads the page files, then listens on 127.0.0.1. Throws a one-line reason when
+ * missing view or column; this loads the views' window into memory), reads the page files, then listens on 127.0.0.1. Throws a one-line reason when
  * the port is taken.
  */
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
   const spec = options.spec ?? DASHBOARD_SPEC;
   const port = options.port ?? DEFAULT_DASHBOARD_PORT;
-  const engine = await DuckDbEngine.open(options.lake);
+  const engine = await DuckDbEngine.open(options.lake, { window: "memory", now: options.now });
   let server: http.Server;
   try {
     await checkSpecAgainstViews(engine, spec);

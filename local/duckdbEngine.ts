@@ -4,11 +4,24 @@
  * functions/schema.ts and unpadded integer Hive partitions, and the `v_*` views are created from the same
  * `sql/views` files Athena runs, so local queries answer exactly what the deployed views answer.
  *
- * The views read `analytics_prices` through a relation over the files of the window's own hour folders
- * (see {@link VIEW_FOLDER_HOURS}), listed before each statement that names a view, the way Athena's
- * partition projection enumerates partitions instead of listing S3: DuckDB would otherwise list every
- * file of the lake and evaluate the views' clock predicate once per file while planning, a cost that grows
- * with history. The views' own predicate still applies to those files.
+ * The views read `analytics_prices` through the window: the files of the window's own hour folders (see
+ * {@link VIEW_FOLDER_HOURS}), listed before each statement that names a view, the way Athena's partition
+ * projection enumerates partitions instead of listing S3 (DuckDB would otherwise list every file of the
+ * lake and evaluate the views' clock predicate once per file while planning, a cost that grows with
+ * history). How the window is held is the engine's {@link ViewWindow}: `files` reads those files in each
+ * statement (a one-shot command: it reads them once anyway); `memory` holds their rows in an in-memory
+ * table, loaded at the first view statement, appended with the files that appear (an hour the transform
+ * materialised, in this process or another), trimmed of the hours that leave the window, so a view never
+ * reads Parquet again (a long-lived engine: local mode's dashboard). The views' own predicate still
+ * applies to what the window holds, so both answer what the same SQL answers over the whole lake.
+ *
+ * The clock: `current_timestamp`, `now()` and `current_date` are pinned, in every statement, to the engine's
+ * injectable clock ({@link DuckDbEngineOptions.now}), read once per statement, which also decides the
+ * window's hours; so the window and the views' predicate never disagree (not even across an hour
+ * boundary), and a test or an "as-of" query moves both by passing another clock.
+ *
+ * The views are created at the first statement that names one: an engine that only transforms never pays
+ * for them.
  *
  * Writes never touch the data tree until they are complete: a statement writes under a staging folder
  * (`<lake>/.staging/<pid>-<uuid>/`, one per engine, mirroring the lake layout) and the engine renames the
@@ -50,8 +63,49 @@ export const IDEMPOTENCY_MEMORY = 256;
  */
 export const VIEW_FOLDER_HOURS = 8 * 24;
 
-/** The relation views read as `analytics_prices`: the analytics files of the last {@link VIEW_FOLDER_HOURS}. */
+/** The relation views read as `analytics_prices`: the analytics rows of the last {@link VIEW_FOLDER_HOURS}. */
 const ANALYTICS_WINDOW = "analytics_window";
+
+/**
+ * How an engine holds the views' window.
+ * - `files`: a relation over the window's Parquet files, re-listed before each view statement; nothing is
+ *   loaded, so it suits an engine that runs a few statements and closes (`query`, the static `dashboard`).
+ * - `memory`: the window's rows in an in-memory table, loaded at the first view statement (about a second
+ *   for a full window), then kept in step with the files before each view statement (new files appended,
+ *   hours that left the window or lost a file dropped, an hour that lost a file reloaded), so views read no
+ *   Parquet; it suits a long-lived engine (the dashboard server).
+ */
+export type ViewWindow = "files" | "memory";
+
+/** The window an engine holds unless told otherwise: nothing loaded, as a one-shot command wants. */
+export const DEFAULT_VIEW_WINDOW: ViewWindow = "files";
+
+/** Options of {@link DuckDbEngine.open}. */
+export interface DuckDbEngineOptions {
+  /** How the views' window is held. Defaults to {@link DEFAULT_VIEW_WINDOW}. */
+  window?: ViewWindow;
+  /**
+   * The clock (epoch ms) of every statement: `current_timestamp`, `now()` and `current_date` return it, and
+   * it decides the window's hours. Read once per statement. Defaults to `Date.now`.
+   */
+  now?: () => number;
+}
+
+/** DuckDB variable holding the current statement's clock (see {@link CLOCK_MACROS}). */
+const CLOCK_VARIABLE = "engine_clock";
+
+const PINNED_NOW = `CAST(getvariable('${CLOCK_VARIABLE}') AS TIMESTAMPTZ)`;
+
+/**
+ * DuckDB's clock functions, shadowed by temporary macros reading {@link CLOCK_VARIABLE} (a user macro takes
+ * precedence over a built-in of the same name, and `getvariable` is folded to a constant while binding, so
+ * the views' partition bounds stay constants): `current_timestamp` is parsed as `get_current_timestamp()`.
+ */
+const CLOCK_MACROS: Record<string, string> = {
+  get_current_timestamp: PINNED_NOW,
+  now: PINNED_NOW,
+  current_date: `CAST(${PINNED_NOW} AS DATE)`,
+};
 
 /** Characters DuckDB's globs would interpret in a lake path. */
 const GLOB_CHARACTERS = /[*?[\]{}]/;
@@ -106,8 +160,14 @@ export class DuckDbEngine implements QueryEngine {
   private readonly emptyTables = new Set<string>();
   /** Results of the latest statements run with an idempotency key, so a repeated call runs nothing twice. */
   private readonly completed = new Map<string, QueryResult>();
-  /** The files {@link ANALYTICS_WINDOW} is defined over (newline-joined), to redefine it only when they change. */
+  /** The files {@link ANALYTICS_WINDOW} is defined over (newline-joined), to redefine it only when they change (`files`). */
   private windowFiles: string | undefined;
+  /** The files whose rows {@link ANALYTICS_WINDOW} holds, by hour (epoch hours), with the hour's partition (`memory`); undefined before the first load. */
+  private loadedHours: Map<number, WindowHour> | undefined;
+  /** Whether the `v_*` views exist yet (created by the first statement naming one). */
+  private viewsCreated = false;
+  /** The time {@link CLOCK_VARIABLE} holds, epoch ms. */
+  private clockMs = Number.NaN;
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -117,28 +177,32 @@ export class DuckDbEngine implements QueryEngine {
     readonly stagingRoot: string,
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
+    /** How the views' window is held. */
+    readonly window: ViewWindow,
+    private readonly now: () => number,
   ) {}
 
   /**
    * Opens an in-memory DuckDB over `lake` (which need not exist yet: missing areas read as empty tables),
    * sets the session time zone to UTC (the views' partition window follows the UTC calendar, as Athena's
-   * does) and creates the lake tables and every `v_*` view. Throws if the path holds glob characters.
+   * does), pins the clock functions to `options.now` and creates the lake tables; the `v_*` views follow at
+   * the first statement that names one. Throws if the path holds glob characters.
    */
-  static async open(lake: string): Promise<DuckDbEngine> {
+  static async open(lake: string, options: DuckDbEngineOptions = {}): Promise<DuckDbEngine> {
     const root = path.resolve(lake);
     if (GLOB_CHARACTERS.test(root)) throw new Error(`lake path ${JSON.stringify(root)} must not contain any of * ? [ ] { } (DuckDB would read them as a glob)`);
     const instance = await DuckDBInstance.create(":memory:");
     const connection = await instance.connect();
-    const engine = new DuckDbEngine(root, path.join(root, STAGING_DIR, inFlightName()), instance, connection);
+    const engine = new DuckDbEngine(root, path.join(root, STAGING_DIR, inFlightName()), instance, connection, options.window ?? DEFAULT_VIEW_WINDOW, options.now ?? Date.now);
     try {
       await connection.run("SET TimeZone = 'UTC'");
       // Tables and views live in a catalog named like the Glue database, so `crypto_data.v_top_100` and
       // `v_top_100` both resolve, as they do in Athena.
       await connection.run(`ATTACH ':memory:' AS ${LAKE_DATABASE}`);
       await connection.run(`USE ${LAKE_DATABASE}`);
+      for (const [name, body] of Object.entries(CLOCK_MACROS)) await connection.run(`CREATE TEMP MACRO ${name}() AS ${body}`);
+      await engine.setClock(engine.now());
       for (const source of TABLE_SOURCES) await engine.defineTable(source);
-      await engine.refreshAnalyticsWindow();
-      for (const view of viewsInDependencyOrder()) await connection.run(`CREATE OR REPLACE VIEW ${view.name} AS\n${windowed(view.sql)}`);
     } catch (err) {
       engine.close();
       throw err;
@@ -237,8 +301,13 @@ export class DuckDbEngine implements QueryEngine {
   /** Redefines the tables that had no files, and the views' window when `sql` names a view. */
   private async refreshFor(sql: string): Promise<void> {
     await this.refreshEmptyTables();
-    if (VIEW_NAME.test(sql)) await this.refreshAnalyticsWindow();
+    if (VIEW_NAME.test(sql) || CLOCK_FUNCTION.test(sql)) await this.setClock(this.now());
+    if (VIEW_NAME.test(sql)) {
+      await this.createViews();
+      await this.refreshAnalyticsWindow(this.clockMs);
+    }
   }
+
 
   /** Keeps a keyed result, forgetting the oldest beyond {@link IDEMPOTENCY_MEMORY} (a long-running local mode). */
   private remember(key: string, result: QueryResult): void {
@@ -266,22 +335,69 @@ export class DuckDbEngine implements QueryEngine {
   }
 
   /**
-   * (Re)defines {@link ANALYTICS_WINDOW} over the Parquet files of the current hour's folder and the
-   * {@link VIEW_FOLDER_HOURS} before it (a few hundred directory reads, independent of history), or as an
-   * empty typed relation when there are none.
+   * Sets the clock of the statements that follow. Only statements that read the clock (they name a view or
+   * a clock function) move it, so the others stay single statements (DuckDB's profiler, for one, reports
+   * the last statement run).
    */
-  private async refreshAnalyticsWindow(): Promise<void> {
-    const nowHour = Math.floor(Date.now() / 1000 / HOUR_SECONDS);
-    const files: string[] = [];
-    for (let hour = nowHour - VIEW_FOLDER_HOURS; hour <= nowHour; hour++) {
-      const dir = path.join(this.lake, LAKE_PREFIXES.analytics, partitionPath(partitionOf(hour * HOUR_SECONDS)));
-      files.push(...filesIn(dir, ".parquet").map((name) => path.join(dir, name)));
-    }
+  private async setClock(nowMs: number): Promise<void> {
+    if (!Number.isFinite(nowMs)) throw new Error(`the engine's clock returned ${nowMs}, not a time`);
+    if (nowMs === this.clockMs) return;
+    await this.connection.run(`SET VARIABLE ${CLOCK_VARIABLE} = TIMESTAMPTZ '${new Date(nowMs).toISOString()}'`);
+    this.clockMs = nowMs;
+  }
+
+  /** Creates every `v_*` view, once: from the `sql/views` files, reading `analytics_prices` through {@link ANALYTICS_WINDOW}. */
+  private async createViews(): Promise<void> {
+    if (this.viewsCreated) return;
+    // The views bind to the window relation when created, so it must exist first.
+    await this.connection.run(`CREATE OR REPLACE ${this.window === "memory" ? "TABLE" : "VIEW"} ${ANALYTICS_WINDOW} AS ${relation(ANALYTICS_SOURCE, undefined)}`);
+    for (const view of viewsInDependencyOrder()) await this.connection.run(`CREATE OR REPLACE VIEW ${view.name} AS\n${windowed(view.sql)}`);
+    this.viewsCreated = true;
+  }
+
+  /**
+   * Brings {@link ANALYTICS_WINDOW} in step with the Parquet files of the hour folders of `nowMs`'s hour and
+   * the {@link VIEW_FOLDER_HOURS} before it (a few hundred directory reads, independent of history).
+   */
+  private async refreshAnalyticsWindow(nowMs: number): Promise<void> {
+    const hours = windowHours(this.lake, nowMs);
+    if (this.window === "memory") return this.syncLoadedWindow(hours);
+    const files = hours.flatMap((h) => h.files);
     const key = files.join("\n");
     if (key === this.windowFiles) return;
-    const body = relation(ANALYTICS_SOURCE, files.length === 0 ? undefined : `[${files.map(sqlStringLiteral).join(", ")}]`);
-    await this.connection.run(`CREATE OR REPLACE VIEW ${ANALYTICS_WINDOW} AS ${body}`);
+    await this.connection.run(`CREATE OR REPLACE VIEW ${ANALYTICS_WINDOW} AS ${relation(ANALYTICS_SOURCE, fileList(files))}`);
     this.windowFiles = key;
+  }
+
+  /**
+   * The `memory` window: drops the rows of every hour that left the window or lost a file it was loaded from
+   * (it is then loaded again whole), and appends the rows of every file not loaded yet, in one transaction,
+   * so a failed read leaves the table as it was and the next statement tries again.
+   */
+  private async syncLoadedWindow(hours: readonly WindowHour[]): Promise<void> {
+    const loaded = this.loadedHours ?? new Map<number, WindowHour>();
+    const current = new Map(hours.map((h) => [h.hour, h]));
+    const dropped = [...loaded.values()].filter((was) => {
+      const now = new Set(current.get(was.hour)?.files ?? []);
+      return !was.files.every((f) => now.has(f));
+    });
+    const droppedHours = new Set(dropped.map((h) => h.hour));
+    const appended = hours.flatMap((h) => {
+      const kept = new Set(droppedHours.has(h.hour) ? [] : (loaded.get(h.hour)?.files ?? []));
+      return h.files.filter((f) => !kept.has(f));
+    });
+    if (dropped.length > 0 || appended.length > 0) {
+      await this.connection.run("BEGIN TRANSACTION");
+      try {
+        if (dropped.length > 0) await this.connection.run(`DELETE FROM ${ANALYTICS_WINDOW} WHERE ${dropped.map((h) => partitionPredicate(h.partition)).join(" OR ")}`);
+        if (appended.length > 0) await this.connection.run(`INSERT INTO ${ANALYTICS_WINDOW} ${relation(ANALYTICS_SOURCE, fileList(appended))}`);
+        await this.connection.run("COMMIT");
+      } catch (err) {
+        await this.connection.run("ROLLBACK");
+        throw err;
+      }
+    }
+    this.loadedHours = current;
   }
 
   /** Tables defined while their area had no files are redefined once files appear. */
@@ -357,8 +473,43 @@ function filesIn(dir: string, suffix: string): string[] {
   }
 }
 
+/** The files of one hour folder of the window. */
+interface WindowHour {
+  /** Epoch hours (epoch seconds / 3600) of the folder's hour. */
+  hour: number;
+  partition: HourPartition;
+  /** Absolute paths of the folder's Parquet files, sorted. */
+  files: string[];
+}
+
+/** The analytics hour folders holding files among `nowMs`'s hour and the {@link VIEW_FOLDER_HOURS} before it, oldest first. */
+function windowHours(lake: string, nowMs: number): WindowHour[] {
+  const nowHour = Math.floor(nowMs / 1000 / HOUR_SECONDS);
+  const hours: WindowHour[] = [];
+  for (let hour = nowHour - VIEW_FOLDER_HOURS; hour <= nowHour; hour++) {
+    const partition = partitionOf(hour * HOUR_SECONDS);
+    const dir = path.join(lake, LAKE_PREFIXES.analytics, partitionPath(partition));
+    const files = filesIn(dir, ".parquet").map((name) => path.join(dir, name));
+    if (files.length > 0) hours.push({ hour, partition, files });
+  }
+  return hours;
+}
+
+/** A list literal of quoted paths for {@link relation}, or undefined for none. */
+function fileList(files: readonly string[]): string | undefined {
+  return files.length === 0 ? undefined : `[${files.map(sqlStringLiteral).join(", ")}]`;
+}
+
+/** The rows of one hour partition (integers from {@link partitionOf}). */
+function partitionPredicate(p: HourPartition): string {
+  return `(year = ${p.year} AND month = ${p.month} AND day = ${p.day} AND hour = ${p.hour})`;
+}
+
 /** Whether a statement names a view (every view is called `v_...`), so it needs a current window. */
 const VIEW_NAME = /\bv_[a-z0-9_]+\b/i;
+
+/** Whether a statement names one of the clock functions {@link CLOCK_MACROS} pins. */
+const CLOCK_FUNCTION = /\b(?:current_timestamp|current_date|get_current_timestamp|now)\b/i;
 
 /**
  * A view's SQL as the engine creates it: one that reads `analytics_prices` reads it through
