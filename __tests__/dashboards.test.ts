@@ -62,6 +62,13 @@ function argsOf(overrides: Partial<DashboardsArgs> = {}): DashboardsArgs {
 }
 
 type Json = Record<string, unknown>;
+type InputColumn = { name: string; type: string; subType?: string };
+
+/** The input columns of the dataset over `view` in component `component`. */
+function inputColumnsOf(view: string, component = "bi"): InputColumn[] {
+  const inputs = mocks.one(T.dataSet, `${component}-quicksight-${view.replace(/_/g, "-")}`).inputs as { physicalTableMap: Record<string, { relationalTable: { inputColumns: InputColumn[] } }> };
+  return Object.values(inputs.physicalTableMap)[0].relationalTable.inputColumns;
+}
 interface ColumnRef {
   dataSetIdentifier: string;
   columnName: string;
@@ -106,23 +113,32 @@ describe("datasets", () => {
     const dataSets = mocks.resourcesOf("bi").filter((r) => r.type === T.dataSet);
     expect(dataSets.map((d) => d.name).sort()).toEqual(VIEWS.map((v) => `bi-quicksight-${v.replace(/_/g, "-")}`).sort());
     for (const view of VIEWS) {
-      const inputs = mocks.one(T.dataSet, `bi-quicksight-${view.replace(/_/g, "-")}`).inputs as Json & { physicalTableMaps: Json[] };
+      const inputs = mocks.one(T.dataSet, `bi-quicksight-${view.replace(/_/g, "-")}`).inputs as Json & { physicalTableMap: Record<string, Json> };
       expect(inputs.importMode).toBe("SPICE");
       expect(inputs.name).toBe(`${view} (${DATABASE})`);
-      expect(inputs.physicalTableMaps).toHaveLength(1);
-      expect(inputs.physicalTableMaps[0]).toMatchObject({
-        physicalTableMapId: view.replace(/_/g, "-"),
+      expect(inputs.awsAccountId).toBe(MOCK_ACCOUNT_ID);
+      expect(Object.keys(inputs.physicalTableMap)).toEqual([view.replace(/_/g, "-")]);
+      expect(inputs.physicalTableMap[view.replace(/_/g, "-")]).toMatchObject({
         relationalTable: { dataSourceArn: stringField(source, "arn"), catalog: "AwsDataCatalog", schema: DATABASE, name: view },
       });
     }
+  });
+
+  test.each(["bi", "dq"])("%s: every DECIMAL column is a FLOAT decimal, so SPICE keeps sub-cent prices; no other column has a sub-type", (component) => {
+    // SPICE's FIXED decimal keeps four places (a 0.0000086 USD price would read 0); FLOAT keeps a double
+    // (https://docs.aws.amazon.com/quicksight/latest/APIReference/API_InputColumn.html).
+    const columns = VIEWS.flatMap((view) => inputColumnsOf(view, component).map((c) => ({ view, ...c })));
+    const decimals = columns.filter((c) => c.type === "DECIMAL");
+    expect(decimals.map((c) => `${c.view}.${c.name}`)).toContain("v_top_100.current_price");
+    for (const c of decimals) expect(c).toEqual({ view: c.view, name: c.name, type: "DECIMAL", subType: "FLOAT" });
+    for (const c of columns.filter((col) => col.type !== "DECIMAL")) expect(c.subType).toBeUndefined();
   });
 
   // QuickSight types each Glue type of the views may be read as.
   const COMPATIBLE: Record<string, string[]> = { STRING: ["string"], DECIMAL: ["double"], INTEGER: ["bigint", "int"] };
 
   test.each(VIEWS)("%s: every dataset column exists in DuckDB's schema of the view, with a compatible type, and none is missing", (view) => {
-    const columns = (mocks.one(T.dataSet, `bi-quicksight-${view.replace(/_/g, "-")}`).inputs as { physicalTableMaps: { relationalTable: { inputColumns: { name: string; type: string }[] } }[] })
-      .physicalTableMaps[0].relationalTable.inputColumns;
+    const columns = inputColumnsOf(view);
     const duck = schemas.find((s) => s.name === view)?.columns ?? [];
     expect(duck.length).toBeGreaterThan(0);
     for (const column of columns) {
@@ -136,8 +152,7 @@ describe("datasets", () => {
 
 describe("the dashboard definition", () => {
   function dataSetColumns(view: string): Map<string, string> {
-    const inputs = mocks.one(T.dataSet, `bi-quicksight-${view.replace(/_/g, "-")}`).inputs as { physicalTableMaps: { relationalTable: { inputColumns: { name: string; type: string }[] } }[] };
-    return new Map(inputs.physicalTableMaps[0].relationalTable.inputColumns.map((c) => [c.name, c.type]));
+    return new Map(inputColumnsOf(view).map((c) => [c.name, c.type]));
   }
 
   test("declares each view's dataset under the view's name, with the dataset's ARN", () => {
@@ -233,6 +248,20 @@ describe("the dashboard definition", () => {
     expect(columnRefs(kpi.chartConfiguration.fieldWells.values).map((r) => r.ref.columnName)).toEqual(["total_market_cap"]);
     expect(columnRefs(kpi.chartConfiguration.fieldWells.targetValues).map((r) => r.ref.columnName)).toEqual(["total_market_cap_kpi_target"]);
     expect(kpi.chartConfiguration.kpiOptions).toMatchObject({ primaryValueDisplayType: "ACTUAL", comparison: { comparisonMethod: "PERCENT_DIFFERENCE" } });
+  });
+
+  test("every KPI with a delta shows its comparison: the secondary value (where QuickSight writes it) is visible, with the trend arrow", () => {
+    const kpis = DASHBOARD_SPEC.visuals.filter((v) => v.kind === "kpi" && v.fields.some((f) => f.role === "delta"));
+    expect(kpis.length).toBeGreaterThan(0);
+    for (const spec of kpis) {
+      const visual = definition.sheets[0].visuals.find((v) => innerVisual(v).visualId === spec.id) as Json;
+      const options = ((innerVisual(visual).chartConfiguration as Json).kpiOptions ?? {}) as Json;
+      expect({ id: spec.id, secondaryValue: options.secondaryValue, trendArrows: options.trendArrows }).toEqual({
+        id: spec.id,
+        secondaryValue: { visibility: "VISIBLE" },
+        trendArrows: { visibility: "VISIBLE" },
+      });
+    }
   });
 
   test("the line charts: right-axis fields on the secondary axis, the 7-day series as small multiples with independent y axes", () => {

@@ -89,7 +89,7 @@ test("config keys reach the pipeline", () => {
   expect(ingest.variables[INGEST_ENV.topN]).toBe("100");
   expect(one("aws:cloudwatch/logGroup:LogGroup", "crypto-ingest-logs").inputs.retentionInDays).toBe(14);
   expect(one("aws:sns/topicSubscription:TopicSubscription", mocks.ofType("aws:sns/topicSubscription:TopicSubscription")[0].name).inputs.endpoint).toBe("ops@example.com");
-  expect(mocks.ofType("aws:quicksight/dataSet:DataSet").map((d) => d.inputs.importMode)).toEqual(expect.arrayContaining(["SPICE"]));
+  expect(mocks.ofType("aws-native:quicksight:DataSet").map((d) => d.inputs.importMode)).toEqual(expect.arrayContaining(["SPICE"]));
   expect((one("aws-native:quicksight:Dashboard", "crypto-quicksight-dashboard").inputs.permissions as { principal: string }[]).map((p) => p.principal)).toEqual([VIEWER]);
 });
 

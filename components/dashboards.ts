@@ -25,6 +25,9 @@ import { enforcedWorkgroup } from "./athenaWorkgroup";
 import { allow, LeastPrivilegeRole, PolicyStatement } from "./iam";
 import { quicksightDefinition } from "./quicksightDefinition";
 
+type DataSetInputColumnDataType = awsNative.types.enums.quicksight.DataSetInputColumnDataType;
+type DataSetColumnDataSubType = awsNative.types.enums.quicksight.DataSetColumnDataSubType;
+
 /** How datasets hold their data. */
 export const DASHBOARD_MODES = ["SPICE", "DIRECT_QUERY"] as const;
 /** One of {@link DASHBOARD_MODES}. */
@@ -201,18 +204,20 @@ export class Dashboards extends pulumi.ComponentResource {
 
     // Loaded here, not at the top: importing the library must not load DuckDB's native binding.
     const schemas = pulumi.output(import("../local/duckdbEngine").then((engine) => engine.deriveViewSchemas()));
-    const dataSets: Record<string, aws.quicksight.DataSet> = {};
+    const dataSets: Record<string, awsNative.quicksight.DataSet> = {};
     for (const view of views) {
       const resourceName = `${name}-quicksight-${view.replace(/_/g, "-")}`;
-      const dataSet = new aws.quicksight.DataSet(
+      // aws-native, not @pulumi/aws: the classic DataSet's input columns have no subType, and SPICE would store
+      // `double` columns as FIXED decimals (4 places), turning a $0.0000086 price into 0.
+      const dataSet = new awsNative.quicksight.DataSet(
         resourceName,
         {
+          awsAccountId: account,
           dataSetId: `${idPrefix}-${view}`,
           name: pulumi.interpolate`${view} (${args.databaseName})`,
           importMode: mode,
-          physicalTableMaps: [
-            {
-              physicalTableMapId: view.replace(/_/g, "-"),
+          physicalTableMap: {
+            [view.replace(/_/g, "-")]: {
               relationalTable: {
                 dataSourceArn: dataSource.arn,
                 catalog: ATHENA_DATA_CATALOG,
@@ -225,9 +230,9 @@ export class Dashboards extends pulumi.ComponentResource {
                 inputColumns: schemas.apply((all) => dataSetColumns(columnsOf(all, view))),
               },
             },
-          ],
+          },
           permissions: args.principalArns.map((principal) => ({ principal, actions: [...VIEWER_ACTIONS.dataSet] })),
-          tags: args.tags,
+          tags: nativeTags(args.tags),
         },
         child,
       );
@@ -236,7 +241,7 @@ export class Dashboards extends pulumi.ComponentResource {
         new aws.quicksight.RefreshSchedule(
           `${resourceName}-refresh`,
           {
-            dataSetId: dataSet.dataSetId,
+            dataSetId: `${idPrefix}-${view}`,
             scheduleId: "hourly",
             schedule: { refreshType: SPICE_REFRESH.refreshType, scheduleFrequency: { interval: SPICE_REFRESH.interval } },
           },
@@ -259,7 +264,7 @@ export class Dashboards extends pulumi.ComponentResource {
           exportToCsvOption: { availabilityStatus: "ENABLED" },
           sheetControlsOption: { visibilityState: "COLLAPSED" },
         },
-        tags: args.tags === undefined ? undefined : pulumi.output(args.tags).apply((tags) => Object.entries(tags).map(([key, value]) => ({ key, value }))),
+        tags: nativeTags(args.tags),
       },
       child,
     );
@@ -282,9 +287,28 @@ export class Dashboards extends pulumi.ComponentResource {
   }
 }
 
-/** QuickSight input columns of a view: its DuckDB-derived columns with {@link QUICKSIGHT_COLUMN_TYPES}. */
-export function dataSetColumns(columns: readonly ViewColumn[]): { name: string; type: string }[] {
-  return columns.map((c) => ({ name: c.name, type: QUICKSIGHT_COLUMN_TYPES[c.type] }));
+/**
+ * Sub-type of every DECIMAL input column. SPICE stores a FIXED decimal with four decimal places and a
+ * FLOAT one as a double ("Sub types are only available for decimal columns that are part of a SPICE
+ * dataset": https://docs.aws.amazon.com/quicksight/latest/APIReference/API_InputColumn.html), and a
+ * micro-cap token's price (0.0000086 USD) needs more than four places.
+ */
+export const DECIMAL_SUB_TYPE: DataSetColumnDataSubType = "FLOAT";
+
+/**
+ * QuickSight input columns of a view: its DuckDB-derived columns with {@link QUICKSIGHT_COLUMN_TYPES},
+ * DECIMAL ones with sub-type {@link DECIMAL_SUB_TYPE}.
+ */
+export function dataSetColumns(columns: readonly ViewColumn[]): { name: string; type: DataSetInputColumnDataType; subType?: DataSetColumnDataSubType }[] {
+  return columns.map((c) => {
+    const type = QUICKSIGHT_COLUMN_TYPES[c.type];
+    return type === "DECIMAL" ? { name: c.name, type, subType: DECIMAL_SUB_TYPE } : { name: c.name, type };
+  });
+}
+
+/** Tags as aws-native resources take them: a list of key/value pairs. */
+function nativeTags(tags: DashboardsArgs["tags"]): pulumi.Output<{ key: string; value: string }[]> | undefined {
+  return tags === undefined ? undefined : pulumi.output(tags).apply((t) => Object.entries(t).map(([key, value]) => ({ key, value })));
 }
 
 /**

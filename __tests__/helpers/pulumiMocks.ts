@@ -76,7 +76,7 @@ export const RESOURCE_TYPES = {
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   subscription: "aws:sns/topicSubscription:TopicSubscription",
   dataSource: "aws:quicksight/dataSource:DataSource",
-  dataSet: "aws:quicksight/dataSet:DataSet",
+  dataSet: "aws-native:quicksight:DataSet",
   refresh: "aws:quicksight/refreshSchedule:RefreshSchedule",
   quicksightDashboard: "aws-native:quicksight:Dashboard",
 } as const;
