@@ -4,7 +4,8 @@
  * every dataset column exists with a compatible type in the schema DuckDB derives for its view; the KPI
  * comparison reproduces the view's own percent change (evaluated on DuckDB over a simulated lake); the
  * layout follows the spec's spans; the data-source role's statements are exact and decide concrete
- * requests as intended (IAM simulator); the dedicated workgroup; SPICE with hourly refreshes vs
+ * requests as intended (IAM simulator); the dedicated workgroup; SPICE refreshed after each transform run
+ * (a rule on its success records, a refresh function with exact grants, DLQ and failure queue) vs
  * DIRECT_QUERY; the principals' read-only permissions; ids, URL and argument checks.
  */
 import { runSimulation } from "@cloud-copilot/iam-simulate";
@@ -46,6 +47,7 @@ const RESULTS = "crypto-query-results-1a2b3c4";
 const ARCHIVE = "crypto-archive-1a2b3c4";
 const DATABASE = "crypto_data";
 const VIEWS = dashboardViews(DASHBOARD_SPEC);
+const TRANSFORM_ARN = `arn:aws:lambda:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:function:crypto-transform-1a2b3c4d`;
 
 /** Dashboards args as AnalyticsLayer's outputs would give them (plain values here: no functions to serialize). */
 function argsOf(overrides: Partial<DashboardsArgs> = {}): DashboardsArgs {
@@ -57,6 +59,7 @@ function argsOf(overrides: Partial<DashboardsArgs> = {}): DashboardsArgs {
     analyticsBucketArn: `arn:aws:s3:::${ANALYTICS}`,
     resultsBucketName: RESULTS,
     resultsBucketArn: `arn:aws:s3:::${RESULTS}`,
+    transformFunctionArn: TRANSFORM_ARN,
     ...overrides,
   };
 }
@@ -492,22 +495,72 @@ describe("the data source's role", () => {
 });
 
 describe("import mode", () => {
-  test("SPICE: every dataset gets an hourly full refresh", () => {
-    const refreshes = mocks.resourcesOf("bi").filter((r) => r.type === T.refresh);
-    expect(refreshes.map((r) => r.inputs).sort((a, b) => String(a.dataSetId).localeCompare(String(b.dataSetId)))).toEqual(
-      VIEWS.map((view) => ({
-        dataSetId: mocks.one(T.dataSet, `bi-quicksight-${view.replace(/_/g, "-")}`).inputs.dataSetId,
-        scheduleId: "hourly",
-        schedule: { refreshType: "FULL_REFRESH", scheduleFrequency: { interval: "HOURLY" } },
-      })).sort((a, b) => String(a.dataSetId).localeCompare(String(b.dataSetId))),
-    );
+  const dataSetArn = (view: string, component = "bi") => stringField(mocks.one(T.dataSet, `${component}-quicksight-${view.replace(/_/g, "-")}`), "arn");
+
+  test("SPICE: a rule on the default bus matches only the transform function's successful invocation records", () => {
+    const rule = mocks.one(T.eventRule, "bi-spice-refresh-rule");
+    const pattern = JSON.parse(String(rule.inputs.eventPattern));
+    expect(pattern).toEqual({
+      source: ["lambda"],
+      detail: { requestContext: { condition: ["Success"], functionArn: [TRANSFORM_ARN, { prefix: `${TRANSFORM_ARN}:` }] } },
+    });
+    expect(rule.inputs.eventBusName).toBeUndefined();
+    // No fixed-minute schedule any more: the refresh follows the transform, never an unrelated clock.
+    expect(mocks.ofType("aws:quicksight/refreshSchedule:RefreshSchedule")).toEqual([]);
   });
 
-  test("DIRECT_QUERY: datasets query Athena live and no refresh schedule exists", () => {
+  test("SPICE: the rule targets the refresh function with retries and a DLQ only this rule may send to; only this rule may invoke it", () => {
+    const rule = mocks.one(T.eventRule, "bi-spice-refresh-rule");
+    const fn = mocks.one(T.fn, "bi-spice-refresh-function");
+    const dlq = mocks.one(T.queue, "bi-spice-refresh-dlq");
+    expect(mocks.one(T.eventTarget, "bi-spice-refresh-target").inputs).toMatchObject({
+      rule: stringField(rule, "name"),
+      arn: stringField(fn, "arn"),
+      deadLetterConfig: { arn: stringField(dlq, "arn") },
+      retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+    });
+    expect(mocks.one(T.permission, "bi-spice-refresh-permission").inputs).toMatchObject({
+      action: "lambda:InvokeFunction",
+      principal: "events.amazonaws.com",
+      sourceArn: stringField(rule, "arn"),
+    });
+    const ruleArn = stringField(rule, "arn");
+    expect(ruleArn).toMatch(/^arn:aws:events:/);
+    expect(policyOf(mocks.one(T.queuePolicy, "bi-spice-refresh-dlq-policy")).Statement).toEqual([
+      { Sid: "AllowRuleDeliveryFailures", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: ["sqs:SendMessage"], Resource: [stringField(dlq, "arn")], Condition: { ArnEquals: { "aws:SourceArn": ruleArn } } },
+      { Sid: "DenyOtherSenders", Effect: "Deny", Principal: "*", Action: ["sqs:SendMessage"], Resource: [stringField(dlq, "arn")], Condition: { ArnNotEquals: { "aws:SourceArn": ruleArn } } },
+    ]);
+    // Function errors go through Lambda's async retries to the failure queue, like every pipeline function.
+    expect(mocks.one(T.invokeConfig, "bi-spice-refresh-invoke-config").inputs).toMatchObject({
+      destinationConfig: { onFailure: { destination: stringField(mocks.one(T.queue, "bi-spice-refresh-failures"), "arn") } },
+    });
+  });
+
+  test("SPICE: the refresh function may start ingestions of this component's datasets and nothing else, and learns their ids from its environment", () => {
+    const statements = policyOf(mocks.one(T.rolePolicy, "bi-spice-refresh-role-policy")).Statement;
+    expect(dataSetArn(VIEWS[0])).toMatch(/^arn:aws:quicksight:[a-z0-9-]+:\d{12}:dataset\/bi-[0-9a-f]{8}-v_/);
+    expect(statements.find((st) => st.Sid === "RefreshDashboardDataSets")).toEqual({
+      Sid: "RefreshDashboardDataSets",
+      Effect: "Allow",
+      Action: ["quicksight:CreateIngestion"],
+      Resource: VIEWS.flatMap((view) => [dataSetArn(view), `${dataSetArn(view)}/ingestion/*`]),
+    });
+    expect(statements.map((st) => st.Sid)).toEqual(["RefreshDashboardDataSets", "WriteOwnLogs", "SendToFailureDestination"]);
+    const env = (mocks.one(T.fn, "bi-spice-refresh-function").inputs.environment as { variables: Record<string, string> }).variables;
+    expect(env).toEqual({
+      QUICKSIGHT_ACCOUNT_ID: MOCK_ACCOUNT_ID,
+      DATA_SET_IDS: VIEWS.map((view) => mocks.one(T.dataSet, `bi-quicksight-${view.replace(/_/g, "-")}`).inputs.dataSetId).join(","),
+      PIPELINE_NAME: "bi-test",
+    });
+    expect(spice.spiceRefresh).toBeDefined();
+  });
+
+  test("DIRECT_QUERY: datasets query Athena live and no refresh function or rule exists", () => {
     const dataSets = mocks.resourcesOf("dq").filter((r) => r.type === T.dataSet);
     expect(dataSets).toHaveLength(VIEWS.length);
     expect(new Set(dataSets.map((d) => d.inputs.importMode))).toEqual(new Set(["DIRECT_QUERY"]));
-    expect(mocks.resourcesOf("dq").filter((r) => r.type === T.refresh)).toEqual([]);
+    expect(mocks.resourcesOf("dq").filter((r) => [T.eventRule, T.fn].includes(r.type as never))).toEqual([]);
+    expect(direct.spiceRefresh).toBeUndefined();
   });
 });
 
@@ -530,7 +583,7 @@ describe("permissions", () => {
 
 describe("ids, names and outputs", () => {
   test("QuickSight ids derive from the component name and a hash of project/stack/name, so two components never collide", () => {
-    const ids = [...mocks.resourcesOf("bi"), ...mocks.resourcesOf("dq")].flatMap((r) => [r.inputs.dataSourceId, r.inputs.dataSetId, r.inputs.dashboardId].filter((id) => typeof id === "string" && r.type !== T.refresh));
+    const ids = [...mocks.resourcesOf("bi"), ...mocks.resourcesOf("dq")].flatMap((r) => [r.inputs.dataSourceId, r.inputs.dataSetId, r.inputs.dashboardId].filter((id) => typeof id === "string"));
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) expect(id).toMatch(/^(bi|dq)-[0-9a-f]{8}-[\w-]+$/);
     expect(mocks.one(T.quicksightDashboard, "bi-quicksight-dashboard").inputs).toMatchObject({ awsAccountId: MOCK_ACCOUNT_ID, dashboardId: expect.stringMatching(/^bi-[0-9a-f]{8}-crypto_market$/), name: `Crypto market (${DATABASE})` });
@@ -551,6 +604,7 @@ describe("argument checks (before anything is created)", () => {
     ["an IAM user instead of a QuickSight user", { principalArns: [`arn:aws:iam::${MOCK_ACCOUNT_ID}:user/alice`] }, /must be a QuickSight user or group ARN/],
     ["an unknown mode", { dashboardMode: "HYBRID" as "SPICE" }, /dashboardMode must be one of SPICE, DIRECT_QUERY, got "HYBRID"/],
     ["a cutoff below Athena's minimum", { bytesScannedCutoffPerQuery: 1024 }, /bytesScannedCutoffPerQuery must be an integer from 10485760/],
+    ["SPICE without the transform to follow", { transformFunctionArn: undefined }, /SPICE datasets are refreshed after each transform run; pass transformFunctionArn/],
   ])("%s", async (label, overrides, message) => {
     const name = `bad-${label.replace(/\W+/g, "-")}`;
     expect(() => new Dashboards(name, argsOf(overrides as Partial<DashboardsArgs>))).toThrow(message);

@@ -3,7 +3,8 @@
  * dashboard/spec.ts). Owns a dedicated Athena workgroup for dashboard queries (engine v3, enforced
  * settings, its own result prefix, the same bytes-scanned cutoff as the pipeline's workgroup), a
  * least-privilege role QuickSight uses for this data source only, the Athena data source, one dataset per
- * view the visuals read (SPICE with an hourly full refresh, or direct query), and the dashboard itself.
+ * view the visuals read (SPICE, refreshed after each transform run that materialised an hour, or direct
+ * query), and the dashboard itself.
  *
  * What stays outside: the QuickSight account subscription (Enterprise edition, created once per account,
  * by hand or in another stack) and the users or groups named in `principalArns`. The deploying identity
@@ -23,6 +24,8 @@ import { DEFAULT_BYTES_SCANNED_CUTOFF, MIN_BYTES_SCANNED_CUTOFF, QUERY_RESULTS_P
 import { checked, integerIn, matching, oneOf } from "./args";
 import { enforcedWorkgroup } from "./athenaWorkgroup";
 import { allow, LeastPrivilegeRole, PolicyStatement } from "./iam";
+import { createSpiceRefreshHandler, SPICE_REFRESH_ENV } from "../functions/spiceRefreshHandler";
+import { EventFunction } from "./eventFunction";
 import { quicksightDefinition } from "./quicksightDefinition";
 
 type DataSetInputColumnDataType = awsNative.types.enums.quicksight.DataSetInputColumnDataType;
@@ -33,13 +36,17 @@ export const DASHBOARD_MODES = ["SPICE", "DIRECT_QUERY"] as const;
 /** One of {@link DASHBOARD_MODES}. */
 export type DashboardMode = (typeof DASHBOARD_MODES)[number];
 /**
- * SPICE: viewers read QuickSight's in-memory copy, refreshed hourly, so opening the dashboard runs no
- * Athena query and scans nothing; the data is at most an hour older than the lake, which is how often the
- * transform materialises an hour anyway. DIRECT_QUERY runs the views on every visual load.
+ * SPICE: viewers read QuickSight's in-memory copy, refreshed as soon as the transform has finished a run
+ * that materialised an hour, so opening the dashboard runs no Athena query and scans nothing, and a
+ * refresh never reads an hour the transform is still writing. DIRECT_QUERY runs the views on every visual
+ * load.
  */
 export const DEFAULT_DASHBOARD_MODE: DashboardMode = "SPICE";
-/** SPICE refresh: a full refresh every hour (QuickSight's most frequent full refresh on Enterprise). */
-export const SPICE_REFRESH = { refreshType: "FULL_REFRESH", interval: "HOURLY" } as const;
+/**
+ * Lambda's on-success invocation record as EventBridge carries it: source `lambda`, the record as
+ * `detail` (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
+ */
+export const INVOCATION_RECORD_SOURCE = "lambda";
 /** Prefix (in the query-results bucket) of the dashboard workgroup's results; inside the expiring `query-results/`. */
 export const QUICKSIGHT_RESULTS_PREFIX = `${QUERY_RESULTS_PREFIX}/quicksight`;
 /** The Glue Data Catalog as QuickSight and Athena name it. */
@@ -93,22 +100,32 @@ export interface DashboardsArgs {
   resultsBucketName: pulumi.Input<string>;
   /** ARN of the query-results bucket (AnalyticsLayer's `resultsBucketArn`). Required. */
   resultsBucketArn: pulumi.Input<string>;
-  /** SPICE (hourly refresh) or DIRECT_QUERY. Defaults to {@link DEFAULT_DASHBOARD_MODE}. */
+  /** SPICE (refreshed after each transform run) or DIRECT_QUERY. Defaults to {@link DEFAULT_DASHBOARD_MODE}. */
   dashboardMode?: DashboardMode;
+  /**
+   * ARN of the transform function (AnalyticsLayer's `transformFunctionArn`), whose on-success records on
+   * the default event bus trigger the SPICE refresh. Required in SPICE mode; unused in DIRECT_QUERY mode.
+   */
+  transformFunctionArn?: pulumi.Input<string>;
+  /** The refresh function's log field. Defaults to `<component name>-<stack>`; pass IngestLake's `pipelineName`. */
+  pipelineName?: pulumi.Input<string>;
   /** Bytes one dashboard query may scan. Defaults to `DEFAULT_BYTES_SCANNED_CUTOFF` (1 GiB), the pipeline workgroup's. */
   bytesScannedCutoffPerQuery?: pulumi.Input<number>;
   /** KMS key of the analytics and results buckets (the pipeline's `kmsKeyArn`). Defaults to none (SSE-S3). */
   kmsKeyArn?: pulumi.Input<string>;
   /** Let `pulumi destroy` delete the workgroup with its query history. Defaults to false. */
   forceDestroy?: pulumi.Input<boolean>;
+  /** Log retention of the refresh function, in days. Defaults to `DEFAULT_LOG_RETENTION_DAYS` (30). */
+  logRetentionDays?: pulumi.Input<number>;
   /** Tags for every taggable resource. None by default. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /**
  * The QuickSight dashboard of one pipeline. Children (for name `n`): `n-quicksight-workgroup`,
- * `n-quicksight-role` (LeastPrivilegeRole), `n-quicksight-source`, per view `n-quicksight-<view>` (dataset)
- * and, in SPICE mode, `n-quicksight-<view>-refresh`, and `n-quicksight-dashboard`. QuickSight ids are
+ * `n-quicksight-role` (LeastPrivilegeRole), `n-quicksight-source`, per view `n-quicksight-<view>` (dataset),
+ * `n-quicksight-dashboard` and, in SPICE mode, `n-spice-refresh` (EventFunction: a rule on the transform's
+ * success records and a function that starts a full refresh of every dataset). QuickSight ids are
  * `<name>-<hash of project/stack/name>-...`, unique per stack.
  */
 export class Dashboards extends pulumi.ComponentResource {
@@ -126,6 +143,8 @@ export class Dashboards extends pulumi.ComponentResource {
   public readonly workGroupName: pulumi.Output<string>;
   /** The role QuickSight assumes for this data source. */
   public readonly roleArn: pulumi.Output<string>;
+  /** The SPICE refresh function (for alarms on it and its queues); undefined in DIRECT_QUERY mode. */
+  public readonly spiceRefresh: EventFunction | undefined;
 
   constructor(name: string, args: DashboardsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("crypto-analytics:pipeline:Dashboards", name, {}, opts);
@@ -138,6 +157,10 @@ export class Dashboards extends pulumi.ComponentResource {
     );
     const mode = args.dashboardMode ?? DEFAULT_DASHBOARD_MODE;
     oneOf(`${what}: dashboardMode`, DASHBOARD_MODES)(mode);
+    const transformFunctionArn = args.transformFunctionArn;
+    if (mode === "SPICE" && transformFunctionArn === undefined) {
+      throw new Error(`${what}: SPICE datasets are refreshed after each transform run; pass transformFunctionArn (AnalyticsLayer's), or use dashboardMode DIRECT_QUERY.`);
+    }
     const bytesScannedCutoff = checked(
       args.bytesScannedCutoffPerQuery ?? DEFAULT_BYTES_SCANNED_CUTOFF,
       integerIn(`${what}: bytesScannedCutoffPerQuery`, MIN_BYTES_SCANNED_CUTOFF, Number.MAX_SAFE_INTEGER),
@@ -237,18 +260,39 @@ export class Dashboards extends pulumi.ComponentResource {
         child,
       );
       dataSets[view] = dataSet;
-      if (mode === "SPICE") {
-        new aws.quicksight.RefreshSchedule(
-          `${resourceName}-refresh`,
-          {
-            dataSetId: `${idPrefix}-${view}`,
-            scheduleId: "hourly",
-            schedule: { refreshType: SPICE_REFRESH.refreshType, scheduleFrequency: { interval: SPICE_REFRESH.interval } },
-          },
-          child,
-        );
-      }
     }
+
+    this.spiceRefresh =
+      transformFunctionArn === undefined || mode !== "SPICE"
+        ? undefined
+        : new EventFunction(
+            `${name}-spice-refresh`,
+            {
+              callbackFactory: createSpiceRefreshHandler,
+              description: pulumi.interpolate`Refreshes the SPICE datasets of ${args.databaseName} after each transform run`,
+              // Only the transform's successful invocations; a failed run sends a Failure record, which never matches.
+              eventPattern: transformSuccessPattern(transformFunctionArn),
+              statements: [
+                // CreateIngestion acts on the dataset's ingestion resources
+                // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonquicksight.html).
+                allow(
+                  "RefreshDashboardDataSets",
+                  ["quicksight:CreateIngestion"],
+                  views.flatMap((view) => [dataSets[view].arn, pulumi.interpolate`${dataSets[view].arn}/ingestion/*`]),
+                ),
+              ],
+              // The handler makes no HTTP calls of its own: only the runtime's AWS SDK.
+              excludePackages: ["axios", "axios-retry"],
+              environment: {
+                [SPICE_REFRESH_ENV.accountId]: account,
+                [SPICE_REFRESH_ENV.dataSetIds]: views.map((view) => `${idPrefix}-${view}`).join(","),
+                [SPICE_REFRESH_ENV.pipeline]: args.pipelineName ?? `${name}-${pulumi.getStack()}`,
+              },
+              logRetentionDays: args.logRetentionDays,
+              tags: args.tags,
+            },
+            child,
+          );
 
     const dashboardId = `${idPrefix}-${DASHBOARD_SPEC.id}`;
     const dashboard = new awsNative.quicksight.Dashboard(
@@ -277,6 +321,7 @@ export class Dashboards extends pulumi.ComponentResource {
     this.workGroupName = workgroup.name;
     this.roleArn = role.arn;
     this.registerOutputs({
+      spiceRefreshFunctionName: this.spiceRefresh?.functionName,
       dashboardUrl: this.dashboardUrl,
       dashboardArn: this.dashboardArn,
       dataSourceArn: this.dataSourceArn,
@@ -304,6 +349,17 @@ export function dataSetColumns(columns: readonly ViewColumn[]): { name: string; 
     const type = QUICKSIGHT_COLUMN_TYPES[c.type];
     return type === "DECIMAL" ? { name: c.name, type, subType: DECIMAL_SUB_TYPE } : { name: c.name, type };
   });
+}
+
+/**
+ * Events of the successful invocations of the function `functionArn`: Lambda names the invoked version in
+ * the record's `functionArn` (`...:function:name:$LATEST`), so both the plain ARN and any qualified one match.
+ */
+export function transformSuccessPattern(functionArn: pulumi.Input<string>): pulumi.Output<Record<string, unknown>> {
+  return pulumi.output(functionArn).apply((arn): Record<string, unknown> => ({
+    source: [INVOCATION_RECORD_SOURCE],
+    detail: { requestContext: { condition: ["Success"], functionArn: [arn, { prefix: `${arn}:` }] } },
+  }));
 }
 
 /** Tags as aws-native resources take them: a list of key/value pairs. */

@@ -61,7 +61,7 @@ export interface InvocationResultEvent {
   "detail-type"?: string;
   detail?: {
     requestContext?: { condition?: string; functionArn?: string };
-    responsePayload?: { hours?: unknown };
+    responsePayload?: { hours?: unknown } & Record<string, unknown>;
   };
 }
 

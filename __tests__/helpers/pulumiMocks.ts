@@ -77,7 +77,9 @@ export const RESOURCE_TYPES = {
   subscription: "aws:sns/topicSubscription:TopicSubscription",
   dataSource: "aws:quicksight/dataSource:DataSource",
   dataSet: "aws-native:quicksight:DataSet",
-  refresh: "aws:quicksight/refreshSchedule:RefreshSchedule",
+  eventRule: "aws:cloudwatch/eventRule:EventRule",
+  eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
+  permission: "aws:lambda/permission:Permission",
   quicksightDashboard: "aws-native:quicksight:Dashboard",
 } as const;
 
@@ -327,6 +329,12 @@ function realisticOutputs(
         outputs: { dashboardName, dashboardArn: `arn:aws:cloudwatch::${MOCK_ACCOUNT_ID}:dashboard/${dashboardName}` },
       };
     }
+    case "aws:cloudwatch/eventRule:EventRule": {
+      const ruleName = str(inputs.name) ?? autoName(logicalName);
+      return { id: ruleName, outputs: { name: ruleName, arn: `arn:aws:events:${ACCOUNT_REGION}:rule/${ruleName}` } };
+    }
+    case "aws-native:quicksight:DataSet":
+      return { id: `${MOCK_ACCOUNT_ID},${str(inputs.dataSetId)}`, outputs: { arn: `arn:aws:quicksight:${ACCOUNT_REGION}:dataset/${str(inputs.dataSetId)}` } };
     case "aws:kms/key:Key":
       return {
         id: "1234abcd-12ab-34cd-56ef-1234567890ab",
