@@ -8,7 +8,7 @@ import { INGEST_ENV } from "../functions/ingestHandler";
 import { installPulumiMocks, isSecretValue, MOCK_ACCOUNT_ID, MOCK_REGION, plainTextPaths, promiseOf, RecordedResource } from "./helpers/pulumiMocks";
 
 const mocks = installPulumiMocks();
-// Both functions are serialized; a serialization error makes a mocked deployment hang instead of failing.
+// Every function is serialized; a serialization error makes a mocked deployment hang instead of failing.
 jest.setTimeout(90_000);
 afterAll(() => pulumi.runtime.disconnect());
 
@@ -91,6 +91,22 @@ test("config keys reach the pipeline", () => {
   expect(one("aws:sns/topicSubscription:TopicSubscription", mocks.ofType("aws:sns/topicSubscription:TopicSubscription")[0].name).inputs.endpoint).toBe("ops@example.com");
   expect(mocks.ofType("aws-native:quicksight:DataSet").map((d) => d.inputs.importMode)).toEqual(expect.arrayContaining(["SPICE"]));
   expect((one("aws-native:quicksight:Dashboard", "crypto-quicksight-dashboard").inputs.permissions as { principal: string }[]).map((p) => p.principal)).toEqual([VIEWER]);
+});
+
+test("SPICE: the dashboard's refresh follows this stack's transform, and Monitoring alarms on the refresh function and both its queues", () => {
+  const transformArn = String(one("aws:lambda/function:Function", "crypto-transform-function").state.arn);
+  const pattern = JSON.parse(String(one("aws:cloudwatch/eventRule:EventRule", "crypto-spice-refresh-rule").inputs.eventPattern));
+  expect(pattern.detail.requestContext.functionArn).toEqual([transformArn, { prefix: `${transformArn}:` }]);
+  expect(one("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "crypto-transform-invoke-config").inputs.destinationConfig).toMatchObject({
+    onSuccess: { destination: `arn:aws:events:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:event-bus/default` },
+  });
+  const dimensions = mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.dimensions as Record<string, string>);
+  const refreshFn = String(one("aws:lambda/function:Function", "crypto-spice-refresh-function").state.name);
+  expect(dimensions.filter((d) => d.FunctionName === refreshFn)).toHaveLength(4);
+  for (const queue of ["crypto-spice-refresh-dlq", "crypto-spice-refresh-failures"]) {
+    const queueName = String(one("aws:sqs/queue:Queue", queue).state.name);
+    expect([queue, dimensions.some((d) => d.QueueName === queueName)]).toEqual([queue, true]);
+  }
 });
 
 test("the CoinGecko key exists only as a secret: in the SSM parameter's value, nowhere in plain text, in no export", async () => {

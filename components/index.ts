@@ -6,6 +6,7 @@
 export * from "./iam";
 export * from "./hardenedBucket";
 export * from "./scheduledFunction";
+export * from "./eventFunction";
 export * from "./ingestLake";
 export * from "./glueTables";
 export * from "./athenaViews";

@@ -3,7 +3,8 @@
  * functionCode.ts), run on an EventBridge Scheduler schedule, with an explicit least-privilege role, its
  * own log group, a delivery DLQ for the schedule and an on-failure destination for Lambda's asynchronous
  * retries. IngestLake and AnalyticsLayer both build their functions with it; they differ only in
- * handler, permissions, environment and schedule.
+ * handler, permissions, environment and schedule. The function half without the schedule
+ * ({@link asyncFunction}) also backs EventFunction (eventFunction.ts).
  */
 import { createHash } from "crypto";
 import * as aws from "@pulumi/aws";
@@ -287,79 +288,79 @@ export class ScheduledFunction<E = unknown, R = unknown> extends pulumi.Componen
 export function asyncFunction<E, R>(name: string, args: AsyncFunctionArgs<E, R>, settings: AsyncFunctionSettings, parent: pulumi.Resource): AsyncFunctionParts {
   const tags = args.tags;
   const child = { parent };
-    // The log group must exist, with its retention, before the function's first line is written, and
-    // Lambda writes to `/aws/lambda/<name>`: so the name is fixed up front (unique per
-    // project/stack/component) instead of auto-named after the function.
-    const functionName = lambdaPhysicalName(name);
-    const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { name: `/aws/lambda/${functionName}`, retentionInDays: settings.logRetentionDays, tags },
-      child,
-    );
-    const failureQueue = new aws.sqs.Queue(
-      `${name}-failures`,
-      { sqsManagedSseEnabled: true, messageRetentionSeconds: QUEUE_RETENTION_SECONDS, tags },
-      child,
-    );
-    const role = new LeastPrivilegeRole(
-      `${name}-role`,
-      {
-        service: "lambda.amazonaws.com",
-        description: pulumi.interpolate`Run-time permissions of Lambda function ${functionName}`,
-        statements: [
-          ...args.statements,
-          allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.interpolate`${logGroup.arn}:*`]),
-          allow("SendToFailureDestination", ["sqs:SendMessage"], [failureQueue.arn]),
-          // Lambda sends destination records with the execution role
-          // (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
-          ...(args.successEventBusArn !== undefined ? [allow("SendToSuccessDestination", ["events:PutEvents"], [args.successEventBusArn])] : []),
-        ],
-        tags,
-      },
-      child,
-    );
-    senderOnlyQueuePolicy(`${name}-failures-policy`, failureQueue, role.arn, parent);
+  // The log group must exist, with its retention, before the function's first line is written, and
+  // Lambda writes to `/aws/lambda/<name>`: so the name is fixed up front (unique per
+  // project/stack/component) instead of auto-named after the function.
+  const functionName = lambdaPhysicalName(name);
+  const logGroup = new aws.cloudwatch.LogGroup(
+    `${name}-logs`,
+    { name: `/aws/lambda/${functionName}`, retentionInDays: settings.logRetentionDays, tags },
+    child,
+  );
+  const failureQueue = new aws.sqs.Queue(
+    `${name}-failures`,
+    { sqsManagedSseEnabled: true, messageRetentionSeconds: QUEUE_RETENTION_SECONDS, tags },
+    child,
+  );
+  const role = new LeastPrivilegeRole(
+    `${name}-role`,
+    {
+      service: "lambda.amazonaws.com",
+      description: pulumi.interpolate`Run-time permissions of Lambda function ${functionName}`,
+      statements: [
+        ...args.statements,
+        allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.interpolate`${logGroup.arn}:*`]),
+        allow("SendToFailureDestination", ["sqs:SendMessage"], [failureQueue.arn]),
+        // Lambda sends destination records with the execution role
+        // (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
+        ...(args.successEventBusArn !== undefined ? [allow("SendToSuccessDestination", ["events:PutEvents"], [args.successEventBusArn])] : []),
+      ],
+      tags,
+    },
+    child,
+  );
+  senderOnlyQueuePolicy(`${name}-failures-policy`, failureQueue, role.arn, parent);
 
-    // A plain Function (CallbackFunction's own resource type, so stacks made with CallbackFunction see
-    // the same resource) whose archive leaves out the package files Node never loads.
-    const fn = new aws.lambda.Function(
-      `${name}-function`,
-      {
-        name: functionName,
-        description: args.description,
-        code: functionCode(
-          `${parent.constructor.name} "${name}"`,
-          args.callbackFactory,
-          [...LAMBDA_EXCLUDED_PACKAGES, ...(args.excludePackages ?? [])],
-          parent,
-        ),
-        handler: FUNCTION_CODE_HANDLER,
-        role: role.arn,
-        runtime: LAMBDA_RUNTIME,
-        architectures: [LAMBDA_ARCHITECTURE],
-        timeout: settings.timeoutSeconds,
-        memorySize: settings.memoryMb,
-        reservedConcurrentExecutions: settings.reservedConcurrency,
-        environment: args.environment === undefined ? undefined : { variables: args.environment },
-        tags,
+  // A plain Function (CallbackFunction's own resource type, so stacks made with CallbackFunction see
+  // the same resource) whose archive leaves out the package files Node never loads.
+  const fn = new aws.lambda.Function(
+    `${name}-function`,
+    {
+      name: functionName,
+      description: args.description,
+      code: functionCode(
+        `${parent.constructor.name} "${name}"`,
+        args.callbackFactory,
+        [...LAMBDA_EXCLUDED_PACKAGES, ...(args.excludePackages ?? [])],
+        parent,
+      ),
+      handler: FUNCTION_CODE_HANDLER,
+      role: role.arn,
+      runtime: LAMBDA_RUNTIME,
+      architectures: [LAMBDA_ARCHITECTURE],
+      timeout: settings.timeoutSeconds,
+      memorySize: settings.memoryMb,
+      reservedConcurrentExecutions: settings.reservedConcurrency,
+      environment: args.environment === undefined ? undefined : { variables: args.environment },
+      tags,
+    },
+    { parent, dependsOn: [logGroup, role.policy] },
+  );
+  new aws.lambda.FunctionEventInvokeConfig(
+    `${name}-invoke-config`,
+    {
+      functionName: fn.name,
+      maximumRetryAttempts: settings.maxRetryAttempts,
+      maximumEventAgeInSeconds: settings.maxEventAgeSeconds,
+      destinationConfig: {
+        onFailure: { destination: failureQueue.arn },
+        ...(args.successEventBusArn !== undefined ? { onSuccess: { destination: args.successEventBusArn } } : {}),
       },
-      { parent, dependsOn: [logGroup, role.policy] },
-    );
-    new aws.lambda.FunctionEventInvokeConfig(
-      `${name}-invoke-config`,
-      {
-        functionName: fn.name,
-        maximumRetryAttempts: settings.maxRetryAttempts,
-        maximumEventAgeInSeconds: settings.maxEventAgeSeconds,
-        destinationConfig: {
-          onFailure: { destination: failureQueue.arn },
-          ...(args.successEventBusArn !== undefined ? { onSuccess: { destination: args.successEventBusArn } } : {}),
-        },
-      },
-      // Lambda checks that the execution role may send to the destinations when the config is saved.
-      { parent, dependsOn: [role.policy] },
-    );
-    return { fn, role, logGroup, failureQueue };
+    },
+    // Lambda checks that the execution role may send to the destinations when the config is saved.
+    { parent, dependsOn: [role.policy] },
+  );
+  return { fn, role, logGroup, failureQueue };
 }
 
 /** The schedule and sizing arguments of a {@link ScheduledFunction}. */
