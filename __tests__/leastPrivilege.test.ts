@@ -652,8 +652,11 @@ describe("the checks can fail", () => {
     const role = mocks.one("aws:iam/role:Role", "plain-ingest-role");
     const managed = fakeResource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "full-access", { role: role.state.name, policyArn: "arn:aws:iam::aws:policy/AmazonS3FullAccess" });
     expect(() => iamHarness([...mocks.resources, managed])).toThrow(/AWS-managed policies cannot be evaluated offline/);
-    const permission = fakeResource("aws:lambda/permission:Permission", "invoke-from-anywhere", { action: "lambda:InvokeFunction", principal: "*" });
-    expect(() => iamHarness([...mocks.resources, permission])).toThrow(/does not evaluate aws:lambda\/permission:Permission invoke-from-anywhere/);
+    const topicPolicy = fakeResource("aws:sns/topicPolicy:TopicPolicy", "publish-from-anywhere", { arn: "arn:aws:sns:us-east-1:123456789012:t", policy: "{}" });
+    expect(() => iamHarness([...mocks.resources, topicPolicy])).toThrow(/does not evaluate aws:sns\/topicPolicy:TopicPolicy publish-from-anywhere/);
+    // A Lambda permission is evaluated as the function's resource policy, so it must name a recorded function.
+    const permission = fakeResource("aws:lambda/permission:Permission", "invoke-from-anywhere", { action: "lambda:InvokeFunction", principal: "*", function: "no-such-function" });
+    expect(() => iamHarness([...mocks.resources, permission])).toThrow(/Permission invoke-from-anywhere names function no-such-function, which no recorded function has/);
   });
 });
 
