@@ -36,6 +36,8 @@ import {
 import { analyticsFiles, simulateInto } from "./helpers/simulatedLake";
 
 const mocks = installPulumiMocks();
+/** The account's default EventBridge bus in the mocked account and region. */
+const DEFAULT_EVENT_BUS_ARN = `arn:aws:events:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:event-bus/default`;
 // A function serialization error makes a mocked deployment hang instead of failing.
 jest.setTimeout(90_000);
 afterAll(() => pulumi.runtime.disconnect());
@@ -436,6 +438,7 @@ describe("transform role: exact statements", () => {
       { Sid: "ReadInsertTemplate", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [a.parameter] },
       { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${a.logGroup}:*`] },
       { Sid: "SendToFailureDestination", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [a.failures] },
+      { Sid: "SendToSuccessDestination", Effect: "Allow", Action: ["events:PutEvents"], Resource: [DEFAULT_EVENT_BUS_ARN] },
     ]);
     // The mocked ARNs follow AWS's formats, so the statements above name the real resources.
     expect(a.workgroup).toBe(`arn:aws:athena:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:workgroup/${stringField(mocks.one(T.workgroup, "analytics-workgroup"), "name")}`);
@@ -556,12 +559,16 @@ describe("transform function, schedule and queues", () => {
     });
   });
 
-  test("async invoke config: 2 retries and the failure queue as on-failure destination; both queues accept only their sender", () => {
+  test("async invoke config: 2 retries, the failure queue as on-failure destination, the default event bus as on-success destination; both queues accept only their sender", () => {
+    // The success records on the default bus are what Dashboards' SPICE refresh follows.
     expect(mocks.one(T.invokeConfig, "analytics-transform-invoke-config").inputs).toEqual({
       functionName: mocks.one(T.fn, "analytics-transform-function").inputs.name,
       maximumRetryAttempts: 2,
       maximumEventAgeInSeconds: 3600,
-      destinationConfig: { onFailure: { destination: stringField(mocks.one(T.queue, "analytics-transform-failures"), "arn") } },
+      destinationConfig: {
+        onFailure: { destination: stringField(mocks.one(T.queue, "analytics-transform-failures"), "arn") },
+        onSuccess: { destination: DEFAULT_EVENT_BUS_ARN },
+      },
     });
     for (const [queue, sender] of [
       ["analytics-transform-dlq", "analytics-transform-scheduler-role"],

@@ -13,8 +13,10 @@ import {
   AthenaQueryEngine,
   AthenaQueryEngineOptions,
   AthenaQueryError,
+  attemptToken,
   isAthenaQueryError,
   DEFAULT_POLL_INITIAL_MS,
+  MAX_STATEMENT_ATTEMPTS,
   RESULTS_PAGE_SIZE,
 } from "../functions/athenaQueryEngine";
 import { createAthenaStandIn } from "./helpers/athenaStandIn";
@@ -232,6 +234,103 @@ describe("AthenaQueryEngine: statements that end without success", () => {
     await expect(e.execute("SELECT 1 AS n")).rejects.toThrow("Athena statement not started: the caller's deadline has already passed");
 
     expect(athena.calls()).toHaveLength(0);
+  });
+});
+
+/**
+ * Athena as its API reference describes tokens: a StartQueryExecution with a token seen before returns the
+ * original execution whatever its state, a new token creates an execution submitted at the clock's time.
+ * `earlier` seeds executions of earlier calls (one per attempt token, submitted a minute before); each new
+ * execution walks `fresh` states.
+ */
+function tokenAwareAthena(now: () => number, earlier: QueryExecutionState[][], fresh: QueryExecutionState[] = ["SUCCEEDED"]) {
+  const byToken = new Map<string, { id: string; submittedAt: number; states: QueryExecutionState[]; polls: number }>();
+  earlier.forEach((states, attempt) => byToken.set(attemptToken(KEY, attempt), { id: `q-earlier-${attempt}`, submittedAt: now() - 60_000, states, polls: 0 }));
+  athena.on(StartQueryExecutionCommand).callsFake((input: { ClientRequestToken: string }) => {
+    const known = byToken.get(input.ClientRequestToken) ?? { id: `q-new-${byToken.size}`, submittedAt: now(), states: fresh, polls: 0 };
+    byToken.set(input.ClientRequestToken, known);
+    return { QueryExecutionId: known.id };
+  });
+  athena.on(GetQueryExecutionCommand).callsFake((input: { QueryExecutionId: string }) => {
+    const q = [...byToken.values()].find((e) => e.id === input.QueryExecutionId);
+    if (q === undefined) throw new Error(`unknown execution ${input.QueryExecutionId}`);
+    const State = q.states[Math.min(q.polls++, q.states.length - 1)];
+    return { QueryExecution: { QueryExecutionId: q.id, StatementType: "DML", SubstatementType: "SELECT", Status: { State, SubmissionDateTime: new Date(q.submittedAt) } } };
+  });
+}
+
+const startedTokens = () => inputsOf(StartQueryExecutionCommand).map((i) => (i as { ClientRequestToken: string }).ClientRequestToken);
+
+describe("AthenaQueryEngine: a retry after a failed attempt (Athena returns the same execution for a reused token)", () => {
+  it.each([
+    ["FAILED", [["FAILED"]]],
+    ["CANCELLED", [["CANCELLED"]]],
+    ["FAILED three times (three earlier retries)", [["FAILED"], ["CANCELLED"], ["FAILED"]]],
+  ] as [string, QueryExecutionState[][]][])("an earlier call's execution that ended %s: the next attempt token starts a new execution", async (_name, earlier) => {
+    const { engine: e, time, lines } = engine();
+    tokenAwareAthena(time.now, earlier);
+
+    const result = await e.execute("SELECT 1 AS n", { idempotencyKey: KEY });
+
+    const attempts = earlier.length + 1;
+    expect(startedTokens()).toEqual(Array.from({ length: attempts }, (_, attempt) => attemptToken(KEY, attempt)));
+    expect(result.queryId).toBe(`q-new-${earlier.length}`);
+    expect(lines().filter((l) => l.level === "warn").map((l) => l.queryId)).toEqual(earlier.map((_, attempt) => `q-earlier-${attempt}`));
+  });
+
+  it.each([
+    ["is still running", ["RUNNING", "SUCCEEDED"]],
+    ["has succeeded", ["SUCCEEDED"]],
+  ] as [string, QueryExecutionState[]][])("an earlier call's execution that %s is re-attached to: no second execution", async (_name, states) => {
+    const { engine: e, time } = engine();
+    tokenAwareAthena(time.now, [states]);
+
+    const result = await e.execute("SELECT 1 AS n", { idempotencyKey: KEY });
+
+    expect(startedTokens()).toEqual([KEY]);
+    expect(result.queryId).toBe("q-earlier-0");
+  });
+
+  it("an earlier attempt that fails while this call waits for it is followed by the next attempt in the same call", async () => {
+    const { engine: e, time } = engine();
+    tokenAwareAthena(time.now, [["RUNNING", "FAILED"]]);
+
+    const result = await e.execute("SELECT 1 AS n", { idempotencyKey: KEY });
+
+    expect(startedTokens()).toEqual([KEY, attemptToken(KEY, 1)]);
+    expect(result.queryId).toBe("q-new-1");
+  });
+
+  it("an execution this call started that fails is thrown, not retried at once: the caller's retry runs the next attempt", async () => {
+    const { engine: e, time } = engine();
+    tokenAwareAthena(time.now, [], ["RUNNING", "FAILED"]);
+
+    await expect(e.execute("SELECT 1 AS n", { idempotencyKey: KEY })).rejects.toMatchObject({ kind: "FAILED", queryId: "q-new-0" });
+    expect(startedTokens()).toEqual([KEY]);
+
+    // The caller's retry (a later Lambda attempt): the failed execution is now an earlier call's.
+    time.state.t += 60_000;
+    await expect(e.execute("SELECT 1 AS n", { idempotencyKey: KEY })).rejects.toMatchObject({ kind: "FAILED", queryId: "q-new-1" });
+    expect(startedTokens()).toEqual([KEY, KEY, attemptToken(KEY, 1)]);
+  });
+
+  it(`after ${MAX_STATEMENT_ATTEMPTS} failed attempts under one key, starts no more and says so`, async () => {
+    const { engine: e, time } = engine();
+    tokenAwareAthena(time.now, Array.from({ length: MAX_STATEMENT_ATTEMPTS }, () => ["FAILED"] as QueryExecutionState[]));
+
+    await expect(e.execute("SELECT 1 AS n", { idempotencyKey: KEY })).rejects.toThrow(
+      `Athena statement not started: its ${MAX_STATEMENT_ATTEMPTS} attempts under this idempotency key all ended FAILED or CANCELLED`,
+    );
+    expect(startedTokens()).toHaveLength(MAX_STATEMENT_ATTEMPTS);
+    expect(new Set(startedTokens()).size).toBe(MAX_STATEMENT_ATTEMPTS);
+  });
+
+  it("attempt tokens: the key itself first, then distinct 64-hex digests inside Athena's 32..128 characters", () => {
+    const tokens = [0, 1, 2].map((attempt) => attemptToken(KEY, attempt));
+    expect(tokens[0]).toBe(KEY);
+    expect(tokens.slice(1)).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/), expect.stringMatching(/^[0-9a-f]{64}$/)]);
+    expect(new Set(tokens).size).toBe(3);
+    expect(attemptToken(KEY, 1)).toBe(tokens[1]);
   });
 });
 

@@ -6,7 +6,8 @@
  * layout follows the spec's spans; the data-source role's statements are exact (with what QuickSight and
  * Athena call on its behalf: Athena's metadata API, the default database, multipart uploads, KMS) and decide
  * concrete requests as intended (IAM simulator); the data source waits for the role's policy and Lake
- * Formation grants; the optional Lake Formation grants; the dedicated workgroup; SPICE with hourly refreshes vs
+ * Formation grants; the optional Lake Formation grants; the dedicated workgroup; SPICE refreshed after each
+ * transform run (a rule on its success records, a refresh function with exact grants, DLQ and failure queue) vs
  * DIRECT_QUERY; the principals' read-only permissions; ids, URL and argument checks.
  */
 import { runSimulation } from "@cloud-copilot/iam-simulate";
@@ -47,6 +48,7 @@ const DATABASE = "crypto_data";
 const VIEWS = dashboardViews(DASHBOARD_SPEC);
 /** Athena's name for the Glue Data Catalog. */
 const DATA_CATALOG = `arn:aws:athena:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:datacatalog/AwsDataCatalog`;
+const TRANSFORM_ARN = `arn:aws:lambda:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:function:crypto-transform-1a2b3c4d`;
 
 /** Dashboards args as AnalyticsLayer's outputs would give them (plain values here: no functions to serialize). */
 function argsOf(overrides: Partial<DashboardsArgs> = {}): DashboardsArgs {
@@ -58,11 +60,19 @@ function argsOf(overrides: Partial<DashboardsArgs> = {}): DashboardsArgs {
     analyticsBucketArn: `arn:aws:s3:::${ANALYTICS}`,
     resultsBucketName: RESULTS,
     resultsBucketArn: `arn:aws:s3:::${RESULTS}`,
+    transformFunctionArn: TRANSFORM_ARN,
     ...overrides,
   };
 }
 
 type Json = Record<string, unknown>;
+type InputColumn = { name: string; type: string; subType?: string };
+
+/** The input columns of the dataset over `view` in component `component`. */
+function inputColumnsOf(view: string, component = "bi"): InputColumn[] {
+  const inputs = mocks.one(T.dataSet, `${component}-quicksight-${view.replace(/_/g, "-")}`).inputs as { physicalTableMap: Record<string, { relationalTable: { inputColumns: InputColumn[] } }> };
+  return Object.values(inputs.physicalTableMap)[0].relationalTable.inputColumns;
+}
 interface ColumnRef {
   dataSetIdentifier: string;
   columnName: string;
@@ -112,23 +122,32 @@ describe("datasets", () => {
     const dataSets = mocks.resourcesOf("bi").filter((r) => r.type === T.dataSet);
     expect(dataSets.map((d) => d.name).sort()).toEqual(VIEWS.map((v) => `bi-quicksight-${v.replace(/_/g, "-")}`).sort());
     for (const view of VIEWS) {
-      const inputs = mocks.one(T.dataSet, `bi-quicksight-${view.replace(/_/g, "-")}`).inputs as Json & { physicalTableMaps: Json[] };
+      const inputs = mocks.one(T.dataSet, `bi-quicksight-${view.replace(/_/g, "-")}`).inputs as Json & { physicalTableMap: Record<string, Json> };
       expect(inputs.importMode).toBe("SPICE");
       expect(inputs.name).toBe(`${view} (${DATABASE})`);
-      expect(inputs.physicalTableMaps).toHaveLength(1);
-      expect(inputs.physicalTableMaps[0]).toMatchObject({
-        physicalTableMapId: view.replace(/_/g, "-"),
+      expect(inputs.awsAccountId).toBe(MOCK_ACCOUNT_ID);
+      expect(Object.keys(inputs.physicalTableMap)).toEqual([view.replace(/_/g, "-")]);
+      expect(inputs.physicalTableMap[view.replace(/_/g, "-")]).toMatchObject({
         relationalTable: { dataSourceArn: stringField(source, "arn"), catalog: "AwsDataCatalog", schema: DATABASE, name: view },
       });
     }
+  });
+
+  test.each(["bi", "dq"])("%s: every DECIMAL column is a FLOAT decimal, so SPICE keeps sub-cent prices; no other column has a sub-type", (component) => {
+    // SPICE's FIXED decimal keeps four places (a 0.0000086 USD price would read 0); FLOAT keeps a double
+    // (https://docs.aws.amazon.com/quicksight/latest/APIReference/API_InputColumn.html).
+    const columns = VIEWS.flatMap((view) => inputColumnsOf(view, component).map((c) => ({ view, ...c })));
+    const decimals = columns.filter((c) => c.type === "DECIMAL");
+    expect(decimals.map((c) => `${c.view}.${c.name}`)).toContain("v_top_100.current_price");
+    for (const c of decimals) expect(c).toEqual({ view: c.view, name: c.name, type: "DECIMAL", subType: "FLOAT" });
+    for (const c of columns.filter((col) => col.type !== "DECIMAL")) expect(c.subType).toBeUndefined();
   });
 
   // QuickSight types each Glue type of the views may be read as.
   const COMPATIBLE: Record<string, string[]> = { STRING: ["string"], DECIMAL: ["double"], INTEGER: ["bigint", "int"] };
 
   test.each(VIEWS)("%s: every dataset column exists in DuckDB's schema of the view, with a compatible type, and none is missing", (view) => {
-    const columns = (mocks.one(T.dataSet, `bi-quicksight-${view.replace(/_/g, "-")}`).inputs as { physicalTableMaps: { relationalTable: { inputColumns: { name: string; type: string }[] } }[] })
-      .physicalTableMaps[0].relationalTable.inputColumns;
+    const columns = inputColumnsOf(view);
     const duck = schemas.find((s) => s.name === view)?.columns ?? [];
     expect(duck.length).toBeGreaterThan(0);
     for (const column of columns) {
@@ -142,8 +161,7 @@ describe("datasets", () => {
 
 describe("the dashboard definition", () => {
   function dataSetColumns(view: string): Map<string, string> {
-    const inputs = mocks.one(T.dataSet, `bi-quicksight-${view.replace(/_/g, "-")}`).inputs as { physicalTableMaps: { relationalTable: { inputColumns: { name: string; type: string }[] } }[] };
-    return new Map(inputs.physicalTableMaps[0].relationalTable.inputColumns.map((c) => [c.name, c.type]));
+    return new Map(inputColumnsOf(view).map((c) => [c.name, c.type]));
   }
 
   test("declares each view's dataset under the view's name, with the dataset's ARN", () => {
@@ -239,6 +257,20 @@ describe("the dashboard definition", () => {
     expect(columnRefs(kpi.chartConfiguration.fieldWells.values).map((r) => r.ref.columnName)).toEqual(["total_market_cap"]);
     expect(columnRefs(kpi.chartConfiguration.fieldWells.targetValues).map((r) => r.ref.columnName)).toEqual(["total_market_cap_kpi_target"]);
     expect(kpi.chartConfiguration.kpiOptions).toMatchObject({ primaryValueDisplayType: "ACTUAL", comparison: { comparisonMethod: "PERCENT_DIFFERENCE" } });
+  });
+
+  test("every KPI with a delta shows its comparison: the secondary value (where QuickSight writes it) is visible, with the trend arrow", () => {
+    const kpis = DASHBOARD_SPEC.visuals.filter((v) => v.kind === "kpi" && v.fields.some((f) => f.role === "delta"));
+    expect(kpis.length).toBeGreaterThan(0);
+    for (const spec of kpis) {
+      const visual = definition.sheets[0].visuals.find((v) => innerVisual(v).visualId === spec.id) as Json;
+      const options = ((innerVisual(visual).chartConfiguration as Json).kpiOptions ?? {}) as Json;
+      expect({ id: spec.id, secondaryValue: options.secondaryValue, trendArrows: options.trendArrows }).toEqual({
+        id: spec.id,
+        secondaryValue: { visibility: "VISIBLE" },
+        trendArrows: { visibility: "VISIBLE" },
+      });
+    }
   });
 
   test("the line charts: right-axis fields on the secondary axis, the 7-day series as small multiples with independent y axes", () => {
@@ -515,22 +547,72 @@ describe("creation order and Lake Formation grants", () => {
 });
 
 describe("import mode", () => {
-  test("SPICE: every dataset gets an hourly full refresh", () => {
-    const refreshes = mocks.resourcesOf("bi").filter((r) => r.type === T.refresh);
-    expect(refreshes.map((r) => r.inputs).sort((a, b) => String(a.dataSetId).localeCompare(String(b.dataSetId)))).toEqual(
-      VIEWS.map((view) => ({
-        dataSetId: mocks.one(T.dataSet, `bi-quicksight-${view.replace(/_/g, "-")}`).inputs.dataSetId,
-        scheduleId: "hourly",
-        schedule: { refreshType: "FULL_REFRESH", scheduleFrequency: { interval: "HOURLY" } },
-      })).sort((a, b) => String(a.dataSetId).localeCompare(String(b.dataSetId))),
-    );
+  const dataSetArn = (view: string, component = "bi") => stringField(mocks.one(T.dataSet, `${component}-quicksight-${view.replace(/_/g, "-")}`), "arn");
+
+  test("SPICE: a rule on the default bus matches only the transform function's successful invocation records", () => {
+    const rule = mocks.one(T.eventRule, "bi-spice-refresh-rule");
+    const pattern = JSON.parse(String(rule.inputs.eventPattern));
+    expect(pattern).toEqual({
+      source: ["lambda"],
+      detail: { requestContext: { condition: ["Success"], functionArn: [TRANSFORM_ARN, { prefix: `${TRANSFORM_ARN}:` }] } },
+    });
+    expect(rule.inputs.eventBusName).toBeUndefined();
+    // No fixed-minute schedule any more: the refresh follows the transform, never an unrelated clock.
+    expect(mocks.ofType("aws:quicksight/refreshSchedule:RefreshSchedule")).toEqual([]);
   });
 
-  test("DIRECT_QUERY: datasets query Athena live and no refresh schedule exists", () => {
+  test("SPICE: the rule targets the refresh function with retries and a DLQ only this rule may send to; only this rule may invoke it", () => {
+    const rule = mocks.one(T.eventRule, "bi-spice-refresh-rule");
+    const fn = mocks.one(T.fn, "bi-spice-refresh-function");
+    const dlq = mocks.one(T.queue, "bi-spice-refresh-dlq");
+    expect(mocks.one(T.eventTarget, "bi-spice-refresh-target").inputs).toMatchObject({
+      rule: stringField(rule, "name"),
+      arn: stringField(fn, "arn"),
+      deadLetterConfig: { arn: stringField(dlq, "arn") },
+      retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+    });
+    expect(mocks.one(T.permission, "bi-spice-refresh-permission").inputs).toMatchObject({
+      action: "lambda:InvokeFunction",
+      principal: "events.amazonaws.com",
+      sourceArn: stringField(rule, "arn"),
+    });
+    const ruleArn = stringField(rule, "arn");
+    expect(ruleArn).toMatch(/^arn:aws:events:/);
+    expect(policyOf(mocks.one(T.queuePolicy, "bi-spice-refresh-dlq-policy")).Statement).toEqual([
+      { Sid: "AllowRuleDeliveryFailures", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: ["sqs:SendMessage"], Resource: [stringField(dlq, "arn")], Condition: { ArnEquals: { "aws:SourceArn": ruleArn } } },
+      { Sid: "DenyOtherSenders", Effect: "Deny", Principal: "*", Action: ["sqs:SendMessage"], Resource: [stringField(dlq, "arn")], Condition: { ArnNotEquals: { "aws:SourceArn": ruleArn } } },
+    ]);
+    // Function errors go through Lambda's async retries to the failure queue, like every pipeline function.
+    expect(mocks.one(T.invokeConfig, "bi-spice-refresh-invoke-config").inputs).toMatchObject({
+      destinationConfig: { onFailure: { destination: stringField(mocks.one(T.queue, "bi-spice-refresh-failures"), "arn") } },
+    });
+  });
+
+  test("SPICE: the refresh function may start ingestions of this component's datasets and nothing else, and learns their ids from its environment", () => {
+    const statements = policyOf(mocks.one(T.rolePolicy, "bi-spice-refresh-role-policy")).Statement;
+    expect(dataSetArn(VIEWS[0])).toMatch(/^arn:aws:quicksight:[a-z0-9-]+:\d{12}:dataset\/bi-[0-9a-f]{8}-v_/);
+    expect(statements.find((st) => st.Sid === "RefreshDashboardDataSets")).toEqual({
+      Sid: "RefreshDashboardDataSets",
+      Effect: "Allow",
+      Action: ["quicksight:CreateIngestion"],
+      Resource: VIEWS.flatMap((view) => [dataSetArn(view), `${dataSetArn(view)}/ingestion/*`]),
+    });
+    expect(statements.map((st) => st.Sid)).toEqual(["RefreshDashboardDataSets", "WriteOwnLogs", "SendToFailureDestination"]);
+    const env = (mocks.one(T.fn, "bi-spice-refresh-function").inputs.environment as { variables: Record<string, string> }).variables;
+    expect(env).toEqual({
+      QUICKSIGHT_ACCOUNT_ID: MOCK_ACCOUNT_ID,
+      DATA_SET_IDS: VIEWS.map((view) => mocks.one(T.dataSet, `bi-quicksight-${view.replace(/_/g, "-")}`).inputs.dataSetId).join(","),
+      PIPELINE_NAME: "bi-test",
+    });
+    expect(spice.spiceRefresh).toBeDefined();
+  });
+
+  test("DIRECT_QUERY: datasets query Athena live and no refresh function or rule exists", () => {
     const dataSets = mocks.resourcesOf("dq").filter((r) => r.type === T.dataSet);
     expect(dataSets).toHaveLength(VIEWS.length);
     expect(new Set(dataSets.map((d) => d.inputs.importMode))).toEqual(new Set(["DIRECT_QUERY"]));
-    expect(mocks.resourcesOf("dq").filter((r) => r.type === T.refresh)).toEqual([]);
+    expect(mocks.resourcesOf("dq").filter((r) => [T.eventRule, T.fn].includes(r.type as never))).toEqual([]);
+    expect(direct.spiceRefresh).toBeUndefined();
   });
 });
 
@@ -553,7 +635,7 @@ describe("permissions", () => {
 
 describe("ids, names and outputs", () => {
   test("QuickSight ids derive from the component name and a hash of project/stack/name, so two components never collide", () => {
-    const ids = [...mocks.resourcesOf("bi"), ...mocks.resourcesOf("dq")].flatMap((r) => [r.inputs.dataSourceId, r.inputs.dataSetId, r.inputs.dashboardId].filter((id) => typeof id === "string" && r.type !== T.refresh));
+    const ids = [...mocks.resourcesOf("bi"), ...mocks.resourcesOf("dq")].flatMap((r) => [r.inputs.dataSourceId, r.inputs.dataSetId, r.inputs.dashboardId].filter((id) => typeof id === "string"));
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) expect(id).toMatch(/^(bi|dq)-[0-9a-f]{8}-[\w-]+$/);
     expect(mocks.one(T.quicksightDashboard, "bi-quicksight-dashboard").inputs).toMatchObject({ awsAccountId: MOCK_ACCOUNT_ID, dashboardId: expect.stringMatching(/^bi-[0-9a-f]{8}-crypto_market$/), name: `Crypto market (${DATABASE})` });
@@ -574,6 +656,7 @@ describe("argument checks (before anything is created)", () => {
     ["an IAM user instead of a QuickSight user", { principalArns: [`arn:aws:iam::${MOCK_ACCOUNT_ID}:user/alice`] }, /must be a QuickSight user or group ARN/],
     ["an unknown mode", { dashboardMode: "HYBRID" as "SPICE" }, /dashboardMode must be one of SPICE, DIRECT_QUERY, got "HYBRID"/],
     ["a cutoff below Athena's minimum", { bytesScannedCutoffPerQuery: 1024 }, /bytesScannedCutoffPerQuery must be an integer from 10485760/],
+    ["SPICE without the transform to follow", { transformFunctionArn: undefined }, /SPICE datasets are refreshed after each transform run; pass transformFunctionArn/],
   ])("%s", async (label, overrides, message) => {
     const name = `bad-${label.replace(/\W+/g, "-")}`;
     expect(() => new Dashboards(name, argsOf(overrides as Partial<DashboardsArgs>))).toThrow(message);

@@ -74,6 +74,10 @@ interface StackArns {
   ingestScheduleGroup: string;
   transformScheduleGroup: string;
   dashboardWorkGroup: string;
+  /** The dashboard's dataset over its first view, and the refresh function's log group and failure queue. */
+  dashboardDataSet: string;
+  refreshLogGroup: string;
+  refreshFailures: string;
   /** The stack's customer-managed key; another key for the plain stack (which may use none). */
   kmsKey: string;
 }
@@ -116,6 +120,7 @@ const T = {
   scheduleGroup: "aws:scheduler/scheduleGroup:ScheduleGroup",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   key: "aws:kms/key:Key",
+  dataSet: "aws-native:quicksight:DataSet",
 } as const;
 
 const object = (bucketArn: string, key: string): string => `${bucketArn}/${key}`;
@@ -432,12 +437,35 @@ function quicksightRole(stack: StackName): RoleSpec {
  * Every role the components create. A role missing here fails "every role has an entry"; adding one
  * is one entry: its name, who assumes it, needs and nevers.
  */
+/** The SPICE refresh function: starts ingestions of its own datasets (the ingestion id is per event), nothing else. */
+function spiceRefreshRole(stack: StackName): RoleSpec {
+  const ingestion = (dataSet: string): string => `${dataSet}/ingestion/transform-5b6d2f0e-8c1a-4e7b-9d3f-0a1b2c3d4e5f`;
+  return {
+    role: `${STACKS[stack].name}-spice-refresh-role`,
+    stack,
+    assumedBy: "lambda.amazonaws.com",
+    needs: [
+      ["start a refresh of its dataset", "quicksight:CreateIngestion", (a) => ingestion(a.own.dashboardDataSet)],
+      ...functionBasics((s) => s.refreshLogGroup, (s) => s.refreshFailures),
+    ],
+    never: [
+      ...neverAnyone,
+      ["refresh the other stack's dataset", "quicksight:CreateIngestion", (a) => ingestion(a.other.dashboardDataSet)],
+      ["cancel an ingestion", "quicksight:CancelIngestion", (a) => ingestion(a.own.dashboardDataSet)],
+      ["change its dataset", "quicksight:UpdateDataSet", (a) => a.own.dashboardDataSet],
+      ["delete its dataset", "quicksight:DeleteDataSet", (a) => a.own.dashboardDataSet],
+      ["query Athena", "athena:StartQueryExecution", (a) => a.own.dashboardWorkGroup],
+    ],
+  };
+}
+
 const ROLES: RoleSpec[] = (Object.keys(STACKS) as StackName[]).flatMap((stack) => [
   ingestRole(stack),
   schedulerRole(stack, "ingest"),
   transformRole(stack),
   schedulerRole(stack, "transform"),
   quicksightRole(stack),
+  spiceRefreshRole(stack),
 ]);
 
 /**
@@ -490,6 +518,9 @@ function stackArns(stack: StackName): StackArns {
     ingestScheduleGroup: arnOf(T.scheduleGroup, `${name}-ingest-schedule-group`),
     transformScheduleGroup: arnOf(T.scheduleGroup, `${name}-transform-schedule-group`),
     dashboardWorkGroup: arnOf(T.workgroup, `${name}-quicksight-workgroup`),
+    dashboardDataSet: arnOf(T.dataSet, `${name}-quicksight-${DASHBOARD_VIEW.replace(/_/g, "-")}`),
+    refreshLogGroup: arnOf(T.logGroup, `${name}-spice-refresh-logs`),
+    refreshFailures: arnOf(T.queue, `${name}-spice-refresh-failures`),
     kmsKey: kmsKeyArn ?? STACK_KEY_ARN,
   };
 }
@@ -703,8 +734,11 @@ describe("the checks can fail", () => {
     const role = mocks.one("aws:iam/role:Role", "plain-ingest-role");
     const managed = fakeResource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "full-access", { role: role.state.name, policyArn: "arn:aws:iam::aws:policy/AmazonS3FullAccess" });
     expect(() => iamHarness([...mocks.resources, managed])).toThrow(/AWS-managed policies cannot be evaluated offline/);
-    const permission = fakeResource("aws:lambda/permission:Permission", "invoke-from-anywhere", { action: "lambda:InvokeFunction", principal: "*" });
-    expect(() => iamHarness([...mocks.resources, permission])).toThrow(/does not evaluate aws:lambda\/permission:Permission invoke-from-anywhere/);
+    const topicPolicy = fakeResource("aws:sns/topicPolicy:TopicPolicy", "publish-from-anywhere", { arn: "arn:aws:sns:us-east-1:123456789012:t", policy: "{}" });
+    expect(() => iamHarness([...mocks.resources, topicPolicy])).toThrow(/does not evaluate aws:sns\/topicPolicy:TopicPolicy publish-from-anywhere/);
+    // A Lambda permission is evaluated as the function's resource policy, so it must name a recorded function.
+    const permission = fakeResource("aws:lambda/permission:Permission", "invoke-from-anywhere", { action: "lambda:InvokeFunction", principal: "*", function: "no-such-function" });
+    expect(() => iamHarness([...mocks.resources, permission])).toThrow(/Permission invoke-from-anywhere names function no-such-function, which no recorded function has/);
   });
 });
 

@@ -117,14 +117,17 @@ describe("wiring: values flow from outputs", () => {
     }
   });
 
-  test.each(["x", "y"])("%s: Monitoring watches every function and every queue the pipeline created, and the workgroup", (name) => {
+  test.each([
+    ["x", 4, 2],
+    ["y", 4, 2],
+  ])("%s: Monitoring watches every function and every queue the pipeline created, and the workgroup", (name, queueCount, functionCount) => {
     const alarms = mocks.resourcesOf(name).filter((r) => r.type === T.alarm);
     const dimension = (key: string) => alarms.map((a) => (a.inputs.dimensions as Record<string, string>)[key]).filter((v) => v !== undefined);
     const queues = mocks.resourcesOf(name).filter((r) => r.type === T.queue).map((q) => stringField(q, "name"));
-    expect(queues).toHaveLength(4);
+    expect(queues).toHaveLength(queueCount);
     expect([...new Set(dimension("QueueName"))].sort()).toEqual([...queues].sort());
     const functions = mocks.resourcesOf(name).filter((r) => r.type === T.fn).map((f) => stringField(f, "name"));
-    expect(functions).toHaveLength(2);
+    expect(functions).toHaveLength(functionCount);
     for (const fn of functions) {
       const metrics = alarms.filter((a) => (a.inputs.dimensions as Record<string, string>).FunctionName === fn).map((a) => a.inputs.metricName);
       expect(metrics.sort()).toEqual(["AsyncEventsDropped", "DestinationDeliveryFailures", "Errors", "Throttles"]);
@@ -138,7 +141,7 @@ describe("wiring: values flow from outputs", () => {
     expect(dataSets.length).toBeGreaterThan(0);
     const viewNames = await promiseOf(full.viewNames);
     for (const d of dataSets) {
-      const table = (d.inputs.physicalTableMaps as { relationalTable: { schema: string; name: string } }[])[0].relationalTable;
+      const table = Object.values(d.inputs.physicalTableMap as Record<string, { relationalTable: { schema: string; name: string } }>)[0].relationalTable;
       expect(table.schema).toBe(database);
       expect(viewNames).toContain(table.name);
     }

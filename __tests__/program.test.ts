@@ -9,7 +9,7 @@ import { parseStackOutputs } from "../verify/stackOutputs";
 import { installPulumiMocks, isSecretValue, MOCK_ACCOUNT_ID, MOCK_REGION, plainTextPaths, promiseOf, RecordedResource } from "./helpers/pulumiMocks";
 
 const mocks = installPulumiMocks();
-// Both functions are serialized; a serialization error makes a mocked deployment hang instead of failing.
+// Every function is serialized; a serialization error makes a mocked deployment hang instead of failing.
 jest.setTimeout(90_000);
 afterAll(() => pulumi.runtime.disconnect());
 
@@ -106,13 +106,29 @@ test("config keys reach the pipeline", () => {
   expect(ingest.variables[INGEST_ENV.topN]).toBe("100");
   expect(one("aws:cloudwatch/logGroup:LogGroup", "crypto-ingest-logs").inputs.retentionInDays).toBe(14);
   expect(one("aws:sns/topicSubscription:TopicSubscription", mocks.ofType("aws:sns/topicSubscription:TopicSubscription")[0].name).inputs.endpoint).toBe("ops@example.com");
-  expect(mocks.ofType("aws:quicksight/dataSet:DataSet").map((d) => d.inputs.importMode)).toEqual(expect.arrayContaining(["SPICE"]));
+  expect(mocks.ofType("aws-native:quicksight:DataSet").map((d) => d.inputs.importMode)).toEqual(expect.arrayContaining(["SPICE"]));
   expect((one("aws-native:quicksight:Dashboard", "crypto-quicksight-dashboard").inputs.permissions as { principal: string }[]).map((p) => p.principal)).toEqual([VIEWER]);
   // lakeFormationPermissions: grants for the two roles that query through Athena, none for the ingest role.
   const grantees = new Set(mocks.ofType("aws:lakeformation/permissions:Permissions").map((g) => g.inputs.principal));
   expect([...grantees].sort()).toEqual(
     [one("aws:iam/role:Role", "crypto-transform-role").state.arn, one("aws:iam/role:Role", "crypto-quicksight-role").state.arn].sort(),
   );
+});
+
+test("SPICE: the dashboard's refresh follows this stack's transform, and Monitoring alarms on the refresh function and both its queues", () => {
+  const transformArn = String(one("aws:lambda/function:Function", "crypto-transform-function").state.arn);
+  const pattern = JSON.parse(String(one("aws:cloudwatch/eventRule:EventRule", "crypto-spice-refresh-rule").inputs.eventPattern));
+  expect(pattern.detail.requestContext.functionArn).toEqual([transformArn, { prefix: `${transformArn}:` }]);
+  expect(one("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "crypto-transform-invoke-config").inputs.destinationConfig).toMatchObject({
+    onSuccess: { destination: `arn:aws:events:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:event-bus/default` },
+  });
+  const dimensions = mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.dimensions as Record<string, string>);
+  const refreshFn = String(one("aws:lambda/function:Function", "crypto-spice-refresh-function").state.name);
+  expect(dimensions.filter((d) => d.FunctionName === refreshFn)).toHaveLength(4);
+  for (const queue of ["crypto-spice-refresh-dlq", "crypto-spice-refresh-failures"]) {
+    const queueName = String(one("aws:sqs/queue:Queue", queue).state.name);
+    expect([queue, dimensions.some((d) => d.QueueName === queueName)]).toEqual([queue, true]);
+  }
 });
 
 test("the CoinGecko key exists only as a secret: in the SSM parameter's value, nowhere in plain text, in no export", async () => {

@@ -137,6 +137,24 @@ describe("runTransform on DuckDB", () => {
     expect(manifestOf(hourAt(1))?.snapshots).toEqual(slotsOf(1));
   });
 
+  it("orphaned files of a FAILED INSERT (part of the hour's rows, no manifest) are completed, not duplicated, by the retry", async () => {
+    // Athena: "Even if a CTAS or INSERT INTO statement fails, orphaned data can be left in the data location
+    // specified in the statement" (https://docs.aws.amazon.com/athena/latest/ug/troubleshooting-athena.html).
+    // Here a statement over the first half of the hour's snapshots stands for such a partial write.
+    await ingestSlots(0, 0, 2);
+    const engine = await openEngine();
+    await engine.execute(engine.renderInsert(hourAt(0)));
+    await ingestSlots(0, 3, 5);
+    expect(manifestOf(hourAt(0))).toBeUndefined();
+    expect(await analyticsCount(engine, hourAt(0))).toEqual({ rows: 3 * COINS, keys: 3 * COINS });
+
+    const retry = await runTransform(transformDeps(engine, clock(1)));
+
+    expect(retry.hours).toEqual([expect.objectContaining({ partition: hourAt(0), snapshots: 6, rowsWritten: 3 * COINS })]);
+    expect(await analyticsCount(engine, hourAt(0))).toEqual({ rows: 6 * COINS, keys: 6 * COINS });
+    expect(manifestOf(hourAt(0))?.snapshots).toEqual(slotsOf(0));
+  });
+
   it("an hour whose late snapshots arrive after it was materialised gains only the new rows", async () => {
     await ingestSlots(0, 0, 2);
     const engine = await openEngine();

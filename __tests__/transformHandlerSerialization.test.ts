@@ -80,7 +80,16 @@ describe("transform handler serialization", () => {
 
 describe("the serialized handler in a fresh Node process", () => {
   let aws: AwsStandIn;
-  const athena = createAthenaStandIn((sql) => (/^INSERT/.test(sql) ? { states: ["RUNNING", "SUCCEEDED"], updateCount: 250 } : {}));
+  /** INSERTs to answer FAILED before the stand-in lets them succeed again. */
+  let failingInserts = 0;
+  const athena = createAthenaStandIn((sql) => {
+    if (!/^INSERT/.test(sql)) return {};
+    if (failingInserts > 0) {
+      failingInserts -= 1;
+      return { states: ["RUNNING", "FAILED"], athenaError: { ErrorCategory: 1, ErrorType: 401, ErrorMessage: "GENERIC_INTERNAL_ERROR: worker lost" } };
+    }
+    return { states: ["RUNNING", "SUCCEEDED"], updateCount: 250 };
+  });
 
   beforeAll(async () => {
     aws = await startAwsStandIn({ routes: [athena.route] });
@@ -117,6 +126,35 @@ describe("the serialized handler in a fresh Node process", () => {
     expect(aws.ops("PutObject").map((r) => r.url.split("?")[0])).toEqual([`/${ANALYTICS}/${manifestKey(hour).split("/").map(encodeURIComponent).join("/")}`]);
     expect(run.jsonLines()).toContainEqual(expect.objectContaining({ message: "athena query started", queryId, pipeline: "crypto-serialized" }));
     expect(run.jsonLines()).toContainEqual(expect.objectContaining({ Pipeline: "crypto-serialized", RowsMaterialised: 250, HoursMaterialised: 1 }));
+  });
+
+  it("an INSERT that Athena FAILED is run again by the retry, under the next attempt token, and the hour is materialised once", async () => {
+    // Like Lambda's async retries of one scheduled event: the same event three times in one container.
+    const hourStart = floorToHour(Math.floor(Date.now() / 1000)) - HOUR_SECONDS;
+    const hour = partitionOf(hourStart);
+    aws.buckets.set(ARCHIVE, new Map([[processedKey(hourStart), { body: Buffer.from("gz") }]]));
+    aws.buckets.set(ANALYTICS, new Map());
+    aws.parameters.set(TEMPLATE_PARAMETER, athenaInsertTemplate());
+    const queriesBefore = athena.queries.length;
+    const putsBefore = aws.ops("PutObject").length;
+    failingInserts = 1;
+    const event = { scheduledTime: new Date().toISOString() };
+
+    const run = await runSerializedHandler(dir, [event, event, event], serializedHandlerEnv(dir, aws, TRANSFORM_SETTINGS));
+
+    const [failed, retried] = athena.queries.slice(queriesBefore);
+    expect(athena.queries.slice(queriesBefore)).toHaveLength(2);
+    expect(run.outcomes).toEqual([
+      { error: expect.stringContaining(`Athena query ${failed.id} FAILED; ErrorCategory=1 (SYSTEM) ErrorType=401: GENERIC_INTERNAL_ERROR: worker lost`) },
+      { result: expect.objectContaining({ hours: [{ partition: hour, snapshots: 1, rowsWritten: 250, queryId: retried.id }], rowsMaterialised: 250 }) },
+      { result: expect.objectContaining({ hours: [], rowsMaterialised: 0 }) },
+    ]);
+    // Same statement, a new token: the reused token would have returned the FAILED execution again.
+    expect(retried.sql).toBe(failed.sql);
+    expect(retried.token).not.toBe(failed.token);
+    // Exactly one statement succeeded and one manifest was written, naming it.
+    expect(aws.ops("PutObject").slice(putsBefore)).toHaveLength(1);
+    expect(JSON.parse(aws.buckets.get(ANALYTICS)?.get(manifestKey(hour))?.body.toString("utf8") ?? "null")).toMatchObject({ snapshots: [hourStart], queryId: retried.id });
   });
 
   it("a manual re-run event materialises a named hour outside the lookback, and an invalid one fails with a clear error", async () => {

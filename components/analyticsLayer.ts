@@ -277,10 +277,14 @@ export class AnalyticsLayer extends pulumi.ComponentResource {
       lakeFormation,
     });
 
+    // Every successful run's invocation record goes to the account's default bus, where Dashboards (or
+    // anything else) can start work that must follow a finished hour, without this component knowing it.
+    const defaultEventBusArn = pulumi.interpolate`arn:${aws.getPartitionOutput({}, child).partition}:events:${aws.getRegionOutput({}, child).region}:${account}:event-bus/default`;
     const transform = new ScheduledFunction(
       transformName,
       {
         ...settings,
+        successEventBusArn: defaultEventBusArn,
         callbackFactory: createTransformHandler,
         description: pulumi.interpolate`Hourly Parquet materialisation of pipeline ${pipelineName}`,
         statements,

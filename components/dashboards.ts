@@ -3,7 +3,8 @@
  * dashboard/spec.ts). Owns a dedicated Athena workgroup for dashboard queries (engine v3, enforced
  * settings, its own result prefix, the same bytes-scanned cutoff as the pipeline's workgroup), a
  * least-privilege role QuickSight uses for this data source only, the Athena data source, one dataset per
- * view the visuals read (SPICE with an hourly full refresh, or direct query), and the dashboard itself.
+ * view the visuals read (SPICE, refreshed after each transform run that materialised an hour, or direct
+ * query), and the dashboard itself.
  *
  * What stays outside: the QuickSight account subscription (Enterprise edition, created once per account,
  * by hand or in another stack) and the users or groups named in `principalArns`. The deploying identity
@@ -33,20 +34,29 @@ import {
 } from "./athenaAccess";
 import { enforcedWorkgroup } from "./athenaWorkgroup";
 import { allow, allowWithoutResourceType, LeastPrivilegeRole, PolicyStatement } from "./iam";
+import { createSpiceRefreshHandler, SPICE_REFRESH_ENV } from "../functions/spiceRefreshHandler";
+import { EventFunction } from "./eventFunction";
 import { quicksightDefinition } from "./quicksightDefinition";
+
+type DataSetInputColumnDataType = awsNative.types.enums.quicksight.DataSetInputColumnDataType;
+type DataSetColumnDataSubType = awsNative.types.enums.quicksight.DataSetColumnDataSubType;
 
 /** How datasets hold their data. */
 export const DASHBOARD_MODES = ["SPICE", "DIRECT_QUERY"] as const;
 /** One of {@link DASHBOARD_MODES}. */
 export type DashboardMode = (typeof DASHBOARD_MODES)[number];
 /**
- * SPICE: viewers read QuickSight's in-memory copy, refreshed hourly, so opening the dashboard runs no
- * Athena query and scans nothing; the data is at most an hour older than the lake, which is how often the
- * transform materialises an hour anyway. DIRECT_QUERY runs the views on every visual load.
+ * SPICE: viewers read QuickSight's in-memory copy, refreshed as soon as the transform has finished a run
+ * that materialised an hour, so opening the dashboard runs no Athena query and scans nothing, and a
+ * refresh never reads an hour the transform is still writing. DIRECT_QUERY runs the views on every visual
+ * load.
  */
 export const DEFAULT_DASHBOARD_MODE: DashboardMode = "SPICE";
-/** SPICE refresh: a full refresh every hour (QuickSight's most frequent full refresh on Enterprise). */
-export const SPICE_REFRESH = { refreshType: "FULL_REFRESH", interval: "HOURLY" } as const;
+/**
+ * Lambda's on-success invocation record as EventBridge carries it: source `lambda`, the record as
+ * `detail` (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
+ */
+export const INVOCATION_RECORD_SOURCE = "lambda";
 /** Prefix (in the query-results bucket) of the dashboard workgroup's results; inside the expiring `query-results/`. */
 export const QUICKSIGHT_RESULTS_PREFIX = `${QUERY_RESULTS_PREFIX}/quicksight`;
 /** The Glue Data Catalog as QuickSight and Athena name it. */
@@ -100,8 +110,15 @@ export interface DashboardsArgs {
   resultsBucketName: pulumi.Input<string>;
   /** ARN of the query-results bucket (AnalyticsLayer's `resultsBucketArn`). Required. */
   resultsBucketArn: pulumi.Input<string>;
-  /** SPICE (hourly refresh) or DIRECT_QUERY. Defaults to {@link DEFAULT_DASHBOARD_MODE}. */
+  /** SPICE (refreshed after each transform run) or DIRECT_QUERY. Defaults to {@link DEFAULT_DASHBOARD_MODE}. */
   dashboardMode?: DashboardMode;
+  /**
+   * ARN of the transform function (AnalyticsLayer's `transformFunctionArn`), whose on-success records on
+   * the default event bus trigger the SPICE refresh. Required in SPICE mode; unused in DIRECT_QUERY mode.
+   */
+  transformFunctionArn?: pulumi.Input<string>;
+  /** The refresh function's log field. Defaults to `<component name>-<stack>`; pass IngestLake's `pipelineName`. */
+  pipelineName?: pulumi.Input<string>;
   /** Bytes one dashboard query may scan. Defaults to `DEFAULT_BYTES_SCANNED_CUTOFF` (1 GiB), the pipeline workgroup's. */
   bytesScannedCutoffPerQuery?: pulumi.Input<number>;
   /** KMS key of the analytics and results buckets (the pipeline's `kmsKeyArn`). Defaults to none (SSE-S3). */
@@ -116,15 +133,18 @@ export interface DashboardsArgs {
    * decides which resources exist. Defaults to `DEFAULT_LAKE_FORMATION_PERMISSIONS` (false).
    */
   lakeFormationPermissions?: boolean;
+  /** Log retention of the refresh function, in days. Defaults to `DEFAULT_LOG_RETENTION_DAYS` (30). */
+  logRetentionDays?: pulumi.Input<number>;
   /** Tags for every taggable resource. None by default. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /**
  * The QuickSight dashboard of one pipeline. Children (for name `n`): `n-quicksight-workgroup`,
- * `n-quicksight-role` (LeastPrivilegeRole), `n-quicksight-source`, per view `n-quicksight-<view>` (dataset)
- * and, in SPICE mode, `n-quicksight-<view>-refresh`, and `n-quicksight-dashboard`; with
- * `lakeFormationPermissions`, the role's Lake Formation grants `n-quicksight-role-lf-*`. QuickSight ids are
+ * `n-quicksight-role` (LeastPrivilegeRole), `n-quicksight-source`, per view `n-quicksight-<view>` (dataset),
+ * `n-quicksight-dashboard`, in SPICE mode `n-spice-refresh` (EventFunction: a rule on the transform's
+ * success records and a function that starts a full refresh of every dataset), and with
+ * `lakeFormationPermissions` the role's Lake Formation grants `n-quicksight-role-lf-*`. QuickSight ids are
  * `<name>-<hash of project/stack/name>-...`, unique per stack.
  */
 export class Dashboards extends pulumi.ComponentResource {
@@ -144,6 +164,8 @@ export class Dashboards extends pulumi.ComponentResource {
   public readonly roleArn: pulumi.Output<string>;
   /** How the data sets hold their data: `dashboardMode`, resolved (defaults to {@link DEFAULT_DASHBOARD_MODE}). */
   public readonly importMode: pulumi.Output<DashboardMode>;
+  /** The SPICE refresh function (for alarms on it and its queues); undefined in DIRECT_QUERY mode. */
+  public readonly spiceRefresh: EventFunction | undefined;
 
   constructor(name: string, args: DashboardsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("crypto-analytics:pipeline:Dashboards", name, {}, opts);
@@ -156,6 +178,10 @@ export class Dashboards extends pulumi.ComponentResource {
     );
     const mode = args.dashboardMode ?? DEFAULT_DASHBOARD_MODE;
     oneOf(`${what}: dashboardMode`, DASHBOARD_MODES)(mode);
+    const transformFunctionArn = args.transformFunctionArn;
+    if (mode === "SPICE" && transformFunctionArn === undefined) {
+      throw new Error(`${what}: SPICE datasets are refreshed after each transform run; pass transformFunctionArn (AnalyticsLayer's), or use dashboardMode DIRECT_QUERY.`);
+    }
     const bytesScannedCutoff = checked(
       args.bytesScannedCutoffPerQuery ?? DEFAULT_BYTES_SCANNED_CUTOFF,
       integerIn(`${what}: bytesScannedCutoffPerQuery`, MIN_BYTES_SCANNED_CUTOFF, Number.MAX_SAFE_INTEGER),
@@ -238,18 +264,20 @@ export class Dashboards extends pulumi.ComponentResource {
 
     // Loaded here, not at the top: importing the library must not load DuckDB's native binding.
     const schemas = pulumi.output(import("../local/duckdbEngine").then((engine) => engine.deriveViewSchemas()));
-    const dataSets: Record<string, aws.quicksight.DataSet> = {};
+    const dataSets: Record<string, awsNative.quicksight.DataSet> = {};
     for (const view of views) {
       const resourceName = `${name}-quicksight-${view.replace(/_/g, "-")}`;
-      const dataSet = new aws.quicksight.DataSet(
+      // aws-native, not @pulumi/aws: the classic DataSet's input columns have no subType, and SPICE would store
+      // `double` columns as FIXED decimals (4 places), turning a $0.0000086 price into 0.
+      const dataSet = new awsNative.quicksight.DataSet(
         resourceName,
         {
+          awsAccountId: account,
           dataSetId: `${idPrefix}-${view}`,
           name: pulumi.interpolate`${view} (${args.databaseName})`,
           importMode: mode,
-          physicalTableMaps: [
-            {
-              physicalTableMapId: view.replace(/_/g, "-"),
+          physicalTableMap: {
+            [view.replace(/_/g, "-")]: {
               relationalTable: {
                 dataSourceArn: dataSource.arn,
                 catalog: ATHENA_DATA_CATALOG,
@@ -262,25 +290,44 @@ export class Dashboards extends pulumi.ComponentResource {
                 inputColumns: schemas.apply((all) => dataSetColumns(columnsOf(all, view))),
               },
             },
-          ],
+          },
           permissions: args.principalArns.map((principal) => ({ principal, actions: [...VIEWER_ACTIONS.dataSet] })),
-          tags: args.tags,
+          tags: nativeTags(args.tags),
         },
         child,
       );
       dataSets[view] = dataSet;
-      if (mode === "SPICE") {
-        new aws.quicksight.RefreshSchedule(
-          `${resourceName}-refresh`,
-          {
-            dataSetId: dataSet.dataSetId,
-            scheduleId: "hourly",
-            schedule: { refreshType: SPICE_REFRESH.refreshType, scheduleFrequency: { interval: SPICE_REFRESH.interval } },
-          },
-          child,
-        );
-      }
     }
+
+    this.spiceRefresh =
+      transformFunctionArn === undefined || mode !== "SPICE"
+        ? undefined
+        : new EventFunction(
+            `${name}-spice-refresh`,
+            {
+              callbackFactory: createSpiceRefreshHandler,
+              description: pulumi.interpolate`Refreshes the SPICE datasets of ${args.databaseName} after each transform run`,
+              // Only the transform's successful invocations; a failed run sends a Failure record, which never matches.
+              eventPattern: transformSuccessPattern(transformFunctionArn),
+              statements: [
+                // CreateIngestion acts on the dataset's ingestion resources
+                // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonquicksight.html).
+                allow(
+                  "RefreshDashboardDataSets",
+                  ["quicksight:CreateIngestion"],
+                  views.flatMap((view) => [dataSets[view].arn, pulumi.interpolate`${dataSets[view].arn}/ingestion/*`]),
+                ),
+              ],
+              environment: {
+                [SPICE_REFRESH_ENV.accountId]: account,
+                [SPICE_REFRESH_ENV.dataSetIds]: views.map((view) => `${idPrefix}-${view}`).join(","),
+                [SPICE_REFRESH_ENV.pipeline]: args.pipelineName ?? `${name}-${pulumi.getStack()}`,
+              },
+              logRetentionDays: args.logRetentionDays,
+              tags: args.tags,
+            },
+            child,
+          );
 
     const dashboardId = `${idPrefix}-${DASHBOARD_SPEC.id}`;
     const dashboard = new awsNative.quicksight.Dashboard(
@@ -296,7 +343,7 @@ export class Dashboards extends pulumi.ComponentResource {
           exportToCsvOption: { availabilityStatus: "ENABLED" },
           sheetControlsOption: { visibilityState: "COLLAPSED" },
         },
-        tags: args.tags === undefined ? undefined : pulumi.output(args.tags).apply((tags) => Object.entries(tags).map(([key, value]) => ({ key, value }))),
+        tags: nativeTags(args.tags),
       },
       child,
     );
@@ -310,6 +357,7 @@ export class Dashboards extends pulumi.ComponentResource {
     this.roleArn = role.arn;
     this.importMode = pulumi.output(mode);
     this.registerOutputs({
+      spiceRefreshFunctionName: this.spiceRefresh?.functionName,
       dashboardUrl: this.dashboardUrl,
       dashboardArn: this.dashboardArn,
       dataSourceArn: this.dataSourceArn,
@@ -321,9 +369,39 @@ export class Dashboards extends pulumi.ComponentResource {
   }
 }
 
-/** QuickSight input columns of a view: its DuckDB-derived columns with {@link QUICKSIGHT_COLUMN_TYPES}. */
-export function dataSetColumns(columns: readonly ViewColumn[]): { name: string; type: string }[] {
-  return columns.map((c) => ({ name: c.name, type: QUICKSIGHT_COLUMN_TYPES[c.type] }));
+/**
+ * Sub-type of every DECIMAL input column. SPICE stores a FIXED decimal with four decimal places and a
+ * FLOAT one as a double ("Sub types are only available for decimal columns that are part of a SPICE
+ * dataset": https://docs.aws.amazon.com/quicksight/latest/APIReference/API_InputColumn.html), and a
+ * micro-cap token's price (0.0000086 USD) needs more than four places.
+ */
+export const DECIMAL_SUB_TYPE: DataSetColumnDataSubType = "FLOAT";
+
+/**
+ * QuickSight input columns of a view: its DuckDB-derived columns with {@link QUICKSIGHT_COLUMN_TYPES},
+ * DECIMAL ones with sub-type {@link DECIMAL_SUB_TYPE}.
+ */
+export function dataSetColumns(columns: readonly ViewColumn[]): { name: string; type: DataSetInputColumnDataType; subType?: DataSetColumnDataSubType }[] {
+  return columns.map((c) => {
+    const type = QUICKSIGHT_COLUMN_TYPES[c.type];
+    return type === "DECIMAL" ? { name: c.name, type, subType: DECIMAL_SUB_TYPE } : { name: c.name, type };
+  });
+}
+
+/**
+ * Events of the successful invocations of the function `functionArn`: Lambda names the invoked version in
+ * the record's `functionArn` (`...:function:name:$LATEST`), so both the plain ARN and any qualified one match.
+ */
+export function transformSuccessPattern(functionArn: pulumi.Input<string>): pulumi.Output<Record<string, unknown>> {
+  return pulumi.output(functionArn).apply((arn): Record<string, unknown> => ({
+    source: [INVOCATION_RECORD_SOURCE],
+    detail: { requestContext: { condition: ["Success"], functionArn: [arn, { prefix: `${arn}:` }] } },
+  }));
+}
+
+/** Tags as aws-native resources take them: a list of key/value pairs. */
+function nativeTags(tags: DashboardsArgs["tags"]): pulumi.Output<{ key: string; value: string }[]> | undefined {
+  return tags === undefined ? undefined : pulumi.output(tags).apply((t) => Object.entries(t).map(([key, value]) => ({ key, value })));
 }
 
 /**

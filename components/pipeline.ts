@@ -170,6 +170,32 @@ export class CryptoAnalyticsPipeline extends pulumi.ComponentResource {
       },
       child,
     );
+    const principals = args.quicksightPrincipalArns ?? [];
+    this.dashboards =
+      principals.length === 0
+        ? undefined
+        : new Dashboards(
+            name,
+            {
+              principalArns: principals,
+              databaseName: this.analytics.databaseName,
+              viewNames: this.analytics.viewNames,
+              analyticsBucketArn: this.analytics.analyticsBucketArn,
+              resultsBucketName: this.analytics.resultsBucketName,
+              resultsBucketArn: this.analytics.resultsBucketArn,
+              dashboardMode: args.dashboardMode,
+              transformFunctionArn: this.analytics.transformFunctionArn,
+              pipelineName: this.ingest.pipelineName,
+              logRetentionDays: args.logRetentionDays,
+              bytesScannedCutoffPerQuery: args.bytesScannedCutoffPerQuery,
+              kmsKeyArn: args.kmsKeyArn,
+              forceDestroy: args.forceDestroy,
+              lakeFormationPermissions: args.lakeFormationPermissions,
+              tags: args.tags,
+            },
+            child,
+          );
+
     this.monitoring = new Monitoring(
       name,
       {
@@ -182,6 +208,7 @@ export class CryptoAnalyticsPipeline extends pulumi.ComponentResource {
             dlqName: this.analytics.dlqName,
             failureQueueName: this.analytics.failureQueueName,
           },
+          ...(this.dashboards?.spiceRefresh !== undefined ? { "spice-refresh": this.dashboards.spiceRefresh } : {}),
         }),
         athenaWorkGroup: this.analytics.workGroupName,
         topN: args.topN,
@@ -200,29 +227,6 @@ export class CryptoAnalyticsPipeline extends pulumi.ComponentResource {
       },
       child,
     );
-    const principals = args.quicksightPrincipalArns ?? [];
-    this.dashboards =
-      principals.length === 0
-        ? undefined
-        : new Dashboards(
-            name,
-            {
-              principalArns: principals,
-              databaseName: this.analytics.databaseName,
-              viewNames: this.analytics.viewNames,
-              analyticsBucketArn: this.analytics.analyticsBucketArn,
-              resultsBucketName: this.analytics.resultsBucketName,
-              resultsBucketArn: this.analytics.resultsBucketArn,
-              dashboardMode: args.dashboardMode,
-              bytesScannedCutoffPerQuery: args.bytesScannedCutoffPerQuery,
-              kmsKeyArn: args.kmsKeyArn,
-              forceDestroy: args.forceDestroy,
-              lakeFormationPermissions: args.lakeFormationPermissions,
-              tags: args.tags,
-            },
-            child,
-          );
-
     this.archiveBucketName = this.ingest.bucketName;
     this.analyticsBucketName = this.analytics.analyticsBucketName;
     this.queryResultsBucketName = this.analytics.resultsBucketName;

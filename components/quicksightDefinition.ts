@@ -225,8 +225,10 @@ function kpiConfiguration(visual: VisualSpec): types.input.quicksight.DashboardK
         comparisonMethod: "PERCENT_DIFFERENCE",
         comparisonFormat: { percentageDisplayFormatConfiguration: { decimalPlacesConfiguration: { decimalPlaces: FIXED_DECIMALS } } },
       },
-      // The target is only the means to the comparison; the spec shows the value and the change.
-      secondaryValue: { visibility: "HIDDEN" },
+      // With the actual value as the primary value, the secondary value is where QuickSight writes the
+      // comparison (the 24 h change); hiding it would leave only the trend arrow
+      // (https://docs.aws.amazon.com/quicksight/latest/APIReference/API_KPIOptions.html).
+      secondaryValue: { visibility: "VISIBLE" },
       trendArrows: { visibility: "VISIBLE" },
     },
   };

@@ -3,7 +3,8 @@
  * functionCode.ts), run on an EventBridge Scheduler schedule, with an explicit least-privilege role, its
  * own log group, a delivery DLQ for the schedule and an on-failure destination for Lambda's asynchronous
  * retries. IngestLake and AnalyticsLayer both build their functions with it; they differ only in
- * handler, permissions, environment and schedule.
+ * handler, permissions, environment and schedule. The function half without the schedule
+ * ({@link asyncFunction}) also backs EventFunction (eventFunction.ts).
  */
 import { createHash } from "crypto";
 import * as aws from "@pulumi/aws";
@@ -120,8 +121,28 @@ export interface ScheduledFunctionArgs<E, R> extends Omit<ScheduledJobSettings, 
   scheduleExpression: pulumi.Input<string>;
   /** Reserved concurrency (1 prevents overlapping runs but fails deploys on low-quota accounts). Unreserved by default. */
   reservedConcurrency?: pulumi.Input<number>;
+  /**
+   * EventBridge bus that receives the record of every successful asynchronous invocation (Lambda's
+   * on-success destination, sent with the function's role), so other components can act once a run has
+   * finished without this one knowing them. None by default.
+   */
+  successEventBusArn?: pulumi.Input<string>;
   /** Tags for every taggable child. None by default. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** What {@link asyncFunction} builds from: the function part of {@link ScheduledFunctionArgs}. */
+export type AsyncFunctionArgs<E, R> = Pick<
+  ScheduledFunctionArgs<E, R>,
+  "callbackFactory" | "description" | "statements" | "environment" | "successEventBusArn" | "tags"
+>;
+
+/** The resources {@link asyncFunction} creates. */
+export interface AsyncFunctionParts {
+  fn: aws.lambda.Function;
+  role: LeastPrivilegeRole;
+  logGroup: aws.cloudwatch.LogGroup;
+  failureQueue: aws.sqs.Queue;
 }
 
 /**
@@ -163,67 +184,7 @@ export class ScheduledFunction<E = unknown, R = unknown> extends pulumi.Componen
     const tags = args.tags;
     const child = { parent: this };
 
-    // The log group must exist, with its retention, before the function's first line is written, and
-    // Lambda writes to `/aws/lambda/<name>`: so the name is fixed up front (unique per
-    // project/stack/component) instead of auto-named after the function.
-    const functionName = lambdaPhysicalName(name);
-    const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { name: `/aws/lambda/${functionName}`, retentionInDays: settings.logRetentionDays, tags },
-      child,
-    );
-    const failureQueue = new aws.sqs.Queue(
-      `${name}-failures`,
-      { sqsManagedSseEnabled: true, messageRetentionSeconds: QUEUE_RETENTION_SECONDS, tags },
-      child,
-    );
-    const role = new LeastPrivilegeRole(
-      `${name}-role`,
-      {
-        service: "lambda.amazonaws.com",
-        description: pulumi.interpolate`Run-time permissions of Lambda function ${functionName}`,
-        statements: [
-          ...args.statements,
-          allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.interpolate`${logGroup.arn}:*`]),
-          allow("SendToFailureDestination", ["sqs:SendMessage"], [failureQueue.arn]),
-        ],
-        tags,
-      },
-      child,
-    );
-    senderOnlyQueuePolicy(`${name}-failures-policy`, failureQueue, role.arn, this);
-
-    // A plain Function (CallbackFunction's own resource type, so stacks made with CallbackFunction see
-    // the same resource) whose archive is the serialized handler bundled with what it requires.
-    const fn = new aws.lambda.Function(
-      `${name}-function`,
-      {
-        name: functionName,
-        description: args.description,
-        code: functionCode(`ScheduledFunction "${name}"`, args.callbackFactory, LAMBDA_RUNTIME, this),
-        handler: FUNCTION_CODE_HANDLER,
-        role: role.arn,
-        runtime: LAMBDA_RUNTIME,
-        architectures: [LAMBDA_ARCHITECTURE],
-        timeout: settings.timeoutSeconds,
-        memorySize: settings.memoryMb,
-        reservedConcurrentExecutions: settings.reservedConcurrency,
-        environment: args.environment === undefined ? undefined : { variables: args.environment },
-        tags,
-      },
-      { parent: this, dependsOn: [logGroup, role.policy] },
-    );
-    new aws.lambda.FunctionEventInvokeConfig(
-      `${name}-invoke-config`,
-      {
-        functionName: fn.name,
-        maximumRetryAttempts: settings.maxRetryAttempts,
-        maximumEventAgeInSeconds: settings.maxEventAgeSeconds,
-        destinationConfig: { onFailure: { destination: failureQueue.arn } },
-      },
-      // Lambda checks that the execution role may send to the destination when the config is saved.
-      { parent: this, dependsOn: [role.policy] },
-    );
+    const { fn, role, logGroup, failureQueue } = asyncFunction(name, args, settings, this);
 
     const group = new aws.scheduler.ScheduleGroup(`${name}-schedule-group`, { tags }, child);
     const dlq = new aws.sqs.Queue(
@@ -238,7 +199,7 @@ export class ScheduledFunction<E = unknown, R = unknown> extends pulumi.Componen
         service: "scheduler.amazonaws.com",
         // Only schedules in this component's own group may use the role (confused-deputy protection).
         trustCondition: { StringEquals: { "aws:SourceAccount": account, "aws:SourceArn": group.arn } },
-        description: pulumi.interpolate`Lets the schedule of ${functionName} invoke it`,
+        description: pulumi.interpolate`Lets the schedule of ${fn.name} invoke it`,
         statements: [
           allow("InvokeTarget", ["lambda:InvokeFunction"], [fn.arn]),
           allow("SendToDeliveryDlq", ["sqs:SendMessage"], [dlq.arn]),
@@ -295,6 +256,86 @@ export class ScheduledFunction<E = unknown, R = unknown> extends pulumi.Componen
   }
 }
 
+/**
+ * The function half shared by {@link ScheduledFunction} and EventFunction, created as children of
+ * `parent` named `${name}-logs`, `-failures` (+ `-policy`), `-role`, `-function` and `-invoke-config`: the
+ * log group, the on-failure destination queue, the least-privilege role (the caller's statements plus its
+ * own logs and destinations), the function from the serialized handler factory and its async invoke
+ * config (retries, event age, destinations).
+ */
+export function asyncFunction<E, R>(name: string, args: AsyncFunctionArgs<E, R>, settings: AsyncFunctionSettings, parent: pulumi.Resource): AsyncFunctionParts {
+  const tags = args.tags;
+  const child = { parent };
+  // The log group must exist, with its retention, before the function's first line is written, and
+  // Lambda writes to `/aws/lambda/<name>`: so the name is fixed up front (unique per
+  // project/stack/component) instead of auto-named after the function.
+  const functionName = lambdaPhysicalName(name);
+  const logGroup = new aws.cloudwatch.LogGroup(
+    `${name}-logs`,
+    { name: `/aws/lambda/${functionName}`, retentionInDays: settings.logRetentionDays, tags },
+    child,
+  );
+  const failureQueue = new aws.sqs.Queue(
+    `${name}-failures`,
+    { sqsManagedSseEnabled: true, messageRetentionSeconds: QUEUE_RETENTION_SECONDS, tags },
+    child,
+  );
+  const role = new LeastPrivilegeRole(
+    `${name}-role`,
+    {
+      service: "lambda.amazonaws.com",
+      description: pulumi.interpolate`Run-time permissions of Lambda function ${functionName}`,
+      statements: [
+        ...args.statements,
+        allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.interpolate`${logGroup.arn}:*`]),
+        allow("SendToFailureDestination", ["sqs:SendMessage"], [failureQueue.arn]),
+        // Lambda sends destination records with the execution role
+        // (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
+        ...(args.successEventBusArn !== undefined ? [allow("SendToSuccessDestination", ["events:PutEvents"], [args.successEventBusArn])] : []),
+      ],
+      tags,
+    },
+    child,
+  );
+  senderOnlyQueuePolicy(`${name}-failures-policy`, failureQueue, role.arn, parent);
+
+  // A plain Function (CallbackFunction's own resource type, so stacks made with CallbackFunction see
+  // the same resource) whose archive is the serialized handler bundled with what it requires.
+  const fn = new aws.lambda.Function(
+    `${name}-function`,
+    {
+      name: functionName,
+      description: args.description,
+      code: functionCode(`${parent.constructor.name} "${name}"`, args.callbackFactory, LAMBDA_RUNTIME, parent),
+      handler: FUNCTION_CODE_HANDLER,
+      role: role.arn,
+      runtime: LAMBDA_RUNTIME,
+      architectures: [LAMBDA_ARCHITECTURE],
+      timeout: settings.timeoutSeconds,
+      memorySize: settings.memoryMb,
+      reservedConcurrentExecutions: settings.reservedConcurrency,
+      environment: args.environment === undefined ? undefined : { variables: args.environment },
+      tags,
+    },
+    { parent, dependsOn: [logGroup, role.policy] },
+  );
+  new aws.lambda.FunctionEventInvokeConfig(
+    `${name}-invoke-config`,
+    {
+      functionName: fn.name,
+      maximumRetryAttempts: settings.maxRetryAttempts,
+      maximumEventAgeInSeconds: settings.maxEventAgeSeconds,
+      destinationConfig: {
+        onFailure: { destination: failureQueue.arn },
+        ...(args.successEventBusArn !== undefined ? { onSuccess: { destination: args.successEventBusArn } } : {}),
+      },
+    },
+    // Lambda checks that the execution role may send to the destinations when the config is saved.
+    { parent, dependsOn: [role.policy] },
+  );
+  return { fn, role, logGroup, failureQueue };
+}
+
 /** The schedule and sizing arguments of a {@link ScheduledFunction}. */
 export type ScheduleSettings = Omit<ScheduledJobSettings, "scheduleExpression"> &
   Pick<ScheduledFunctionArgs<unknown, unknown>, "scheduleExpression" | "reservedConcurrency">;
@@ -315,15 +356,25 @@ export function scheduledFunctionSettings(
       matching(`${what}: scheduleExpression`, SCHEDULE_EXPRESSION, 'like "rate(5 minutes)" or "cron(5 * * * ? *)"'),
     ),
     scheduleTimezone: args.scheduleTimezone ?? DEFAULT_SCHEDULE_TIMEZONE,
+    scheduleRetryAttempts: deliveryRetryAttempts(`${what}: scheduleRetryAttempts`, args.scheduleRetryAttempts),
+    ...asyncFunctionSettings(what, args),
+  };
+}
+
+/** The sizing and retry arguments every asynchronously invoked function takes. */
+export type AsyncFunctionSettingsArgs = Omit<ScheduleSettings, "scheduleExpression" | "scheduleTimezone" | "scheduleRetryAttempts">;
+
+/** The sizing settings {@link asyncFunction} applies. */
+export type AsyncFunctionSettings = Required<Omit<AsyncFunctionSettingsArgs, "reservedConcurrency">> & Pick<AsyncFunctionSettingsArgs, "reservedConcurrency">;
+
+/** Defaults applied and every value of `args` checked; `what` names the component in errors. */
+export function asyncFunctionSettings(what: string, args: AsyncFunctionSettingsArgs): AsyncFunctionSettings {
+  return {
     timeoutSeconds: checked(args.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS, integerIn(`${what}: timeoutSeconds`, 1, 900)),
     memoryMb: checked(args.memoryMb ?? DEFAULT_MEMORY_MB, integerIn(`${what}: memoryMb`, 128, 10240)),
     logRetentionDays: checked(
       args.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS,
       oneOf(`${what}: logRetentionDays`, LOG_RETENTION_DAYS_ALLOWED as readonly number[]),
-    ),
-    scheduleRetryAttempts: checked(
-      args.scheduleRetryAttempts ?? DEFAULT_SCHEDULE_RETRY_ATTEMPTS,
-      integerIn(`${what}: scheduleRetryAttempts`, 0, 185),
     ),
     maxRetryAttempts: checked(args.maxRetryAttempts ?? DEFAULT_MAX_RETRY_ATTEMPTS, integerIn(`${what}: maxRetryAttempts`, 0, 2)),
     maxEventAgeSeconds: checked(
@@ -338,10 +389,18 @@ export function scheduledFunctionSettings(
 }
 
 /**
+ * Delivery retries of a schedule or rule target (both accept 0–185), checked under `label`. Defaults to
+ * {@link DEFAULT_SCHEDULE_RETRY_ATTEMPTS}.
+ */
+export function deliveryRetryAttempts(label: string, attempts: pulumi.Input<number> | undefined): pulumi.Input<number> {
+  return checked(attempts ?? DEFAULT_SCHEDULE_RETRY_ATTEMPTS, integerIn(label, 0, 185));
+}
+
+/**
  * Queue policy: `sender` may send; every other principal is denied sending, so only the schedule
  * (DLQ) or the function (failure destination) can put messages there.
  */
-function senderOnlyQueuePolicy(
+export function senderOnlyQueuePolicy(
   name: string,
   queue: aws.sqs.Queue,
   sender: pulumi.Output<string>,

@@ -12,7 +12,7 @@ import {
   StartQueryExecutionInput,
   StopQueryExecutionCommand,
 } from "@aws-sdk/client-athena";
-import { randomUUID } from "crypto";
+import { createHash, randomUUID } from "crypto";
 import { QueryEngine, QueryResult } from "./queryEngine";
 import { Logger, createLogger, errorFields } from "./telemetry";
 
@@ -26,6 +26,13 @@ export const DEFAULT_QUERY_TIMEOUT_MS = 10 * 60_000;
 export const MIN_CLIENT_REQUEST_TOKEN_LENGTH = 32;
 /** Longest ClientRequestToken Athena accepts. */
 export const MAX_CLIENT_REQUEST_TOKEN_LENGTH = 128;
+/**
+ * Most executions one idempotency key may have started: after this many FAILED or CANCELLED attempts
+ * under one key, `execute` starts no more and throws. The transform's keys change every run hour, so a
+ * statement that keeps failing is tried by the schedule's run, Lambda's two async retries and manual
+ * re-runs within the hour, then afresh the next hour.
+ */
+export const MAX_STATEMENT_ATTEMPTS = 10;
 /** Rows per GetQueryResults page (the API's maximum). */
 export const RESULTS_PAGE_SIZE = 1000;
 
@@ -117,11 +124,16 @@ export function isAthenaQueryError(err: unknown): err is AthenaQueryError {
  *
  * Idempotency: every StartQueryExecution carries a ClientRequestToken, which the SDK resends unchanged on
  * its own retries (throttling, network errors), so a retried request never starts a second query. With
- * `idempotencyKey` the token is that key, so a caller that repeats the same statement later (a Lambda
- * retry) re-attaches to the first execution instead of writing twice. Without a key the token is a fresh
- * random UUID per `execute` call, never one derived from the SQL: Athena answers a reused token with the
- * earlier execution, so a SQL-derived token would make a repeated SELECT return stale results and a
- * repeated INSERT silently do nothing.
+ * `idempotencyKey` the tokens are the key's attempt tokens ({@link attemptToken}: attempt 0 is the key
+ * itself), so a caller that repeats the same statement later (a Lambda retry) re-attaches to an earlier
+ * execution that is still queued or running, or that succeeded, instead of writing twice. Athena answers a
+ * reused token with the original execution whatever its state, so re-using one token would hand every
+ * retry the same FAILED execution; instead an execution of an earlier call that ended FAILED or CANCELLED
+ * moves on to the next attempt token, which starts a new execution (at most
+ * {@link MAX_STATEMENT_ATTEMPTS} per key). "Of an earlier call" means Athena's SubmissionDateTime lies
+ * before this call began: an execution this call started and saw fail is thrown, not retried at once.
+ * Without a key the token is a fresh random UUID per `execute` call, never one derived from the SQL: a
+ * SQL-derived token would make a repeated SELECT return stale results and a repeated INSERT do nothing.
  *
  * Timeout: a statement still queued or running at its time limit is stopped (StopQueryExecution) before
  * the error is thrown, so no query outlives the function that waits for it and keeps writing behind the
@@ -155,35 +167,42 @@ export class AthenaQueryEngine implements QueryEngine {
    * Rejects with {@link AthenaQueryError} when the statement fails, is cancelled or times out.
    */
   async execute(sql: string, options: { idempotencyKey?: string } = {}): Promise<QueryResult> {
-    const token = options.idempotencyKey ?? randomUUID();
-    if (token.length < MIN_CLIENT_REQUEST_TOKEN_LENGTH || token.length > MAX_CLIENT_REQUEST_TOKEN_LENGTH) {
+    const key = options.idempotencyKey ?? randomUUID();
+    if (key.length < MIN_CLIENT_REQUEST_TOKEN_LENGTH || key.length > MAX_CLIENT_REQUEST_TOKEN_LENGTH) {
       throw new Error(
         `idempotencyKey must be ${MIN_CLIENT_REQUEST_TOKEN_LENGTH} to ${MAX_CLIENT_REQUEST_TOKEN_LENGTH} characters ` +
-          `(Athena ClientRequestToken); got ${token.length}`,
+          `(Athena ClientRequestToken); got ${key.length}`,
       );
     }
     const startedAt = this.now();
     const waitUntil = Math.min(startedAt + this.timeoutMs, this.options.deadlineMs ?? Number.POSITIVE_INFINITY);
-    if (waitUntil <= startedAt) {
-      throw new Error("Athena statement not started: the caller's deadline has already passed");
+    for (let attempt = 0; attempt < MAX_STATEMENT_ATTEMPTS; attempt += 1) {
+      if (waitUntil <= this.now()) {
+        throw new Error("Athena statement not started: the caller's deadline has already passed");
+      }
+      const token = attemptToken(key, attempt);
+      const { QueryExecutionId: queryId } = await this.client.send(new StartQueryExecutionCommand(this.startInput(sql, token)));
+      if (!queryId) throw new Error("Athena StartQueryExecution returned no QueryExecutionId");
+      this.logger.info("athena query started", { queryId, clientRequestToken: token, attempt, workGroup: this.options.workGroup });
+
+      const execution = await this.waitForEnd(queryId, startedAt, waitUntil);
+      if (execution === undefined) continue;
+      const result = await this.readResult(queryId, execution);
+      this.logger.info("athena query succeeded", {
+        queryId,
+        statementType: execution.StatementType,
+        substatementType: execution.SubstatementType,
+        rowsWritten: result.rowsWritten,
+        rowsReturned: result.rows.length,
+        dataScannedBytes: execution.Statistics?.DataScannedInBytes,
+        engineExecutionMs: execution.Statistics?.EngineExecutionTimeInMillis,
+      });
+      return result;
     }
-
-    const { QueryExecutionId: queryId } = await this.client.send(new StartQueryExecutionCommand(this.startInput(sql, token)));
-    if (!queryId) throw new Error("Athena StartQueryExecution returned no QueryExecutionId");
-    this.logger.info("athena query started", { queryId, clientRequestToken: token, workGroup: this.options.workGroup });
-
-    const execution = await this.waitForEnd(queryId, startedAt, waitUntil);
-    const result = await this.readResult(queryId, execution);
-    this.logger.info("athena query succeeded", {
-      queryId,
-      statementType: execution.StatementType,
-      substatementType: execution.SubstatementType,
-      rowsWritten: result.rowsWritten,
-      rowsReturned: result.rows.length,
-      dataScannedBytes: execution.Statistics?.DataScannedInBytes,
-      engineExecutionMs: execution.Statistics?.EngineExecutionTimeInMillis,
-    });
-    return result;
+    throw new Error(
+      `Athena statement not started: its ${MAX_STATEMENT_ATTEMPTS} attempts under this idempotency key all ended FAILED or CANCELLED; ` +
+        `a new key (the transform's next run hour) starts afresh`,
+    );
   }
 
   private startInput(sql: string, token: string): StartQueryExecutionInput {
@@ -198,8 +217,11 @@ export class AthenaQueryEngine implements QueryEngine {
     return input;
   }
 
-  /** Polls until SUCCEEDED (returned), FAILED/CANCELLED (thrown) or the time limit (stopped, thrown). */
-  private async waitForEnd(queryId: string, startedAt: number, waitUntil: number): Promise<QueryExecution> {
+  /**
+   * Polls until SUCCEEDED (returned), FAILED/CANCELLED (thrown; undefined for an execution submitted before
+   * this call began, whose attempt the caller moves past) or the time limit (stopped, thrown).
+   */
+  private async waitForEnd(queryId: string, startedAt: number, waitUntil: number): Promise<QueryExecution | undefined> {
     let delay = this.pollInitialMs;
     for (;;) {
       await this.sleep(Math.min(delay, Math.max(0, waitUntil - this.now())));
@@ -212,6 +234,15 @@ export class AthenaQueryEngine implements QueryEngine {
           return execution ?? {};
         case "FAILED":
         case "CANCELLED":
+          // Without a SubmissionDateTime the execution counts as this call's own: thrown, never retried at once.
+          if (status.SubmissionDateTime !== undefined && status.SubmissionDateTime.getTime() < startedAt) {
+            this.logger.warn("athena query of an earlier attempt had ended without success; starting the next attempt", {
+              queryId,
+              state: status.State,
+              submittedAt: status.SubmissionDateTime.toISOString(),
+            });
+            return undefined;
+          }
           throw this.failure(queryId, status.State, status.AthenaError, status.StateChangeReason);
       }
       if (this.now() >= waitUntil) {
@@ -283,6 +314,17 @@ export class AthenaQueryEngine implements QueryEngine {
     } while (nextToken);
     return { rows, queryId };
   }
+}
+
+/**
+ * ClientRequestToken of attempt `attempt` (0-based) under `key`: the key itself for the first attempt, so a
+ * caller's key is what Athena sees, and a SHA-256 hex digest of key and attempt number after it (64
+ * characters, inside Athena's 32..128). Deterministic, so every retry of a call walks the same tokens.
+ * Athena: a reused ClientRequestToken returns the original execution and creates no other
+ * (https://docs.aws.amazon.com/athena/latest/APIReference/API_StartQueryExecution.html).
+ */
+export function attemptToken(key: string, attempt: number): string {
+  return attempt === 0 ? key : createHash("sha256").update(`${key}#attempt=${attempt}`).digest("hex");
 }
 
 function rowObject(columns: readonly string[], row: Row): Record<string, string | null> {

@@ -17,7 +17,9 @@ export interface QueryEngine {
   /**
    * Runs one statement and waits for it to finish; rejects with the engine's error message on failure.
    * `idempotencyKey`, when given, makes a retried call of the same statement start no second execution
-   * (Athena ClientRequestToken).
+   * while an earlier one is running or has succeeded (Athena ClientRequestToken); after one that failed or
+   * was cancelled, the retry runs the statement again (Athena: the key's next attempt token; DuckDB keeps
+   * only successful results).
    */
   execute(sql: string, options?: { idempotencyKey?: string }): Promise<QueryResult>;
 }

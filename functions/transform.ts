@@ -115,8 +115,9 @@ export function manifestKey(p: HourPartition): string {
 /**
  * Idempotency key of one hour's statement (Athena ClientRequestToken, 32..128 characters): a SHA-256 hex
  * digest of the hour, the snapshot set it reads and the hour the run was started in. Retries of one run
- * (Lambda's async retries, an SDK resend) reuse it, so they start no second execution; a later scheduled
- * run gets a new key, so an execution that failed is not returned to it forever.
+ * (Lambda's async retries, an SDK resend) reuse it, so they re-attach to an execution still running or
+ * succeeded instead of starting a second one, and after a FAILED or CANCELLED one the engine starts the
+ * key's next attempt (see AthenaQueryEngine); a later scheduled run gets a new key and starts afresh.
  */
 export function transformIdempotencyKey(p: HourPartition, snapshots: readonly number[], runEpochSeconds: number): string {
   const material = `${partitionPath(p)}|${[...snapshots].sort((a, b) => a - b).join(",")}|run=${floorToHour(runEpochSeconds)}`;

@@ -27,6 +27,8 @@ export interface StandInQuery {
   token: string;
   workGroup?: string;
   database?: string;
+  /** Epoch ms the execution was created (Athena's SubmissionDateTime). */
+  submittedAt: number;
   polls: number;
   stopped: boolean;
   script: ScriptedQuery;
@@ -73,6 +75,7 @@ export function createAthenaStandIn(script: (sql: string) => ScriptedQuery = () 
             token,
             workGroup: input.WorkGroup as string | undefined,
             database: context?.Database,
+            submittedAt: Date.now(),
             polls: 0,
             stopped: false,
             script: script(sql),
@@ -96,6 +99,8 @@ export function createAthenaStandIn(script: (sql: string) => ScriptedQuery = () 
               WorkGroup: q.workGroup,
               Status: {
                 State: state,
+                // The JSON protocol carries timestamps as epoch seconds.
+                SubmissionDateTime: q.submittedAt / 1000,
                 ...(state === "FAILED" && q.script.athenaError ? { AthenaError: q.script.athenaError } : {}),
                 ...(state === "FAILED" ? { StateChangeReason: q.script.athenaError?.ErrorMessage } : {}),
               },

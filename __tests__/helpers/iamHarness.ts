@@ -130,9 +130,11 @@ export const SESSION_NAME = "iam-harness";
  */
 const COLON_VARIABLE_CONTEXT_KEYS = [/^kms:EncryptionContext:.+/i];
 
+/** A Lambda function's resource-policy statement (evaluated as the function's resource policy). */
+const LAMBDA_PERMISSION = "aws:lambda/permission:Permission";
+
 /** Recorded types that grant access in a way this harness does not evaluate yet. */
 const UNEVALUATED_GRANT_TYPES = [
-  "aws:lambda/permission:Permission",
   "aws:sns/topicPolicy:TopicPolicy",
   "aws:iam/userPolicy:UserPolicy",
   "aws:iam/groupPolicy:GroupPolicy",
@@ -390,6 +392,7 @@ function extractResourcePolicies(resources: readonly RecordedResource[]): Resour
   const grants: ResourceGrants[] = [];
   const bucketArnByName = new Map(resources.filter((r) => r.type === T.bucket).map((r) => [stringState(r, "bucket"), stringState(r, "arn")]));
   const queueArnByUrl = new Map(resources.filter((r) => r.type === T.queue).map((r) => [stringState(r, "url"), stringState(r, "arn")]));
+  const functionArnByName = new Map(resources.filter((r) => r.type === "aws:lambda/function:Function").map((r) => [stringState(r, "name"), stringState(r, "arn")]));
   for (const r of resources) {
     switch (r.type) {
       case T.bucketPolicy: {
@@ -402,6 +405,21 @@ function extractResourcePolicies(resources: readonly RecordedResource[]): Resour
         const arn = queueArnByUrl.get(String(r.inputs.queueUrl));
         if (arn === undefined) throw new Error(`QueuePolicy ${r.name} names queue ${String(r.inputs.queueUrl)}, which no recorded queue has`);
         grants.push({ arn, policy: located(r, "resource", r.inputs.policy) });
+        break;
+      }
+      case LAMBDA_PERMISSION: {
+        // A Lambda permission is one statement of the function's resource policy, as Lambda's AddPermission writes it.
+        const arn = functionArnByName.get(String(r.inputs.function));
+        if (arn === undefined) throw new Error(`Permission ${r.name} names function ${String(r.inputs.function)}, which no recorded function has`);
+        const statement = {
+          Sid: r.name,
+          Effect: "Allow",
+          Principal: { Service: String(r.inputs.principal) },
+          Action: String(r.inputs.action),
+          Resource: arn,
+          ...(r.inputs.sourceArn !== undefined ? { Condition: { ArnLike: { "AWS:SourceArn": String(r.inputs.sourceArn) } } } : {}),
+        };
+        grants.push({ arn, policy: located(r, "resource", { Version: "2012-10-17", Statement: [statement] }) });
         break;
       }
       case T.bucket:

@@ -76,8 +76,10 @@ export const RESOURCE_TYPES = {
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   subscription: "aws:sns/topicSubscription:TopicSubscription",
   dataSource: "aws:quicksight/dataSource:DataSource",
-  dataSet: "aws:quicksight/dataSet:DataSet",
-  refresh: "aws:quicksight/refreshSchedule:RefreshSchedule",
+  dataSet: "aws-native:quicksight:DataSet",
+  eventRule: "aws:cloudwatch/eventRule:EventRule",
+  eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
+  permission: "aws:lambda/permission:Permission",
   quicksightDashboard: "aws-native:quicksight:Dashboard",
 } as const;
 
@@ -327,15 +329,17 @@ function realisticOutputs(
         outputs: { dashboardName, dashboardArn: `arn:aws:cloudwatch::${MOCK_ACCOUNT_ID}:dashboard/${dashboardName}` },
       };
     }
-    // QuickSight ARNs end in the resource's id (not its display name), as the verify command parses them.
     case "aws:quicksight/dataSource:DataSource": {
       const id = str(inputs.dataSourceId) ?? autoName(logicalName);
       return { id: `${MOCK_ACCOUNT_ID},${id}`, outputs: { name, arn: `arn:aws:quicksight:${ACCOUNT_REGION}:datasource/${id}` } };
     }
-    case "aws:quicksight/dataSet:DataSet": {
-      const id = str(inputs.dataSetId) ?? autoName(logicalName);
-      return { id: `${MOCK_ACCOUNT_ID},${id}`, outputs: { name, arn: `arn:aws:quicksight:${ACCOUNT_REGION}:dataset/${id}` } };
+    case "aws:cloudwatch/eventRule:EventRule": {
+      const ruleName = str(inputs.name) ?? autoName(logicalName);
+      return { id: ruleName, outputs: { name: ruleName, arn: `arn:aws:events:${ACCOUNT_REGION}:rule/${ruleName}` } };
     }
+    // QuickSight ARNs end in the resource's id (not its display name), as the verify command parses them.
+    case "aws-native:quicksight:DataSet":
+      return { id: `${MOCK_ACCOUNT_ID},${str(inputs.dataSetId)}`, outputs: { arn: `arn:aws:quicksight:${ACCOUNT_REGION}:dataset/${str(inputs.dataSetId)}` } };
     case "aws:kms/key:Key":
       return {
         id: "1234abcd-12ab-34cd-56ef-1234567890ab",
