@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
 import { viewNames } from "../functions/sqlFiles";
+import { BenchResults, renderMarkdown } from "../bench/report";
 import { makeTempDir, removeTempDir } from "./helpers/factories";
 
 // The quick run builds two small simulated histories, materialises three lakes, starts the dashboard in a
@@ -141,4 +142,19 @@ test("prints every figure and every target with its verdict", () => {
     const verdict = line?.trimEnd().split(/\s{2,}/).pop();
     expect([t.name, verdict]).toEqual([t.name, t.met ? "met" : "NOT met"]);
   }
+});
+
+test("renders docs/benchmarks.md: one row per target with its verdict, one per figure", () => {
+  const page = renderMarkdown(run.results as unknown as BenchResults).split("\n");
+  for (const t of targets()) {
+    const row = page.find((l) => l.startsWith(`| ${(t.name as string).replace(/\|/g, "\\|")} |`));
+    expect(row?.endsWith(t.met ? "| met |" : "| **NOT met** |")).toBe(true);
+  }
+  for (const f of figures()) expect(page.some((l) => l.startsWith(`| ${(f.name as string).replace(/\|/g, "\\|")} |`))).toBe(true);
+});
+
+test("the committed docs/benchmarks.md is a full run's page, not a hand-edited one", () => {
+  const page = fs.readFileSync(path.join(REPO_ROOT, "docs", "benchmarks.md"), "utf8");
+  expect(page.startsWith("# Benchmarks\n\nWritten by `npm run bench`")).toBe(true);
+  expect(page).toMatch(/^## Targets \(\d+ of \d+ met\)$/m);
 });

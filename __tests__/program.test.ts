@@ -90,7 +90,7 @@ test("exports bucket names, the Glue database, workgroup, function names, topic 
 
 test("exports what `crypto-analytics verify` reads of QuickSight, in the shape it parses", () => {
   expect(values.quicksightDataSourceArn).toBe(one("aws:quicksight/dataSource:DataSource", "crypto-quicksight-source").state.arn);
-  const dataSets = mocks.ofType("aws:quicksight/dataSet:DataSet");
+  const dataSets = mocks.ofType("aws-native:quicksight:DataSet");
   // Data set ids are `<name>-<8 hex>-<view>`.
   const viewOf = (d: RecordedResource): string => String(d.inputs.dataSetId).replace(/^.*?-[0-9a-f]{8}-/, "");
   expect(values.quicksightDataSetArns).toEqual(Object.fromEntries(dataSets.map((d) => [viewOf(d), d.state.arn])));

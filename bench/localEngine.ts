@@ -69,13 +69,16 @@ export async function measureDashboardProcess(repoRoot: string, lake: string, la
 }
 
 /**
- * Transpiles the CLI's modules (cli/, local/, functions/, dashboard/) into `outDir`, one CommonJS file per
- * module as tsc lays out dist/, inside the repository so the SQL and page folders are found above them.
+ * Transpiles the package's modules (the folders tsconfig.build.json compiles) into `outDir`, one CommonJS file
+ * per module as tsc lays out dist/, inside the repository so the SQL and page folders are found above them.
  * Returns the path of `cli/main.js`.
  */
 export async function transpileCli(repoRoot: string, outDir: string): Promise<string> {
   const entryPoints: string[] = [];
-  for (const dir of ["cli", "local", "functions", "dashboard"]) {
+  const { include } = JSON.parse(await fs.readFile(path.join(repoRoot, "tsconfig.build.json"), "utf8")) as { include: string[] };
+  // Each include is `<folder>/**/*.ts`; components/ is left out, as the CLI never loads it (nor Pulumi).
+  const dirs = include.map((pattern) => pattern.split("/")[0]).filter((dir) => dir !== "components");
+  for (const dir of dirs) {
     for (const name of await fs.readdir(path.join(repoRoot, dir))) if (name.endsWith(".ts")) entryPoints.push(path.join(repoRoot, dir, name));
   }
   await build({ entryPoints, outdir: outDir, outbase: repoRoot, bundle: false, format: "cjs", platform: "node", target: "node20", logLevel: "silent" });

@@ -109,6 +109,42 @@ export function renderReport(results: BenchResults): string {
   ].join("\n");
 }
 
+/**
+ * docs/benchmarks.md as a full run writes it: how to reproduce, the machine and date, every target with its
+ * measurement and verdict, every figure, and the notes on how each was obtained.
+ */
+export function renderMarkdown(results: BenchResults): string {
+  const m = results.machine;
+  const cell = (text: string): string => text.replace(/\|/g, "\\|");
+  const met = results.targets.filter((t) => t.met).length;
+  return [
+    "# Benchmarks",
+    "",
+    "Written by `npm run bench` (a full run; `npm run bench -- --quick` is a smoke run on tiny lakes that writes",
+    "only `bench/results.json`). Do not edit by hand: run the benchmark again.",
+    "",
+    `Run: ${m.date}, ${results.durationSeconds.toFixed(0)} s. Machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGb} GB, Node ${m.node},`,
+    `${m.platform}/${m.arch}; load average ${m.loadAverage.join(" at start, ")} at the end.`,
+    "",
+    `## Targets (${met} of ${results.targets.length} met)`,
+    "",
+    "| target | measured | unit | result |",
+    "|---|---:|---|---|",
+    ...results.targets.map((t) => `| ${cell(t.name)} | ${formatNumber(t.measured, t.unit)} | ${t.unit} | ${t.met ? "met" : "**NOT met**"} |`),
+    "",
+    "## Figures",
+    "",
+    "| figure | unit | median | min | max | runs |",
+    "|---|---|---:|---:|---:|---:|",
+    ...results.figures.map((f) => `| ${cell(f.name)} | ${f.unit} | ${formatNumber(f.median, f.unit)} | ${formatNumber(f.min, f.unit)} | ${formatNumber(f.max, f.unit)} | ${f.runs} |`),
+    "",
+    "## How the figures are obtained",
+    "",
+    ...results.notes.map((n) => `- ${n}`),
+    "",
+  ].join("\n");
+}
+
 /** Columns padded to their widest cell, right-aligned where `right` says so, with a rule under the header. */
 function alignedTable(header: string[], rows: string[][], right: boolean[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -23,7 +23,7 @@ import { FormatBench, compareFormats } from "./formatComparison";
 import { measureArchives, MODULE_LOAD_RUNS } from "./functionArchives";
 import { measureIngest } from "./ingestTiming";
 import { cachedHistory, DAY_SECONDS, HistorySpec, linkProcessed } from "./lakes";
-import { BenchResults, machineInfo, renderReport, Target, target } from "./report";
+import { BenchResults, machineInfo, renderMarkdown, renderReport, Target, target } from "./report";
 import { Figure, single } from "./stats";
 import { measureFullMaterialisation, measureIncremental } from "./transformTiming";
 import { measureViews, ViewMeasurement } from "./viewScans";
@@ -33,6 +33,8 @@ const REPO_ROOT = path.resolve(__dirname, "..");
 
 /** Where results go by default (git-ignored; the README carries the published table). */
 const DEFAULT_RESULTS_FILE = path.join(REPO_ROOT, "bench", "results.json");
+/** The published page a full run rewrites (a quick run's numbers are not published). */
+const BENCHMARKS_DOC = path.join(REPO_ROOT, "docs", "benchmarks.md");
 
 /** Where simulated histories are cached by default (git-ignored). */
 const DEFAULT_LAKES_DIR = path.join(REPO_ROOT, "bench", ".lakes");
@@ -370,6 +372,7 @@ async function main(): Promise<void> {
   };
   await fs.mkdir(path.dirname(args.out), { recursive: true });
   await fs.writeFile(args.out, JSON.stringify(results, null, 2) + "\n");
+  if (profile.mode === "full") await fs.writeFile(BENCHMARKS_DOC, renderMarkdown(results));
   await fs.rm(scratch, { recursive: true, force: true });
   await fs.rm(cliDir, { recursive: true, force: true });
   process.stdout.write(renderReport(results) + "\n");
