@@ -4,7 +4,18 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", "lake/**", "bench/.lakes/**", "__tests__/fixtures/consumer/node_modules/**", "__tests__/artifacts/**"] },
+  {
+    ignores: [
+      ".scratch-*/**",
+      "dist/**",
+      "node_modules/**",
+      "coverage/**",
+      "lake/**",
+      "bench/.lakes/**",
+      "__tests__/fixtures/consumer/node_modules/**",
+      "__tests__/artifacts/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -20,12 +31,36 @@ export default tseslint.config(
   {
     // The page script runs in the browser and is plain JavaScript.
     files: ["dashboard/page/**/*.js"],
-    languageOptions: { globals: { window: "readonly", document: "readonly", fetch: "readonly", Chart: "readonly", console: "readonly", setTimeout: "readonly", setInterval: "readonly", clearTimeout: "readonly", Intl: "readonly" } },
+    languageOptions: {
+      globals: {
+        window: "readonly",
+        document: "readonly",
+        fetch: "readonly",
+        Chart: "readonly",
+        console: "readonly",
+        setTimeout: "readonly",
+        setInterval: "readonly",
+        clearTimeout: "readonly",
+        Intl: "readonly",
+        CSS: "readonly",
+      },
+    },
   },
   {
     files: ["**/*.js", "**/*.cjs"],
     ignores: ["dashboard/page/**"],
-    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable", process: "readonly", __dirname: "readonly", console: "readonly", Buffer: "readonly", setTimeout: "readonly" } },
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: {
+        require: "readonly",
+        module: "writable",
+        process: "readonly",
+        __dirname: "readonly",
+        console: "readonly",
+        Buffer: "readonly",
+        setTimeout: "readonly",
+      },
+    },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
 );

@@ -33,7 +33,12 @@ const pipeline = new CryptoAnalyticsPipeline("crypto", {
   noncurrentVersionExpirationDays: config.getNumber("noncurrentVersionExpirationDays"),
   kmsKeyArn: config.get("kmsKeyArn"),
   // Glue database names are account-wide: one per stack, so two stacks in one account never collide.
-  databaseName: config.get("databaseName") ?? `crypto_data_${pulumi.getStack().toLowerCase().replace(/[^a-z0-9]+/g, "_")}`,
+  databaseName:
+    config.get("databaseName") ??
+    `crypto_data_${pulumi
+      .getStack()
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "_")}`,
   projectionYearFrom: config.getNumber("projectionYearFrom"),
   projectionYearTo: config.getNumber("projectionYearTo"),
   lookbackHours: config.getNumber("lookbackHours"),

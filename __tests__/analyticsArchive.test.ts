@@ -41,8 +41,6 @@ test("requires only the Athena, S3 and SSM clients, which the nodejs22.x runtime
 
 test(`stays within the ${ZIP_BUDGET_BYTES}-byte budget`, () => {
   const size = zippedSize(files);
-  const unzipped = [...files.values()].reduce((sum, b) => sum + b.length, 0);
-  console.info(`transform function zip: ${size} bytes (${(size / 1024).toFixed(1)} KiB) zipped at deflate level 6; ${(unzipped / 1024).toFixed(1)} KiB unzipped`);
   expect(size).toBeLessThanOrEqual(ZIP_BUDGET_BYTES);
 });
 

@@ -8,10 +8,24 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { AnalyticsLayer, AnalyticsLayerArgs, DEFAULT_BYTES_SCANNED_CUTOFF, DEFAULT_TRANSFORM_TIMEOUT_SECONDS, SSM_STANDARD_TIER_MAX_BYTES, ssmTierFor } from "../components/analyticsLayer";
+import {
+  AnalyticsLayer,
+  AnalyticsLayerArgs,
+  DEFAULT_BYTES_SCANNED_CUTOFF,
+  DEFAULT_TRANSFORM_TIMEOUT_SECONDS,
+  SSM_STANDARD_TIER_MAX_BYTES,
+  ssmTierFor,
+} from "../components/analyticsLayer";
 import { DEFAULT_LAKE_FORMATION_PERMISSIONS } from "../components/athenaAccess";
 import { ATHENA_ENGINE_VERSION } from "../components/athenaWorkgroup";
-import { JSON_SERDE, PARQUET_INPUT_FORMAT, PARQUET_OUTPUT_FORMAT, PARQUET_SERDE, TEXT_INPUT_FORMAT, TEXT_OUTPUT_FORMAT } from "../components/glueTables";
+import {
+  JSON_SERDE,
+  PARQUET_INPUT_FORMAT,
+  PARQUET_OUTPUT_FORMAT,
+  PARQUET_SERDE,
+  TEXT_INPUT_FORMAT,
+  TEXT_OUTPUT_FORMAT,
+} from "../components/glueTables";
 import { WILDCARD_ONLY_ACTIONS } from "../components/iam";
 import { LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, SCHEDULED_TIME_INPUT } from "../components/scheduledFunction";
 import { HourPartition, hourPrefix, partitionPath, partitionStart, processedKey } from "../functions/partitions";
@@ -34,6 +48,12 @@ import {
   stringField,
 } from "./helpers/pulumiMocks";
 import { analyticsFiles, simulateInto } from "./helpers/simulatedLake";
+
+/** The parts of a recorded workgroup's `configuration` these tests read. */
+interface WorkgroupConfiguration {
+  bytesScannedCutoffPerQuery: number;
+  resultConfiguration: { outputLocation: string; encryptionConfiguration: unknown };
+}
 
 const mocks = installPulumiMocks();
 /** The account's default EventBridge bus in the mocked account and region. */
@@ -79,24 +99,27 @@ beforeAll(async () => {
 });
 
 describe("storage", () => {
-  test.each(["analytics-analytics", "analytics-query-results"])("%s: private, ACL-free, SSE-S3 without SSE-C, versioned, TLS-only", (name) => {
-    const bucket = mocks.one(T.bucket, name);
-    expect(bucket.inputs).toEqual({ forceDestroy: false, tags: MOCK_TAGS });
-    expect(mocks.one(T.publicAccess, `${name}-public-access`).inputs).toEqual({
-      bucket: bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    expect(mocks.one(T.ownership, `${name}-ownership`).inputs.rule).toEqual({ objectOwnership: "BucketOwnerEnforced" });
-    expect(mocks.one(T.encryption, `${name}-encryption`).inputs.rules).toEqual([
-      { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, blockedEncryptionTypes: ["SSE-C"] },
-    ]);
-    expect(mocks.one(T.versioning, `${name}-versioning`).inputs.versioningConfiguration).toEqual({ status: "Enabled" });
-    const sids = policyOf(mocks.one(T.bucketPolicy, `${name}-policy`)).Statement.map((s) => s.Sid);
-    expect(sids).toEqual(["DenyInsecureTransport", "DenyOutdatedTls"]);
-  });
+  test.each(["analytics-analytics", "analytics-query-results"])(
+    "%s: private, ACL-free, SSE-S3 without SSE-C, versioned, TLS-only",
+    (name) => {
+      const bucket = mocks.one(T.bucket, name);
+      expect(bucket.inputs).toEqual({ forceDestroy: false, tags: MOCK_TAGS });
+      expect(mocks.one(T.publicAccess, `${name}-public-access`).inputs).toEqual({
+        bucket: bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      });
+      expect(mocks.one(T.ownership, `${name}-ownership`).inputs.rule).toEqual({ objectOwnership: "BucketOwnerEnforced" });
+      expect(mocks.one(T.encryption, `${name}-encryption`).inputs.rules).toEqual([
+        { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, blockedEncryptionTypes: ["SSE-C"] },
+      ]);
+      expect(mocks.one(T.versioning, `${name}-versioning`).inputs.versioningConfiguration).toEqual({ status: "Enabled" });
+      const sids = policyOf(mocks.one(T.bucketPolicy, `${name}-policy`)).Statement.map((s) => s.Sid);
+      expect(sids).toEqual(["DenyInsecureTransport", "DenyOutdatedTls"]);
+    },
+  );
 
   test("query results expire after 7 days, their old versions after 1, and unfinished uploads are aborted after 1", () => {
     expect(mocks.one(T.lifecycle, "analytics-query-results-lifecycle").inputs.rules).toEqual([
@@ -107,11 +130,21 @@ describe("storage", () => {
         noncurrentVersionExpiration: { noncurrentDays: 1 },
         expiration: { expiredObjectDeleteMarker: true },
       },
-      { id: "abort-incomplete-multipart-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
+      {
+        id: "abort-incomplete-multipart-uploads",
+        status: "Enabled",
+        filter: {},
+        abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+      },
       { id: "expire-query-results", status: "Enabled", filter: { prefix: "query-results/" }, expiration: { days: 7 } },
     ]);
     const kmsRules = mocks.one(T.lifecycle, "kmsanalytics-query-results-lifecycle").inputs.rules as Record<string, unknown>[];
-    expect(kmsRules[2]).toEqual({ id: "expire-query-results", status: "Enabled", filter: { prefix: "query-results/" }, expiration: { days: 3 } });
+    expect(kmsRules[2]).toEqual({
+      id: "expire-query-results",
+      status: "Enabled",
+      filter: { prefix: "query-results/" },
+      expiration: { days: 3 },
+    });
   });
 
   test("analytics data never expires: only the housekeeping rules", () => {
@@ -122,7 +155,11 @@ describe("storage", () => {
   test("with kmsKeyArn both buckets use SSE-KMS with a Bucket Key", () => {
     for (const name of ["kmsanalytics-analytics", "kmsanalytics-query-results"]) {
       expect(mocks.one(T.encryption, `${name}-encryption`).inputs.rules).toEqual([
-        { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: MOCK_KMS_KEY_ARN }, bucketKeyEnabled: true, blockedEncryptionTypes: ["SSE-C"] },
+        {
+          applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: MOCK_KMS_KEY_ARN },
+          bucketKeyEnabled: true,
+          blockedEncryptionTypes: ["SSE-C"],
+        },
       ]);
     }
   });
@@ -142,7 +179,11 @@ describe("Glue database and tables", () => {
   const partitionKeys = PARTITION_COLUMNS.map((c) => ({ name: c.name, type: "int", comment: c.comment }));
 
   test.each([
-    ["analytics-processed-prices-raw", "processed_prices_raw", PROCESSED_COLUMNS.map((c) => ({ name: c.name, type: "string", comment: c.comment }))],
+    [
+      "analytics-processed-prices-raw",
+      "processed_prices_raw",
+      PROCESSED_COLUMNS.map((c) => ({ name: c.name, type: "string", comment: c.comment })),
+    ],
     ["analytics-processed-prices", "processed_prices", typed],
   ])("%s: JSON over processed/, columns in file order", (resourceName, tableName, columns) => {
     const table = mocks.one(T.table, resourceName);
@@ -161,7 +202,12 @@ describe("Glue database and tables", () => {
   test("analytics_prices: Parquet (SNAPPY) over the analytics bucket, typed columns", () => {
     const analyticsBucket = stringField(mocks.one(T.bucket, "analytics-analytics"), "bucket");
     const table = mocks.one(T.table, "analytics-analytics-prices");
-    expect(table.inputs).toMatchObject({ name: "analytics_prices", databaseName: "crypto_data", tableType: "EXTERNAL_TABLE", partitionKeys });
+    expect(table.inputs).toMatchObject({
+      name: "analytics_prices",
+      databaseName: "crypto_data",
+      tableType: "EXTERNAL_TABLE",
+      partitionKeys,
+    });
     expect(table.inputs.storageDescriptor).toEqual({
       location: `s3://${analyticsBucket}/analytics/`,
       inputFormat: PARQUET_INPUT_FORMAT,
@@ -174,7 +220,11 @@ describe("Glue database and tables", () => {
       "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
       "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
     ]);
-    expect(tableParameters("analytics-analytics-prices")).toMatchObject({ EXTERNAL: "TRUE", classification: "parquet", "parquet.compression": "SNAPPY" });
+    expect(tableParameters("analytics-analytics-prices")).toMatchObject({
+      EXTERNAL: "TRUE",
+      classification: "parquet",
+      "parquet.compression": "SNAPPY",
+    });
   });
 
   test.each(["analytics-processed-prices-raw", "analytics-processed-prices", "analytics-analytics-prices"])(
@@ -182,7 +232,9 @@ describe("Glue database and tables", () => {
     (name) => {
       const parameters = tableParameters(name);
       const location = (mocks.one(T.table, name).inputs.storageDescriptor as { location: string }).location;
-      const projection = Object.fromEntries(Object.entries(parameters).filter(([key]) => key.startsWith("projection.") || key.startsWith("storage.")));
+      const projection = Object.fromEntries(
+        Object.entries(parameters).filter(([key]) => key.startsWith("projection.") || key.startsWith("storage.")),
+      );
       expect(projection).toEqual({
         "projection.enabled": "true",
         "projection.year.type": "integer",
@@ -256,7 +308,9 @@ describe("projection agrees with the writers' paths", () => {
       const parquetDirs = [...new Set(analyticsFiles(lake).map((f) => `${path.dirname(f).split(path.sep).join("/")}/`))].sort();
       expect(parquetDirs).toEqual(projected("analytics-analytics-prices", analyticsBucket));
 
-      const processedDirs = [...new Set(written.flatMap((p) => [0, 300, 600].map((s) => path.posix.dirname(processedKey(partitionStart(p) + s)) + "/")))].sort();
+      const processedDirs = [
+        ...new Set(written.flatMap((p) => [0, 300, 600].map((s) => path.posix.dirname(processedKey(partitionStart(p) + s)) + "/"))),
+      ].sort();
       expect(processedDirs).toEqual(projected("analytics-processed-prices-raw", ARCHIVE));
       for (const dir of processedDirs) expect(fs.readdirSync(path.join(lake, dir))).toHaveLength(3); // three snapshots per hour
       // Every value the writers used lies inside the range the tables project.
@@ -305,7 +359,7 @@ describe("Athena workgroup", () => {
   });
 
   test("with kmsKeyArn results are SSE-KMS with that key; the cutoff is an argument", () => {
-    const configuration = mocks.one(T.workgroup, "kmsanalytics-workgroup").inputs.configuration as Record<string, any>;
+    const configuration = mocks.one(T.workgroup, "kmsanalytics-workgroup").inputs.configuration as WorkgroupConfiguration;
     expect(configuration.resultConfiguration.encryptionConfiguration).toEqual({ encryptionOption: "SSE_KMS", kmsKeyArn: MOCK_KMS_KEY_ARN });
     expect(configuration.bytesScannedCutoffPerQuery).toBe(104857600);
   });
@@ -388,12 +442,22 @@ describe("transform role: exact statements", () => {
         Action: ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution"],
         Resource: [a.workgroup],
       },
-      { Sid: "ReadAthenaDefaultDatabase", Effect: "Allow", Action: ["glue:GetDatabase"], Resource: [glue("catalog"), glue("database/default")] },
+      {
+        Sid: "ReadAthenaDefaultDatabase",
+        Effect: "Allow",
+        Action: ["glue:GetDatabase"],
+        Resource: [glue("catalog"), glue("database/default")],
+      },
       {
         Sid: "ReadLakeTables",
         Effect: "Allow",
         Action: ["glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions"],
-        Resource: [glue("catalog"), glue("database/crypto_data"), glue("table/crypto_data/processed_prices_raw"), glue("table/crypto_data/analytics_prices")],
+        Resource: [
+          glue("catalog"),
+          glue("database/crypto_data"),
+          glue("table/crypto_data/processed_prices_raw"),
+          glue("table/crypto_data/analytics_prices"),
+        ],
       },
       {
         Sid: "AddAnalyticsPartitions",
@@ -422,7 +486,12 @@ describe("transform role: exact statements", () => {
         Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
         Resource: [`${a.analytics}/analytics/*`],
       },
-      { Sid: "TrackTransformedHours", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: [`${a.analytics}/manifests/transform/*`] },
+      {
+        Sid: "TrackTransformedHours",
+        Effect: "Allow",
+        Action: ["s3:GetObject", "s3:PutObject"],
+        Resource: [`${a.analytics}/manifests/transform/*`],
+      },
       {
         Sid: "UseQueryResultsBucket",
         Effect: "Allow",
@@ -441,13 +510,16 @@ describe("transform role: exact statements", () => {
       { Sid: "SendToSuccessDestination", Effect: "Allow", Action: ["events:PutEvents"], Resource: [DEFAULT_EVENT_BUS_ARN] },
     ]);
     // The mocked ARNs follow AWS's formats, so the statements above name the real resources.
-    expect(a.workgroup).toBe(`arn:aws:athena:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:workgroup/${stringField(mocks.one(T.workgroup, "analytics-workgroup"), "name")}`);
+    expect(a.workgroup).toBe(
+      `arn:aws:athena:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:workgroup/${stringField(mocks.one(T.workgroup, "analytics-workgroup"), "name")}`,
+    );
     expect(a.database).toBe("crypto_data");
   });
 
   test("the workgroup's result location lies inside the prefix the role may write", () => {
     const a = arns("analytics");
-    const outputLocation = (mocks.one(T.workgroup, "analytics-workgroup").inputs.configuration as Record<string, any>).resultConfiguration.outputLocation as string;
+    const outputLocation = (mocks.one(T.workgroup, "analytics-workgroup").inputs.configuration as WorkgroupConfiguration)
+      .resultConfiguration.outputLocation;
     const resultsBucket = stringField(mocks.one(T.bucket, "analytics-query-results"), "bucket");
     expect(`${a.results}/${outputLocation.slice(`s3://${resultsBucket}/`.length)}*`).toBe(`${a.results}/query-results/*`);
   });
@@ -461,7 +533,9 @@ describe("transform role: exact statements", () => {
         Effect: "Allow",
         Action: ["kms:Decrypt"],
         Resource: [MOCK_KMS_KEY_ARN],
-        Condition: { StringEquals: { "kms:ViaService": `s3.${MOCK_REGION}.amazonaws.com`, "kms:EncryptionContext:aws:s3:arn": ARCHIVE_ARN } },
+        Condition: {
+          StringEquals: { "kms:ViaService": `s3.${MOCK_REGION}.amazonaws.com`, "kms:EncryptionContext:aws:s3:arn": ARCHIVE_ARN },
+        },
       },
       {
         Sid: "UseAnalyticsKey",
@@ -469,11 +543,16 @@ describe("transform role: exact statements", () => {
         Action: ["kms:GenerateDataKey", "kms:Decrypt"],
         Resource: [MOCK_KMS_KEY_ARN],
         Condition: {
-          StringEquals: { "kms:ViaService": `s3.${MOCK_REGION}.amazonaws.com`, "kms:EncryptionContext:aws:s3:arn": [a.analytics, a.results] },
+          StringEquals: {
+            "kms:ViaService": `s3.${MOCK_REGION}.amazonaws.com`,
+            "kms:EncryptionContext:aws:s3:arn": [a.analytics, a.results],
+          },
         },
       },
     ]);
-    const defaultActions = policyOf(mocks.one(T.rolePolicy, "analytics-transform-role-policy")).Statement.flatMap((s) => s.Action as string[]);
+    const defaultActions = policyOf(mocks.one(T.rolePolicy, "analytics-transform-role-policy")).Statement.flatMap(
+      (s) => s.Action as string[],
+    );
     expect(defaultActions.filter((action) => action.startsWith("kms:"))).toEqual([]);
     expect(statements.find((s) => s.Sid === "AddAnalyticsPartitions")?.Resource).toContain(a.glue("table/crypto_kms/analytics_prices"));
   });
@@ -483,7 +562,9 @@ describe("transform role: exact statements", () => {
     expect(statements.filter((s) => [s.Resource].flat().includes("*"))).toEqual([
       { Sid: "RequestLakeFormationCredentials", Effect: "Allow", Action: ["lakeformation:GetDataAccess"], Resource: ["*"] },
     ]);
-    const withoutLakeFormation = policyOf(mocks.one(T.rolePolicy, "analytics-transform-role-policy")).Statement.flatMap((s) => s.Action as string[]);
+    const withoutLakeFormation = policyOf(mocks.one(T.rolePolicy, "analytics-transform-role-policy")).Statement.flatMap(
+      (s) => s.Action as string[],
+    );
     expect(withoutLakeFormation.filter((action) => action.startsWith("lakeformation:"))).toEqual([]);
   });
 
@@ -534,7 +615,8 @@ describe("transform function, schedule and queues", () => {
       [TRANSFORM_ENV.pipeline]: "analytics-test",
       [TRANSFORM_ENV.namespace]: "CryptoAnalytics",
     });
-    const kmsEnv = (mocks.one(T.fn, "kmsanalytics-transform-function").inputs.environment as { variables: Record<string, string> }).variables;
+    const kmsEnv = (mocks.one(T.fn, "kmsanalytics-transform-function").inputs.environment as { variables: Record<string, string> })
+      .variables;
     expect(kmsEnv).toMatchObject({
       [TRANSFORM_ENV.lookbackHours]: "6",
       [TRANSFORM_ENV.pipeline]: "pipe-kms",
@@ -648,7 +730,9 @@ describe("outputs and tags", () => {
     expect(await promiseOf(layer.analyticsBucketArn)).toBe(stringField(mocks.one(T.bucket, "analytics-analytics"), "arn"));
     expect(await promiseOf(layer.resultsBucketName)).toBe(stringField(mocks.one(T.bucket, "analytics-query-results"), "bucket"));
     expect(await promiseOf(layer.resultsBucketArn)).toBe(stringField(mocks.one(T.bucket, "analytics-query-results"), "arn"));
-    expect(await promiseOf(layer.queryResultsLocation)).toBe(`s3://${stringField(mocks.one(T.bucket, "analytics-query-results"), "bucket")}/query-results/`);
+    expect(await promiseOf(layer.queryResultsLocation)).toBe(
+      `s3://${stringField(mocks.one(T.bucket, "analytics-query-results"), "bucket")}/query-results/`,
+    );
     expect(await promiseOf(layer.databaseName)).toBe("crypto_data");
     expect(await promiseOf(layer.workGroupName)).toBe(stringField(mocks.one(T.workgroup, "analytics-workgroup"), "name"));
     expect(await promiseOf(layer.workGroupArn)).toBe(stringField(mocks.one(T.workgroup, "analytics-workgroup"), "arn"));
@@ -702,15 +786,31 @@ describe("argument checks: a clear error before any AWS resource exists", () => 
     ["database starting with a digit", { databaseName: "1crypto" }, /databaseName must be lower_snake/],
     ["projection before 2009", { projectionYearFrom: 2008 }, /projectionYearFrom must be an integer from 2009 to 2100, got 2008/],
     ["projection after 2100", { projectionYearTo: 2101 }, /projectionYearTo must be an integer from 2009 to 2100, got 2101/],
-    ["projection years reversed", { projectionYearFrom: 2030, projectionYearTo: 2025 }, /projectionYearFrom \(2030\) must not be after projectionYearTo \(2025\)/],
+    [
+      "projection years reversed",
+      { projectionYearFrom: 2030, projectionYearTo: 2025 },
+      /projectionYearFrom \(2030\) must not be after projectionYearTo \(2025\)/,
+    ],
     ["lookback 0", { lookbackHours: 0 }, /lookbackHours must be an integer from 1 to 168, got 0/],
     ["lookback above a week", { lookbackHours: 169 }, /lookbackHours must be an integer from 1 to 168/],
     ["fractional lookback", { lookbackHours: 1.5 }, /lookbackHours must be an integer/],
-    ["cutoff below Athena's 10 MB", { bytesScannedCutoffPerQuery: 1_000_000 }, /bytesScannedCutoffPerQuery must be an integer from 10485760/],
+    [
+      "cutoff below Athena's 10 MB",
+      { bytesScannedCutoffPerQuery: 1_000_000 },
+      /bytesScannedCutoffPerQuery must be an integer from 10485760/,
+    ],
     ["results kept 0 days", { queryResultsExpirationDays: 0 }, /queryResultsExpirationDays must be an integer from 1 to 36500/],
-    ["timeout inside the deadline margin", { timeoutSeconds: 30 }, /timeoutSeconds \(the handler keeps 15 s back\) must be an integer from 60 to 900, got 30/],
+    [
+      "timeout inside the deadline margin",
+      { timeoutSeconds: 30 },
+      /timeoutSeconds \(the handler keeps 15 s back\) must be an integer from 60 to 900, got 30/,
+    ],
     ["timeout above 15 minutes", { timeoutSeconds: 901 }, /timeoutSeconds .* must be an integer from 60 to 900/],
-    ["schedule prose", { scheduleExpression: "hourly" }, /scheduleExpression must be like "rate\(5 minutes\)" or "cron\(5 \* \* \* \? \*\)"/],
+    [
+      "schedule prose",
+      { scheduleExpression: "hourly" },
+      /scheduleExpression must be like "rate\(5 minutes\)" or "cron\(5 \* \* \* \? \*\)"/,
+    ],
     ["memory below 128 MB", { memoryMb: 64 }, /memoryMb must be an integer from 128 to 10240/],
     ["retention CloudWatch refuses", { logRetentionDays: 10 }, /logRetentionDays must be one of 1, 3, 5/],
     ["3 async retries", { maxRetryAttempts: 3 }, /maxRetryAttempts must be an integer from 0 to 2/],

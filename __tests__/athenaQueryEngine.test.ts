@@ -123,10 +123,11 @@ describe("AthenaQueryEngine: polling until the statement ends", () => {
     expect(time.state.sleeps).toEqual([DEFAULT_POLL_INITIAL_MS, DEFAULT_POLL_INITIAL_MS * 2, DEFAULT_POLL_INITIAL_MS * 4]);
     expect(result.queryId).toBe(QUERY_ID);
     expect(inputsOf(StopQueryExecutionCommand)).toEqual([]);
-    expect(lines().filter((l) => l.queryId === QUERY_ID).map((l) => l.message)).toEqual([
-      "athena query started",
-      "athena query succeeded",
-    ]);
+    expect(
+      lines()
+        .filter((l) => l.queryId === QUERY_ID)
+        .map((l) => l.message),
+    ).toEqual(["athena query started", "athena query succeeded"]);
   });
 
   it("caps the wait between polls at pollMaxMs", async () => {
@@ -153,10 +154,15 @@ describe("AthenaQueryEngine: polling until the statement ends", () => {
 describe("AthenaQueryEngine: statements that end without success", () => {
   it("FAILED: throws with the AthenaError, the state change reason and the query id, reads no results", async () => {
     const athenaError = { ErrorCategory: 2, ErrorType: 1006, ErrorMessage: "TABLE_NOT_FOUND: analytics_prices", Retryable: false };
-    statesInOrder(execution("RUNNING"), execution("FAILED", { AthenaError: athenaError, StateChangeReason: "line 1:15: Table does not exist" }));
+    statesInOrder(
+      execution("RUNNING"),
+      execution("FAILED", { AthenaError: athenaError, StateChangeReason: "line 1:15: Table does not exist" }),
+    );
     const { engine: e, lines } = engine();
 
-    const error = (await e.execute("INSERT INTO analytics_prices SELECT 1", { idempotencyKey: KEY }).catch((err) => err)) as AthenaQueryError;
+    const error = (await e
+      .execute("INSERT INTO analytics_prices SELECT 1", { idempotencyKey: KEY })
+      .catch((err) => err)) as AthenaQueryError;
 
     expect(isAthenaQueryError(error)).toBe(true);
     expect(error.kind).toBe("FAILED");
@@ -169,9 +175,7 @@ describe("AthenaQueryEngine: statements that end without success", () => {
     );
     expect(inputsOf(GetQueryResultsCommand)).toEqual([]);
     expect(inputsOf(StopQueryExecutionCommand)).toEqual([]);
-    expect(lines()).toContainEqual(
-      expect.objectContaining({ level: "error", queryId: QUERY_ID, state: "FAILED", athenaError }),
-    );
+    expect(lines()).toContainEqual(expect.objectContaining({ level: "error", queryId: QUERY_ID, state: "FAILED", athenaError }));
   });
 
   it("CANCELLED: throws with the query id and does not try to stop it again", async () => {
@@ -224,7 +228,11 @@ describe("AthenaQueryEngine: statements that end without success", () => {
     await expect(e.execute("SELECT 1 AS n")).rejects.toMatchObject({ kind: "TIMEOUT" });
 
     expect(lines()).toContainEqual(
-      expect.objectContaining({ message: "athena query could not be stopped", queryId: QUERY_ID, errorMessage: "AccessDenied: athena:StopQueryExecution" }),
+      expect.objectContaining({
+        message: "athena query could not be stopped",
+        queryId: QUERY_ID,
+        errorMessage: "AccessDenied: athena:StopQueryExecution",
+      }),
     );
   });
 
@@ -245,7 +253,9 @@ describe("AthenaQueryEngine: statements that end without success", () => {
  */
 function tokenAwareAthena(now: () => number, earlier: QueryExecutionState[][], fresh: QueryExecutionState[] = ["SUCCEEDED"]) {
   const byToken = new Map<string, { id: string; submittedAt: number; states: QueryExecutionState[]; polls: number }>();
-  earlier.forEach((states, attempt) => byToken.set(attemptToken(KEY, attempt), { id: `q-earlier-${attempt}`, submittedAt: now() - 60_000, states, polls: 0 }));
+  earlier.forEach((states, attempt) =>
+    byToken.set(attemptToken(KEY, attempt), { id: `q-earlier-${attempt}`, submittedAt: now() - 60_000, states, polls: 0 }),
+  );
   athena.on(StartQueryExecutionCommand).callsFake((input: { ClientRequestToken: string }) => {
     const known = byToken.get(input.ClientRequestToken) ?? { id: `q-new-${byToken.size}`, submittedAt: now(), states: fresh, polls: 0 };
     byToken.set(input.ClientRequestToken, known);
@@ -255,7 +265,14 @@ function tokenAwareAthena(now: () => number, earlier: QueryExecutionState[][], f
     const q = [...byToken.values()].find((e) => e.id === input.QueryExecutionId);
     if (q === undefined) throw new Error(`unknown execution ${input.QueryExecutionId}`);
     const State = q.states[Math.min(q.polls++, q.states.length - 1)];
-    return { QueryExecution: { QueryExecutionId: q.id, StatementType: "DML", SubstatementType: "SELECT", Status: { State, SubmissionDateTime: new Date(q.submittedAt) } } };
+    return {
+      QueryExecution: {
+        QueryExecutionId: q.id,
+        StatementType: "DML",
+        SubstatementType: "SELECT",
+        Status: { State, SubmissionDateTime: new Date(q.submittedAt) },
+      },
+    };
   });
 }
 
@@ -266,30 +283,40 @@ describe("AthenaQueryEngine: a retry after a failed attempt (Athena returns the 
     ["FAILED", [["FAILED"]]],
     ["CANCELLED", [["CANCELLED"]]],
     ["FAILED three times (three earlier retries)", [["FAILED"], ["CANCELLED"], ["FAILED"]]],
-  ] as [string, QueryExecutionState[][]][])("an earlier call's execution that ended %s: the next attempt token starts a new execution", async (_name, earlier) => {
-    const { engine: e, time, lines } = engine();
-    tokenAwareAthena(time.now, earlier);
+  ] as [string, QueryExecutionState[][]][])(
+    "an earlier call's execution that ended %s: the next attempt token starts a new execution",
+    async (_name, earlier) => {
+      const { engine: e, time, lines } = engine();
+      tokenAwareAthena(time.now, earlier);
 
-    const result = await e.execute("SELECT 1 AS n", { idempotencyKey: KEY });
+      const result = await e.execute("SELECT 1 AS n", { idempotencyKey: KEY });
 
-    const attempts = earlier.length + 1;
-    expect(startedTokens()).toEqual(Array.from({ length: attempts }, (_, attempt) => attemptToken(KEY, attempt)));
-    expect(result.queryId).toBe(`q-new-${earlier.length}`);
-    expect(lines().filter((l) => l.level === "warn").map((l) => l.queryId)).toEqual(earlier.map((_, attempt) => `q-earlier-${attempt}`));
-  });
+      const attempts = earlier.length + 1;
+      expect(startedTokens()).toEqual(Array.from({ length: attempts }, (_, attempt) => attemptToken(KEY, attempt)));
+      expect(result.queryId).toBe(`q-new-${earlier.length}`);
+      expect(
+        lines()
+          .filter((l) => l.level === "warn")
+          .map((l) => l.queryId),
+      ).toEqual(earlier.map((_, attempt) => `q-earlier-${attempt}`));
+    },
+  );
 
   it.each([
     ["is still running", ["RUNNING", "SUCCEEDED"]],
     ["has succeeded", ["SUCCEEDED"]],
-  ] as [string, QueryExecutionState[]][])("an earlier call's execution that %s is re-attached to: no second execution", async (_name, states) => {
-    const { engine: e, time } = engine();
-    tokenAwareAthena(time.now, [states]);
+  ] as [string, QueryExecutionState[]][])(
+    "an earlier call's execution that %s is re-attached to: no second execution",
+    async (_name, states) => {
+      const { engine: e, time } = engine();
+      tokenAwareAthena(time.now, [states]);
 
-    const result = await e.execute("SELECT 1 AS n", { idempotencyKey: KEY });
+      const result = await e.execute("SELECT 1 AS n", { idempotencyKey: KEY });
 
-    expect(startedTokens()).toEqual([KEY]);
-    expect(result.queryId).toBe("q-earlier-0");
-  });
+      expect(startedTokens()).toEqual([KEY]);
+      expect(result.queryId).toBe("q-earlier-0");
+    },
+  );
 
   it("an earlier attempt that fails while this call waits for it is followed by the next attempt in the same call", async () => {
     const { engine: e, time } = engine();
@@ -316,7 +343,10 @@ describe("AthenaQueryEngine: a retry after a failed attempt (Athena returns the 
 
   it(`after ${MAX_STATEMENT_ATTEMPTS} failed attempts under one key, starts no more and says so`, async () => {
     const { engine: e, time } = engine();
-    tokenAwareAthena(time.now, Array.from({ length: MAX_STATEMENT_ATTEMPTS }, () => ["FAILED"] as QueryExecutionState[]));
+    tokenAwareAthena(
+      time.now,
+      Array.from({ length: MAX_STATEMENT_ATTEMPTS }, () => ["FAILED"] as QueryExecutionState[]),
+    );
 
     await expect(e.execute("SELECT 1 AS n", { idempotencyKey: KEY })).rejects.toThrow(
       `Athena statement not started: its ${MAX_STATEMENT_ATTEMPTS} attempts under this idempotency key all ended FAILED or CANCELLED`,
@@ -386,8 +416,27 @@ describe("AthenaQueryEngine: results", () => {
     statesInOrder(execution("SUCCEEDED"));
     athena
       .on(GetQueryResultsCommand)
-      .resolvesOnce(page(["id", "price"], [["id", "price"], ["bitcoin", "64000.5"], ["tether", null]], "page-2"))
-      .resolvesOnce(page(["id", "price"], [["id", "1.0"], ["solana", "150"]], "page-3"))
+      .resolvesOnce(
+        page(
+          ["id", "price"],
+          [
+            ["id", "price"],
+            ["bitcoin", "64000.5"],
+            ["tether", null],
+          ],
+          "page-2",
+        ),
+      )
+      .resolvesOnce(
+        page(
+          ["id", "price"],
+          [
+            ["id", "1.0"],
+            ["solana", "150"],
+          ],
+          "page-3",
+        ),
+      )
       .resolvesOnce(page(["id", "price"], [["ethereum", "3000"]]));
     const { engine: e } = engine();
 
@@ -452,7 +501,13 @@ describe("AthenaQueryEngine over HTTP: the real SDK against a loopback Athena", 
       credentials: { accessKeyId: "AKIDSTANDIN", secretAccessKey: "stand-in-secret" },
     });
     const time = fakeTime();
-    return new AthenaQueryEngine(client, { workGroup: "wg_http", database: "crypto_data", sleep: time.sleep, now: time.now, logger: recorder().logger });
+    return new AthenaQueryEngine(client, {
+      workGroup: "wg_http",
+      database: "crypto_data",
+      sleep: time.sleep,
+      now: time.now,
+      logger: recorder().logger,
+    });
   }
 
   it.each([

@@ -6,7 +6,16 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { createAthenaViews, decodePrestoView, encodePrestoView, PRESTO_TYPES, PRESTO_VIEW_CATALOG, PRESTO_VIEW_EXPANDED_TEXT, prestoViewDefinition, VIEW_SERDE_INFO } from "../components/athenaViews";
+import {
+  createAthenaViews,
+  decodePrestoView,
+  encodePrestoView,
+  PRESTO_TYPES,
+  PRESTO_VIEW_CATALOG,
+  PRESTO_VIEW_EXPANDED_TEXT,
+  prestoViewDefinition,
+  VIEW_SERDE_INFO,
+} from "../components/athenaViews";
 import { stripLineComments, viewDependencies, viewNames, viewSql } from "../functions/sqlFiles";
 import { deriveViewSchemas, DuckDbEngine, ViewColumn, ViewSchema } from "../local/duckdbEngine";
 import { makeTempDir, removeTempDir } from "./helpers/factories";
@@ -90,7 +99,11 @@ describe("each view table, as Athena writes a CREATE VIEW", () => {
 
   test("the description is the SQL's leading comment paragraph", () => {
     const description = viewTable("v_top_100").inputs.description as string;
-    expect(description).toBe(viewSql("v_top_100").split("\n")[0].replace(/^--\s*/, ""));
+    expect(description).toBe(
+      viewSql("v_top_100")
+        .split("\n")[0]
+        .replace(/^--\s*/, ""),
+    );
     for (const view of viewNames()) expect((viewTable(view).inputs.description as string).length).toBeLessThanOrEqual(2048);
   });
 });
@@ -176,7 +189,12 @@ describe("dependency order", () => {
 describe("view text encoding", () => {
   test("encode and decode round-trip, UTF-8 included", () => {
     const definition = prestoViewDefinition("-- note\nSELECT 'café' AS word\n", "db", [{ name: "word", type: "string" }]);
-    expect(definition).toEqual({ originalSql: "SELECT 'café' AS word", catalog: "awsdatacatalog", schema: "db", columns: [{ name: "word", type: "varchar" }] });
+    expect(definition).toEqual({
+      originalSql: "SELECT 'café' AS word",
+      catalog: "awsdatacatalog",
+      schema: "db",
+      columns: [{ name: "word", type: "varchar" }],
+    });
     const text = encodePrestoView(definition);
     expect(text.startsWith("/* Presto View: ")).toBe(true);
     expect(text.endsWith(" */")).toBe(true);

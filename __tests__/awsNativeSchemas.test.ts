@@ -11,7 +11,14 @@ import { CryptoAnalyticsPipeline } from "../components/pipeline";
 import { viewNames } from "../functions/sqlFiles";
 import { awsNativeArgs, awsNativeInputInterfaces } from "./helpers/awsNativeDeclarations";
 import { awsNativeName, awsNativeSchemaViolations, cloudFormationType, schemaDatabase } from "./helpers/cloudFormationSchema";
-import { installPulumiMocks, MOCK_ACCOUNT_ID, MOCK_KMS_KEY_ARN, MOCK_REGION, RecordedResource, RESOURCE_TYPES as T } from "./helpers/pulumiMocks";
+import {
+  installPulumiMocks,
+  MOCK_ACCOUNT_ID,
+  MOCK_KMS_KEY_ARN,
+  MOCK_REGION,
+  RecordedResource,
+  RESOURCE_TYPES as T,
+} from "./helpers/pulumiMocks";
 
 const mocks = installPulumiMocks();
 // The pipeline serializes both functions; a serialization error makes a mocked deployment hang instead of failing.
@@ -65,7 +72,9 @@ describe("the resources the pipeline creates", () => {
   });
 
   test("every recorded aws-native resource's inputs conform to its registry schema", () => {
-    const violations = awsNativeResources().flatMap((r) => awsNativeSchemaViolations(r.type, r.inputs).map((v) => `${r.type} ${r.name}: ${v}`));
+    const violations = awsNativeResources().flatMap((r) =>
+      awsNativeSchemaViolations(r.type, r.inputs).map((v) => `${r.type} ${r.name}: ${v}`),
+    );
     expect(violations).toEqual([]);
   });
 });
@@ -100,7 +109,12 @@ describe("a fault injected into the dashboard's inputs fails the check with its 
       { availabilityStatus: "ENABLED" },
       () => "DashboardPublishOptions.ExportToCSVOption: unknown property; aws-native spells it exportToCsvOption",
     ],
-    ["a number for a string", () => ["definition", "sheets", 0, "sheetId"], 42, () => "Definition.Sheets[0].SheetId: expected string, got number 42"],
+    [
+      "a number for a string",
+      () => ["definition", "sheets", 0, "sheetId"],
+      42,
+      () => "Definition.Sheets[0].SheetId: expected string, got number 42",
+    ],
     ["a string for an array", () => ["permissions"], VIEWER, () => `Permissions: expected array, got string "${VIEWER}"`],
     ["an object for a string", () => [...visual(), "visualId"], { id: "x" }, () => `${kpiPath()}.VisualId: expected string, got object`],
     [
@@ -110,7 +124,12 @@ describe("a fault injected into the dashboard's inputs fails the check with its 
       () => 'DashboardPublishOptions.AdHocFilteringOption.AvailabilityStatus: "OFF" is not one of ENABLED, DISABLED',
     ],
     ["a missing required top-level property", () => ["dashboardId"], undefined, () => "DashboardId: missing required property"],
-    ["a missing required nested property", () => [...visual(), "visualId"], undefined, () => `${kpiPath()}.VisualId: missing required property`],
+    [
+      "a missing required nested property",
+      () => [...visual(), "visualId"],
+      undefined,
+      () => `${kpiPath()}.VisualId: missing required property`,
+    ],
     [
       "an Output the mocks left unknown",
       () => ["definition", "dataSetIdentifierDeclarations", 0, "dataSetArn"],
@@ -126,7 +145,9 @@ describe("a fault injected into the dashboard's inputs fails the check with its 
   test("a secret is checked through its wrapper", () => {
     const secret = (v: unknown): Json => ({ [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: v });
     expect(awsNativeSchemaViolations(T.quicksightDashboard, injected(["dashboardId"], secret("board")))).toEqual([]);
-    expect(awsNativeSchemaViolations(T.quicksightDashboard, injected(["dashboardId"], secret(7)))).toEqual(["DashboardId: expected string, got number 7"]);
+    expect(awsNativeSchemaViolations(T.quicksightDashboard, injected(["dashboardId"], secret(7)))).toEqual([
+      "DashboardId: expected string, got number 7",
+    ]);
   });
 
   test("a required name the provider auto-names may be left out, as the SDK declares it optional", () => {
@@ -139,7 +160,12 @@ describe("a fault injected into the dashboard's inputs fails the check with its 
 describe("other aws-native types", () => {
   const role = `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/states`;
   test.each<[string, string, Json, string[]]>([
-    ["a map's values", "aws-native:ssm:Parameter", { type: "String", value: "v", tags: { team: "data", cost: 1 } }, ['Tags["cost"]: expected string, got number 1']],
+    [
+      "a map's values",
+      "aws-native:ssm:Parameter",
+      { type: "String", value: "v", tags: { team: "data", cost: 1 } },
+      ['Tags["cost"]: expected string, got number 1'],
+    ],
     ["a map's keys are data, not property names", "aws-native:ssm:Parameter", { type: "String", value: "v", tags: { anyKey: "x" } }, []],
     [
       "a union matched by none of its members",
@@ -147,9 +173,19 @@ describe("other aws-native types", () => {
       { roleArn: role, definitionSubstitutions: { Bucket: "b", Count: 3, On: true, Bad: { x: 1 } } },
       ['DefinitionSubstitutions["Bad"]: expected string | integer | boolean, got object'],
     ],
-    ["an integer property given a fraction", "aws-native:sqs:Queue", { delaySeconds: 1.5 }, ["DelaySeconds: expected integer, got number 1.5"]],
+    [
+      "an integer property given a fraction",
+      "aws-native:sqs:Queue",
+      { delaySeconds: 1.5 },
+      ["DelaySeconds: expected integer, got number 1.5"],
+    ],
     ["a resource's own Id property is aws-native's awsId", "aws-native:mediapackage:Channel", { awsId: "live" }, []],
-    ["a resource's own Id property given as id", "aws-native:mediapackage:Channel", { id: "live" }, ["Id: unknown property; aws-native spells it awsId", "Id: missing required property"]],
+    [
+      "a resource's own Id property given as id",
+      "aws-native:mediapackage:Channel",
+      { id: "live" },
+      ["Id: unknown property; aws-native spells it awsId", "Id: missing required property"],
+    ],
   ])("%s (%s)", (_label, type, inputs, expected) => {
     expect(awsNativeSchemaViolations(type, inputs)).toEqual(expected);
   });

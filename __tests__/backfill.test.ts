@@ -22,7 +22,15 @@ import { S3ObjectStore } from "../functions/s3ObjectStore";
 import { DuckDbEngine } from "../local/duckdbEngine";
 import { CORE_COINS } from "../local/simulator";
 import { STAND_IN_REGION, startAwsStandIn } from "./helpers/awsStandIn";
-import { ChartMarket, marketChartBody, marketChartCoinOf, marketChartResponder, rateLimit, Responder, startCoinGeckoStandIn } from "./helpers/coingeckoStandIn";
+import {
+  ChartMarket,
+  marketChartBody,
+  marketChartCoinOf,
+  marketChartResponder,
+  rateLimit,
+  Responder,
+  startCoinGeckoStandIn,
+} from "./helpers/coingeckoStandIn";
 import { errorBody, fixtureBytes, fixturePage, recorder, tempDirsRemovedAfterAll } from "./helpers/factories";
 import { standInTiming } from "./helpers/lakeInvariants";
 import { processedRows } from "./helpers/simulatedLake";
@@ -39,12 +47,25 @@ const MARKET: ChartMarket = {
 };
 
 /** Backfills `lake` from a stand-in answering `responder`; resolves the result and the stand-in's requests. */
-async function backfill(lake: string | S3ObjectStore, responder: Responder, options: { coins?: BackfillCoin[]; maxRetries?: number; days?: number; nowMs?: number } = {}) {
+async function backfill(
+  lake: string | S3ObjectStore,
+  responder: Responder,
+  options: { coins?: BackfillCoin[]; maxRetries?: number; days?: number; nowMs?: number } = {},
+) {
   const standIn = await startCoinGeckoStandIn({ fallback: responder });
   try {
     const client = createCoinGeckoClient({ ...standInTiming(options.maxRetries ?? 3), baseUrl: standIn.baseUrl });
     const store = typeof lake === "string" ? new LocalObjectStore(lake) : lake;
-    const run = runBackfill({ store, client, coins: options.coins ?? COINS, days: options.days ?? DAYS, nowMs: options.nowMs ?? NOW, vsCurrency: "usd", pacingMs: 0, logger: recorder().logger });
+    const run = runBackfill({
+      store,
+      client,
+      coins: options.coins ?? COINS,
+      days: options.days ?? DAYS,
+      nowMs: options.nowMs ?? NOW,
+      vsCurrency: "usd",
+      pacingMs: 0,
+      logger: recorder().logger,
+    });
     const result = await run.catch((err: unknown) => err as Error);
     return { result, requests: standIn.requests };
   } finally {
@@ -77,7 +98,10 @@ function digests(dir: string, sub = ""): Record<string, string> {
     for (const entry of fs.readdirSync(full, { withFileTypes: true })) {
       const child = path.join(rel, entry.name);
       if (entry.isDirectory()) walk(child);
-      else out[child] = createHash("sha256").update(fs.readFileSync(path.join(dir, child))).digest("hex");
+      else
+        out[child] = createHash("sha256")
+          .update(fs.readFileSync(path.join(dir, child)))
+          .digest("hex");
     }
   };
   walk(sub);
@@ -97,8 +121,16 @@ describe("backfill of 7 days from the loopback CoinGecko", () => {
     for (const coin of COINS) {
       const raw = fs.readFileSync(path.join(cleanLake, marketChartRawKey(TO_SLOT - (TO_SLOT % 3600), DAYS, coin.id)));
       expect(raw.toString("utf8")).toBe(marketChartBody(MARKET, coin.id, DAYS));
-      const record = JSON.parse(fs.readFileSync(path.join(cleanLake, marketChartRequestKey(TO_SLOT - (TO_SLOT % 3600), DAYS, coin.id)), "utf8")) as Record<string, unknown>;
-      expect(record).toMatchObject({ coin: coin.id, days: DAYS, bytes: raw.byteLength, sha256: createHash("sha256").update(raw).digest("hex"), request: { params: { vs_currency: "usd", days: DAYS } } });
+      const record = JSON.parse(
+        fs.readFileSync(path.join(cleanLake, marketChartRequestKey(TO_SLOT - (TO_SLOT % 3600), DAYS, coin.id)), "utf8"),
+      ) as Record<string, unknown>;
+      expect(record).toMatchObject({
+        coin: coin.id,
+        days: DAYS,
+        bytes: raw.byteLength,
+        sha256: createHash("sha256").update(raw).digest("hex"),
+        request: { params: { vs_currency: "usd", days: DAYS } },
+      });
     }
   });
 
@@ -110,11 +142,15 @@ describe("backfill of 7 days from the loopback CoinGecko", () => {
     expect(rows.every((r) => r.source === "backfill")).toBe(true);
     for (const coin of COINS) {
       const mine = rows.filter((r) => r.id === coin.id);
-      expect(mine.map((r) => [r.timestamp, r.current_price, r.symbol, r.name]).sort()).toEqual([...servedSlots(coin.id)].map(([slot, [, price]]) => [slot, price, coin.symbol, coin.name]).sort());
+      expect(mine.map((r) => [r.timestamp, r.current_price, r.symbol, r.name]).sort()).toEqual(
+        [...servedSlots(coin.id)].map(([slot, [, price]]) => [slot, price, coin.symbol, coin.name]).sort(),
+      );
     }
     // Rank by market cap among the slot's coins: the simulator's order of market caps, in every slot.
     const bySize = [...CORE_COINS].sort((a, b) => b.price * b.supply - a.price * a.supply).map((c) => c.id);
-    const fullSlot = rows.filter((r) => r.timestamp === [...expectedSlots].find((s) => rows.filter((x) => x.timestamp === s).length === COINS.length));
+    const fullSlot = rows.filter(
+      (r) => r.timestamp === [...expectedSlots].find((s) => rows.filter((x) => x.timestamp === s).length === COINS.length),
+    );
     expect(fullSlot.sort((a, b) => (a.market_cap_rank ?? 0) - (b.market_cap_rank ?? 0)).map((r) => r.id)).toEqual(bySize);
     // The 1 h change compares with the point an hour earlier; the series of 7 days is too short for 7 d at its start.
     const btc = rows.filter((r) => r.id === "bitcoin").sort((a, b) => a.timestamp - b.timestamp);
@@ -139,11 +175,18 @@ describe("backfill of 7 days from the loopback CoinGecko", () => {
         }
         return [...byHour].map(([hour, [, price]]) => [hour, c.id, price]);
       });
-      const trend = (await engine.execute("SELECT hour_start, id, close_price FROM v_trendline_core")).rows.map((r) => [r.hour_start, r.id, r.close_price]);
+      const trend = (await engine.execute("SELECT hour_start, id, close_price FROM v_trendline_core")).rows.map((r) => [
+        r.hour_start,
+        r.id,
+        r.close_price,
+      ]);
       expect(trend.sort()).toEqual(expected.sort());
 
       const latestPrices = COINS.filter((c) => servedSlots(c.id).has(latest)).map((c) => [c.id, servedSlots(c.id).get(latest)?.[1]]);
-      const top = (await engine.execute("SELECT id, current_price FROM v_top_100 ORDER BY market_cap_rank")).rows.map((r) => [r.id, r.current_price]);
+      const top = (await engine.execute("SELECT id, current_price FROM v_top_100 ORDER BY market_cap_rank")).rows.map((r) => [
+        r.id,
+        r.current_price,
+      ]);
       expect(top.sort()).toEqual(latestPrices.sort());
     } finally {
       engine.close();
@@ -162,7 +205,10 @@ describe("backfill of 7 days from the loopback CoinGecko", () => {
 
   it("an interrupted run resumes: only the missing coins are requested, and the lake ends as a clean run's", async () => {
     const lake = tempDir("backfill-resume");
-    const storm: Responder = (request, index) => (marketChartCoinOf(request.path) === "tether" ? { status: 429, body: errorBody(429, "rate limited") } : marketChartResponder(MARKET)(request, index));
+    const storm: Responder = (request, index) =>
+      marketChartCoinOf(request.path) === "tether"
+        ? { status: 429, body: errorBody(429, "rate limited") }
+        : marketChartResponder(MARKET)(request, index);
     const first = await backfill(lake, storm, { maxRetries: 1 });
     expect(first.result).toBeInstanceOf(Error);
     expect((first.result as Error).message).toMatch(/kept rate limiting.*tether market_chart/);
@@ -190,7 +236,13 @@ describe("backfill of 7 days from the loopback CoinGecko", () => {
     const liveSlot = [...servedSlots("bitcoin").keys()][100];
     const standIn = await startCoinGeckoStandIn({ fallback: fixturePage("recorded-5-coins.json") });
     try {
-      await runIngest({ store, source: createCoinGeckoSource({ ...standInTiming(0), baseUrl: standIn.baseUrl, topN: 5 }), scheduledTime: liveSlot * 1000 + 30_000, vsCurrency: "usd", ...recorder() });
+      await runIngest({
+        store,
+        source: createCoinGeckoSource({ ...standInTiming(0), baseUrl: standIn.baseUrl, topN: 5 }),
+        scheduledTime: liveSlot * 1000 + 30_000,
+        vsCurrency: "usd",
+        ...recorder(),
+      });
     } finally {
       await standIn.close();
     }
@@ -209,10 +261,19 @@ describe("backfill of 7 days from the loopback CoinGecko", () => {
     const aws = await startAwsStandIn();
     try {
       aws.buckets.set("lake-bucket", new Map());
-      const client = new S3Client({ region: STAND_IN_REGION, endpoint: aws.url, forcePathStyle: true, credentials: { accessKeyId: "AKIDSTANDIN", secretAccessKey: "stand-in-secret" } });
+      const client = new S3Client({
+        region: STAND_IN_REGION,
+        endpoint: aws.url,
+        forcePathStyle: true,
+        credentials: { accessKeyId: "AKIDSTANDIN", secretAccessKey: "stand-in-secret" },
+      });
       const { result } = await backfill(new S3ObjectStore(client, "lake-bucket"), marketChartResponder(MARKET));
       expect(result).toMatchObject({ requests: COINS.length });
-      const inBucket = Object.fromEntries([...(aws.buckets.get("lake-bucket") ?? new Map())].filter(([key]) => !key.endsWith(".request.json")).map(([key, o]) => [key, createHash("sha256").update(o.body).digest("hex")]));
+      const inBucket = Object.fromEntries(
+        [...(aws.buckets.get("lake-bucket") ?? new Map())]
+          .filter(([key]) => !key.endsWith(".request.json"))
+          .map(([key, o]) => [key, createHash("sha256").update(o.body).digest("hex")]),
+      );
       expect(inBucket).toEqual(dataDigests(cleanLake));
       expect([...(aws.buckets.get("lake-bucket")?.keys() ?? [])].filter((key) => key.endsWith(".request.json"))).toHaveLength(COINS.length);
       expect(aws.ops("PutObject").every((r) => r.headers["if-none-match"] === "*")).toBe(true);
@@ -226,16 +287,32 @@ describe("local on an empty lake, live", () => {
   it("backfills the four trendline coins first, so the 7-day lines are real at the first dashboard", async () => {
     const lake = tempDir("backfill-local");
     const chart = marketChartResponder(MARKET);
-    const standIn = await startCoinGeckoStandIn({ fallback: (request, index) => (request.path.endsWith("/coins/markets") ? fixturePage("recorded-5-coins.json") : chart(request, index)) });
+    const standIn = await startCoinGeckoStandIn({
+      fallback: (request, index) =>
+        request.path.endsWith("/coins/markets") ? fixturePage("recorded-5-coins.json") : chart(request, index),
+    });
     const status: string[] = [];
     try {
-      const result = await localCommand({ lake, source: "live", apiUrl: standIn.baseUrl, once: true, port: 0, status: (l) => status.push(l), logSink: () => undefined, progressStream: { write: () => true } });
+      const result = await localCommand({
+        lake,
+        source: "live",
+        apiUrl: standIn.baseUrl,
+        once: true,
+        port: 0,
+        status: (l) => status.push(l),
+        logSink: () => undefined,
+        progressStream: { write: () => true },
+      });
       expect(result.backfilled).toBeGreaterThan(0);
     } finally {
       await standIn.close();
     }
-    expect(standIn.requests.filter((r) => marketChartCoinOf(r.path) !== undefined).map((r) => marketChartCoinOf(r.path))).toEqual(COINS.map((c) => c.id));
-    expect(status.some((l) => /empty lake: backfilling 7 days of CoinGecko history of bitcoin, ethereum, tether, solana/.test(l))).toBe(true);
+    expect(standIn.requests.filter((r) => marketChartCoinOf(r.path) !== undefined).map((r) => marketChartCoinOf(r.path))).toEqual(
+      COINS.map((c) => c.id),
+    );
+    expect(status.some((l) => /empty lake: backfilling 7 days of CoinGecko history of bitcoin, ethereum, tether, solana/.test(l))).toBe(
+      true,
+    );
     const engine = await DuckDbEngine.open(lake);
     try {
       const { rows } = await engine.execute("SELECT id, count(*) AS hours FROM v_trendline_core GROUP BY id ORDER BY id");
@@ -251,7 +328,16 @@ describe("local on an empty lake, live", () => {
     const lake = tempDir("backfill-local-off");
     const standIn = await startCoinGeckoStandIn({ fallback: fixturePage("recorded-5-coins.json") });
     try {
-      const result = await localCommand({ lake, source: "live", apiUrl: standIn.baseUrl, once: true, port: 0, backfill: false, status: () => undefined, logSink: () => undefined });
+      const result = await localCommand({
+        lake,
+        source: "live",
+        apiUrl: standIn.baseUrl,
+        once: true,
+        port: 0,
+        backfill: false,
+        status: () => undefined,
+        logSink: () => undefined,
+      });
       expect(result.backfilled).toBe(0);
     } finally {
       await standIn.close();
@@ -270,15 +356,28 @@ describe("market_chart as CoinGecko documents it", () => {
     expect(result).toMatchObject({ slotsWritten: 2, rows: 2 });
     const rows = processedRows(lake).sort((a, b) => a.timestamp - b.timestamp);
     expect(rows.map((r) => [r.timestamp, r.current_price, r.market_cap, r.volume_24h, r.market_cap_rank])).toEqual(
-      chart.prices.map(([ms, price], i) => [floorToSlot(Math.floor(ms / 1000)), price, Math.round(chart.market_caps[i][1] as number), Math.round(chart.total_volumes[i][1] as number), 1]),
+      chart.prices.map(([ms, price], i) => [
+        floorToSlot(Math.floor(ms / 1000)),
+        price,
+        Math.round(chart.market_caps[i][1] as number),
+        Math.round(chart.total_volumes[i][1] as number),
+        1,
+      ]),
     );
   });
 
   it("arrays of unequal length and null values give null columns, not errors", async () => {
     const t0 = TO_SLOT * 1000 - 3 * 3_600_000 + 1_234;
     const body = JSON.stringify({
-      prices: [[t0, 10], [t0 + 3_600_000, null], [t0 + 7_200_000, 12]],
-      market_caps: [[t0, 1000], [t0 + 7_200_000, null]],
+      prices: [
+        [t0, 10],
+        [t0 + 3_600_000, null],
+        [t0 + 7_200_000, 12],
+      ],
+      market_caps: [
+        [t0, 1000],
+        [t0 + 7_200_000, null],
+      ],
       total_volumes: [[t0 + 3_600_000, 50]],
     });
     const lake = tempDir("backfill-nulls");
@@ -294,15 +393,59 @@ describe("market_chart as CoinGecko documents it", () => {
 });
 
 describe("bad input: a clear message, and processed/ untouched", () => {
-  const chartFor = (id: string, answer: Responder): Responder => (request, index) => (marketChartCoinOf(request.path) === id ? answer(request, index) : marketChartResponder(MARKET)(request, index));
+  const chartFor =
+    (id: string, answer: Responder): Responder =>
+    (request, index) =>
+      marketChartCoinOf(request.path) === id ? answer(request, index) : marketChartResponder(MARKET)(request, index);
   describe.each<[string, Responder, RegExp, BackfillCoin[]?]>([
-    ["an unknown coin id", marketChartResponder(MARKET), /^unknown coin id "no-such-coin": CoinGecko has no \/coins\/no-such-coin\/market_chart \(HTTP 404\)/, [...COINS.slice(0, 2), { id: "no-such-coin", symbol: "", name: "" }]],
-    ["CoinGecko's 10012 time-range error", chartFor("tether", () => ({ status: 401, body: JSON.stringify({ error: { status: { error_code: 10012, error_message: "Your request exceeds the allowed time range." } } }) })), /CoinGecko error 10012: the requested history reaches beyond/],
-    ["a 200 whose body is an error object", chartFor("tether", () => ({ body: JSON.stringify({ error: "invalid vs_currency" }) })), /CoinGecko answered HTTP 200 .*invalid vs_currency/],
-    ["a point that is not [ms, value]", chartFor("tether", () => ({ body: JSON.stringify({ prices: [[1, 2], ["x", 3]], market_caps: [], total_volumes: [] }) })), /market_chart of "tether" has a malformed point 1 in "prices"/],
-    ["a body without one of the three series", chartFor("tether", () => ({ body: JSON.stringify({ prices: [] }) })), /market_chart of "tether" has no "market_caps" array/],
+    [
+      "an unknown coin id",
+      marketChartResponder(MARKET),
+      /^unknown coin id "no-such-coin": CoinGecko has no \/coins\/no-such-coin\/market_chart \(HTTP 404\)/,
+      [...COINS.slice(0, 2), { id: "no-such-coin", symbol: "", name: "" }],
+    ],
+    [
+      "CoinGecko's 10012 time-range error",
+      chartFor("tether", () => ({
+        status: 401,
+        body: JSON.stringify({ error: { status: { error_code: 10012, error_message: "Your request exceeds the allowed time range." } } }),
+      })),
+      /CoinGecko error 10012: the requested history reaches beyond/,
+    ],
+    [
+      "a 200 whose body is an error object",
+      chartFor("tether", () => ({ body: JSON.stringify({ error: "invalid vs_currency" }) })),
+      /CoinGecko answered HTTP 200 .*invalid vs_currency/,
+    ],
+    [
+      "a point that is not [ms, value]",
+      chartFor("tether", () => ({
+        body: JSON.stringify({
+          prices: [
+            [1, 2],
+            ["x", 3],
+          ],
+          market_caps: [],
+          total_volumes: [],
+        }),
+      })),
+      /market_chart of "tether" has a malformed point 1 in "prices"/,
+    ],
+    [
+      "a body without one of the three series",
+      chartFor("tether", () => ({ body: JSON.stringify({ prices: [] }) })),
+      /market_chart of "tether" has no "market_caps" array/,
+    ],
     ["a truncated body", chartFor("tether", () => ({ body: '{"prices":[[1,2]' })), /market_chart of "tether" is not valid JSON/],
-    ["a rate-limit storm", chartFor("tether", () => ({ status: 429, headers: { "content-type": "application/json", "retry-after": "0" }, body: errorBody(429, "rate limited") })), /kept rate limiting the requests \(HTTP 429\) on tether market_chart: gave up after 3 attempt\(s\)/],
+    [
+      "a rate-limit storm",
+      chartFor("tether", () => ({
+        status: 429,
+        headers: { "content-type": "application/json", "retry-after": "0" },
+        body: errorBody(429, "rate limited"),
+      })),
+      /kept rate limiting the requests \(HTTP 429\) on tether market_chart: gave up after 3 attempt\(s\)/,
+    ],
   ])("%s", (_what, responder, message, coins) => {
     it("fails naming the coin and the fault; the coins before it keep complete raw responses, nothing else is written", async () => {
       const lake = tempDir("backfill-bad");
@@ -310,8 +453,17 @@ describe("bad input: a clear message, and processed/ untouched", () => {
       expect(result).toBeInstanceOf(Error);
       expect((result as Error).message).toMatch(message);
       expect(Object.keys(digests(lake, LAKE_PREFIXES.processed))).toEqual([]);
-      const raw = Object.keys(digests(lake, LAKE_PREFIXES.raw)).map((k) => path.basename(k)).sort();
-      expect(raw).toEqual(["bitcoin", "ethereum"].flatMap((id) => [`${TO_SLOT - (TO_SLOT % 3600)}.market_chart.${DAYS}d.${id}.json`, `${TO_SLOT - (TO_SLOT % 3600)}.market_chart.${DAYS}d.${id}.request.json`]).sort());
+      const raw = Object.keys(digests(lake, LAKE_PREFIXES.raw))
+        .map((k) => path.basename(k))
+        .sort();
+      expect(raw).toEqual(
+        ["bitcoin", "ethereum"]
+          .flatMap((id) => [
+            `${TO_SLOT - (TO_SLOT % 3600)}.market_chart.${DAYS}d.${id}.json`,
+            `${TO_SLOT - (TO_SLOT % 3600)}.market_chart.${DAYS}d.${id}.request.json`,
+          ])
+          .sort(),
+      );
     });
   });
 

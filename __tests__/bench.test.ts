@@ -28,10 +28,14 @@ let run: RunOutput;
 beforeAll(async () => {
   dir = makeTempDir("bench-quick");
   const out = path.join(dir, "results.json");
-  const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "bench", "--", "--quick", "--out", out, "--lakes", path.join(dir, "lakes")], {
-    cwd: REPO_ROOT,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const { stdout } = await promisify(execFile)(
+    "npm",
+    ["run", "--silent", "bench", "--", "--quick", "--out", out, "--lakes", path.join(dir, "lakes")],
+    {
+      cwd: REPO_ROOT,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   run = { stdout, results: JSON.parse(fs.readFileSync(out, "utf8")) as Record<string, unknown> };
 });
 afterAll(() => removeTempDir(dir));
@@ -103,7 +107,12 @@ test("covers every measurement group, and every view on both lakes", () => {
       expect([view, what, names.filter((n) => n.startsWith(`view ${view}: ${what}`)).length]).toEqual([view, what, count]);
     }
   }
-  for (const group of ["dashboard: full refresh", "dashboard server: start-up", "dashboard server: resident memory", "cli: query v_top_100 end to end"]) {
+  for (const group of [
+    "dashboard: full refresh",
+    "dashboard server: start-up",
+    "dashboard server: resident memory",
+    "cli: query v_top_100 end to end",
+  ]) {
     expect([group, names.filter((n) => n.startsWith(group)).length >= 3]).toEqual([group, true]);
   }
 });
@@ -139,7 +148,10 @@ test("prints every figure and every target with its verdict", () => {
   for (const f of figures()) expect(run.stdout).toContain(f.name as string);
   for (const t of targets()) {
     const line = run.stdout.split("\n").find((l) => l.startsWith(t.name as string));
-    const verdict = line?.trimEnd().split(/\s{2,}/).pop();
+    const verdict = line
+      ?.trimEnd()
+      .split(/\s{2,}/)
+      .pop();
     expect([t.name, verdict]).toEqual([t.name, t.met ? "met" : "NOT met"]);
   }
 });

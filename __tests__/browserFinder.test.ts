@@ -47,7 +47,11 @@ describe("findBrowser", () => {
   it.each([
     ["linux", "home/user/.cache/ms-playwright", "chromium-1187/chrome-linux64/chrome"],
     ["linux", "home/user/.cache/ms-playwright", "chromium_headless_shell-1187/chrome-headless-shell-linux64/chrome-headless-shell"],
-    ["darwin", "home/user/Library/Caches/ms-playwright", "chromium-1187/chrome-mac-arm64/Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing"],
+    [
+      "darwin",
+      "home/user/Library/Caches/ms-playwright",
+      "chromium-1187/chrome-mac-arm64/Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing",
+    ],
   ])("on %s, finds Playwright's download in %s: %s", (platform, cache, executable) => {
     const fake = sandbox();
     const file = fake.put(path.join(cache, executable));
@@ -67,7 +71,12 @@ describe("findBrowser", () => {
     const fake = sandbox();
     const custom = fake.put("browsers/chromium-1187/chrome-linux/chrome");
     fake.put("home/user/.cache/ms-playwright/chromium-1187/chrome-linux/chrome");
-    const search = { env: { PLAYWRIGHT_BROWSERS_PATH: path.join(fake.root, "browsers") }, platform: "linux", home: fake.home, root: fake.root };
+    const search = {
+      env: { PLAYWRIGHT_BROWSERS_PATH: path.join(fake.root, "browsers") },
+      platform: "linux",
+      home: fake.home,
+      root: fake.root,
+    };
     expect(findBrowser(search)).toBe(custom);
     const system = fake.put("/usr/bin/chromium-browser");
     expect(findBrowser(search)).toBe(system);
@@ -83,7 +92,9 @@ describe("findBrowser", () => {
   it("takes CHROMIUM_PATH over CHROME_PATH", () => {
     const fake = sandbox();
     const [chromium, chrome] = [fake.put("a/chromium"), fake.put("b/chrome")];
-    expect(findBrowser({ env: { CHROME_PATH: chrome, CHROMIUM_PATH: chromium }, platform: "linux", home: fake.home, root: fake.root })).toBe(chromium);
+    expect(
+      findBrowser({ env: { CHROME_PATH: chrome, CHROMIUM_PATH: chromium }, platform: "linux", home: fake.home, root: fake.root }),
+    ).toBe(chromium);
   });
 
   it.each([

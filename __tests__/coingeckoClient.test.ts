@@ -113,7 +113,13 @@ describe("pages", () => {
     const snapshot = await sourceFor(server)(SLOT);
 
     expect(server.requests[0].path).toBe("/api/v3/coins/markets");
-    expect(server.requests[0].query).toEqual({ vs_currency: "usd", order: "market_cap_desc", per_page: "250", page: "1", price_change_percentage: "1h,24h,7d" });
+    expect(server.requests[0].query).toEqual({
+      vs_currency: "usd",
+      order: "market_cap_desc",
+      per_page: "250",
+      page: "1",
+      price_change_percentage: "1h,24h,7d",
+    });
     expect(snapshot.pages).toHaveLength(1);
     expect(Buffer.from(snapshot.pages[0].body).equals(fixtureBytes("cgdata-page1-250.json"))).toBe(true);
     expect(snapshot.retries).toBe(0);
@@ -131,7 +137,10 @@ describe("pages", () => {
     const server = await serve([fixturePage("cgdata-page1-250.json"), fixturePage("cgdata-page2-250.json")]);
     const snapshot = await sourceFor(server, { topN: 500, vsCurrency: "eur" })(SLOT);
 
-    expect(server.requests.map((r) => [r.query.page, r.query.per_page, r.query.vs_currency])).toEqual([["1", "250", "eur"], ["2", "250", "eur"]]);
+    expect(server.requests.map((r) => [r.query.page, r.query.per_page, r.query.vs_currency])).toEqual([
+      ["1", "250", "eur"],
+      ["2", "250", "eur"],
+    ]);
     expect(snapshot.pages.map((p) => p.page)).toEqual([1, 2]);
     expect(Buffer.from(snapshot.pages[1].body).equals(fixtureBytes("cgdata-page2-250.json"))).toBe(true);
     expect(snapshot.request.pages).toBe(2);
@@ -205,7 +214,11 @@ describe("retries", () => {
     ["a 408", serverError(408), "HTTP 408"],
     ["a hung connection", { hang: true } as ScriptedResponse, "timed out after 300 ms"],
     ["a destroyed socket", { destroy: true } as ScriptedResponse, "ECONNRESET"],
-    ["a 200 carrying error_code 429", { status: 200, body: errorBody(429, "Rate limited") } as ScriptedResponse, "HTTP 200 with error_code 429"],
+    [
+      "a 200 carrying error_code 429",
+      { status: 200, body: errorBody(429, "Rate limited") } as ScriptedResponse,
+      "HTTP 200 with error_code 429",
+    ],
   ])("retries after %s", async (_case, fault, reason) => {
     const server = await serve([fault, fixturePage("recorded-5-coins.json")]);
     const seen = notices();
@@ -226,7 +239,9 @@ describe("retries", () => {
     expect(err.attempts).toBe(server.requests.length);
     expect(err.attempts).toBeGreaterThan(2);
     expect(err.elapsedMs).toBeLessThanOrEqual(budgetMs);
-    expect(err.message).toMatch(/^CoinGecko kept rate limiting the requests \(HTTP 429\) on page 1: gave up after \d+ attempt\(s\) over \d+\.\d s; the next wait of \d+\.\d s would pass the 0\.8 s time budget$/);
+    expect(err.message).toMatch(
+      /^CoinGecko kept rate limiting the requests \(HTTP 429\) on page 1: gave up after \d+ attempt\(s\) over \d+\.\d s; the next wait of \d+\.\d s would pass the 0\.8 s time budget$/,
+    );
   });
 
   it("fails at once when Retry-After asks for more than the budget", async () => {
@@ -254,11 +269,20 @@ describe("retries", () => {
     expect(server.requests).toHaveLength(maxRetries + 1);
     expect(err.attempts).toBe(maxRetries + 1);
     expect(seen.list.map((n) => n.retry)).toEqual(Array.from({ length: maxRetries }, (_, i) => i + 1));
-    expect(err.message).toMatch(new RegExp(`^CoinGecko stayed unavailable \\(HTTP 503\\) on page 1: gave up after ${maxRetries + 1} attempt\\(s\\) over \\d+\\.\\d s; its retry limit \\(${maxRetries}\\) was reached$`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `^CoinGecko stayed unavailable \\(HTTP 503\\) on page 1: gave up after ${maxRetries + 1} attempt\\(s\\) over \\d+\\.\\d s; its retry limit \\(${maxRetries}\\) was reached$`,
+      ),
+    );
   });
 
   it("counts maxRetries per page: each page of a paginated fetch gets its own retries", async () => {
-    const server = await serve([serverError(503), fixturePage("cgdata-page1-250.json"), serverError(503), fixturePage("cgdata-page2-250.json")]);
+    const server = await serve([
+      serverError(503),
+      fixturePage("cgdata-page1-250.json"),
+      serverError(503),
+      fixturePage("cgdata-page2-250.json"),
+    ]);
     const snapshot = await sourceFor(server, { maxRetries: 1, topN: 500 })(SLOT);
     expect(server.requests).toHaveLength(4);
     expect(snapshot.retries).toBe(2);
@@ -276,17 +300,85 @@ describe("retries", () => {
 
 describe("configuration errors are not retried", () => {
   it.each([
-    ["401 with error 10002", errorCodeResponse(401, 10002, "API Key Missing"), "demo", 10002, /error 10002: the API key is missing or empty although plan "demo" sends header x-cg-demo-api-key/],
-    ["401 with error 10002 on keyless", errorCodeResponse(401, 10002, "API Key Missing"), "keyless", 10002, /error 10002: an API key is required but plan "keyless" sends none/],
-    ["10010 (Pro key on the public host)", errorCodeResponse(401, 10010, "If you are using Pro API key, please change your root URL from api.coingecko.com to pro-api.coingecko.com"), "demo", 10010, /error 10010: the key is a paid \(Pro\) key but requests go to 127\.0\.0\.1:\d+; set plan "pro"/],
-    ["10011 (Demo key on the Pro host)", errorCodeResponse(400, 10011, "If you are using Demo API key, please change your root URL from pro-api.coingecko.com to api.coingecko.com"), "pro", 10011, /error 10011: the key is a Demo key but requests go to 127\.0\.0\.1:\d+; set plan "demo"/],
-    ["10005 (plan restricted)", errorCodeResponse(403, 10005, "This request is limited to paid plans"), "demo", 10005, /error 10005: \/coins\/markets is not available on plan "demo"/],
+    [
+      "401 with error 10002",
+      errorCodeResponse(401, 10002, "API Key Missing"),
+      "demo",
+      10002,
+      /error 10002: the API key is missing or empty although plan "demo" sends header x-cg-demo-api-key/,
+    ],
+    [
+      "401 with error 10002 on keyless",
+      errorCodeResponse(401, 10002, "API Key Missing"),
+      "keyless",
+      10002,
+      /error 10002: an API key is required but plan "keyless" sends none/,
+    ],
+    [
+      "10010 (Pro key on the public host)",
+      errorCodeResponse(
+        401,
+        10010,
+        "If you are using Pro API key, please change your root URL from api.coingecko.com to pro-api.coingecko.com",
+      ),
+      "demo",
+      10010,
+      /error 10010: the key is a paid \(Pro\) key but requests go to 127\.0\.0\.1:\d+; set plan "pro"/,
+    ],
+    [
+      "10011 (Demo key on the Pro host)",
+      errorCodeResponse(
+        400,
+        10011,
+        "If you are using Demo API key, please change your root URL from pro-api.coingecko.com to api.coingecko.com",
+      ),
+      "pro",
+      10011,
+      /error 10011: the key is a Demo key but requests go to 127\.0\.0\.1:\d+; set plan "demo"/,
+    ],
+    [
+      "10005 (plan restricted)",
+      errorCodeResponse(403, 10005, "This request is limited to paid plans"),
+      "demo",
+      10005,
+      /error 10005: \/coins\/markets is not available on plan "demo"/,
+    ],
     ["a 200 carrying error 10002", errorCodeResponse(200, 10002, "API Key Missing"), "demo", 10002, /error 10002/],
-    ["a plain 401", { status: 401, body: "Unauthorized" }, "pro", undefined, /rejected the pro API key \(HTTP 401\): check the key and that plan "pro" matches it/],
-    ["a 403 from the CDN", errorCodeResponse(403, 1020, "Access denied"), "demo", 1020, /refused access \(HTTP 403, CDN firewall rule 1020\)/],
-    ["a 400", { status: 400, body: JSON.stringify({ error: "invalid vs_currency" }) }, "demo", undefined, /rejected the request parameters \(HTTP 400\): check vs_currency "usd" \(CoinGecko: "invalid vs_currency"\)/],
-    ["a 404", { status: 404, body: "Not Found" }, "demo", undefined, /has no \/coins\/markets under http:\/\/127\.0\.0\.1:\d+\/api\/v3 \(HTTP 404\): check the base URL/],
-    ["a redirect", { status: 301, headers: { location: "http://127.0.0.2/elsewhere" } }, "demo", undefined, /answered with a redirect \(HTTP 301\)/],
+    [
+      "a plain 401",
+      { status: 401, body: "Unauthorized" },
+      "pro",
+      undefined,
+      /rejected the pro API key \(HTTP 401\): check the key and that plan "pro" matches it/,
+    ],
+    [
+      "a 403 from the CDN",
+      errorCodeResponse(403, 1020, "Access denied"),
+      "demo",
+      1020,
+      /refused access \(HTTP 403, CDN firewall rule 1020\)/,
+    ],
+    [
+      "a 400",
+      { status: 400, body: JSON.stringify({ error: "invalid vs_currency" }) },
+      "demo",
+      undefined,
+      /rejected the request parameters \(HTTP 400\): check vs_currency "usd" \(CoinGecko: "invalid vs_currency"\)/,
+    ],
+    [
+      "a 404",
+      { status: 404, body: "Not Found" },
+      "demo",
+      undefined,
+      /has no \/coins\/markets under http:\/\/127\.0\.0\.1:\d+\/api\/v3 \(HTTP 404\): check the base URL/,
+    ],
+    [
+      "a redirect",
+      { status: 301, headers: { location: "http://127.0.0.2/elsewhere" } },
+      "demo",
+      undefined,
+      /answered with a redirect \(HTTP 301\)/,
+    ],
   ] as const)("%s fails at once with a message naming the misconfiguration", async (_case, response, plan, errorCode, message) => {
     const server = await serve([response as ScriptedResponse], fixturePage("recorded-5-coins.json"));
     const err = await failure(sourceFor(server, { plan, apiKey: plan === "keyless" ? undefined : KEY })(SLOT));

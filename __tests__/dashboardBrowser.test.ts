@@ -21,7 +21,15 @@ import { makeTempDir, recorder, removeTempDir } from "./helpers/factories";
 const ARTIFACTS = path.join(__dirname, "artifacts");
 /** More than 100 coins, so the top-100 table can fill (one simulated coin is unranked). */
 const COINS = 120;
-const CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--headless",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 const VIEWPORT = { width: 1400, height: 1000 };
 
 let lake: string;
@@ -57,7 +65,11 @@ function collectErrors(page: Page): string[] {
 /** Every Chart.js instance of the page: its key, number of data points and non-transparent canvas pixels. */
 function chartsDrawn(page: Page): Promise<{ key: string; points: number; inkedPixels: number }[]> {
   // Runs in the page; typed structurally because this project compiles without the DOM library.
-  type Canvas = { width: number; height: number; getContext(kind: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } };
+  type Canvas = {
+    width: number;
+    height: number;
+    getContext(kind: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } };
+  };
   type PageWindow = { dashboard: { charts: Record<string, { canvas: Canvas; data: { datasets: { data: unknown[] }[] } }> } };
   return page.evaluate(() => {
     const charts = (globalThis as unknown as PageWindow).dashboard.charts;
@@ -73,23 +85,24 @@ function chartsDrawn(page: Page): Promise<{ key: string; points: number; inkedPi
 
 /** The `data-value` of each element, as numbers (evaluated in the page). */
 function dataValues(page: Page, selector: string): Promise<number[]> {
-  return page.locator(selector).evaluateAll((cells) => cells.map((c) => Number((c as unknown as { dataset: { value: string } }).dataset.value)));
+  return page
+    .locator(selector)
+    .evaluateAll((cells) => cells.map((c) => Number((c as unknown as { dataset: { value: string } }).dataset.value)));
 }
 
 /** The chart keys the spec implies: one per bar or line visual, one per series value for small multiples. */
-const EXPECTED_CHARTS = [
-  "btc_24h",
-  "top_gainers",
-  "trending",
-  ...["btc", "eth", "sol", "usdt"].map((s) => `core_7d/${s}`),
-].sort();
+const EXPECTED_CHARTS = ["btc_24h", "top_gainers", "trending", ...["btc", "eth", "sol", "usdt"].map((s) => `core_7d/${s}`)].sort();
 
 /** Checks that every expected chart is drawn with data: points in its datasets and ink on its canvas. */
 async function expectEveryChartDrawn(page: Page): Promise<void> {
   const charts = await chartsDrawn(page);
   expect(charts.map((c) => c.key).sort()).toEqual(EXPECTED_CHARTS);
   for (const chart of charts) {
-    expect({ key: chart.key, hasPoints: chart.points > 0, inked: chart.inkedPixels > 2_000 }).toEqual({ key: chart.key, hasPoints: true, inked: true });
+    expect({ key: chart.key, hasPoints: chart.points > 0, inked: chart.inkedPixels > 2_000 }).toEqual({
+      key: chart.key,
+      hasPoints: true,
+      inked: true,
+    });
   }
 }
 
@@ -155,7 +168,9 @@ describe("served dashboard", () => {
   });
 
   it("sorts the table by price when its header is clicked, descending then ascending", async () => {
-    const priceColumn = DASHBOARD_SPEC.visuals.find((v) => v.id === "top_100")?.fields.findIndex((f) => f.column === "current_price") as number;
+    const priceColumn = DASHBOARD_SPEC.visuals
+      .find((v) => v.id === "top_100")
+      ?.fields.findIndex((f) => f.column === "current_price") as number;
     const prices = (): Promise<number[]> => dataValues(page, `#visual-top_100 tbody tr td:nth-child(${priceColumn + 1})`);
     const header = page.locator('#visual-top_100 th[data-column="current_price"]');
 
@@ -213,7 +228,9 @@ describe("static export", () => {
       expect(await page.locator("#visual-top_100 tbody tr").count()).toBe(100);
       await expectEveryChartDrawn(page);
       const [expected] = JSON.parse(await queryCommand({ lake, view: "v_total_market_cap", format: "json" })) as Record<string, number>[];
-      expect(Number(await page.locator('#visual-total_market_cap [data-column="total_market_cap"]').getAttribute("data-value"))).toBe(expected.total_market_cap);
+      expect(Number(await page.locator('#visual-total_market_cap [data-column="total_market_cap"]').getAttribute("data-value"))).toBe(
+        expected.total_market_cap,
+      );
       expect(errors).toEqual([]);
       expect(exported.rows.v_top_100).toBe(100);
     } finally {

@@ -26,11 +26,14 @@ interface Answer {
 /** A request sent with its path exactly as given (no normalisation of `..` or escapes). */
 function request(port: number, path: string, options: { method?: string; host?: string } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: { host: options.host ?? `127.0.0.1:${port}` } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
+    const req = http.request(
+      { host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: { host: options.host ?? `127.0.0.1:${port}` } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      },
+    );
     req.on("error", reject);
     req.end();
   });
@@ -78,19 +81,24 @@ describe("binding", () => {
   });
 
   it("fails with a one-line reason when the port is taken", async () => {
-    await expect(startDashboardServer({ lake, port: server.port })).rejects.toThrow(`port ${server.port} on 127.0.0.1 is already in use: stop the other program or pass --port`);
+    await expect(startDashboardServer({ lake, port: server.port })).rejects.toThrow(
+      `port ${server.port} on 127.0.0.1 is already in use: stop the other program or pass --port`,
+    );
   });
 });
 
 describe("page and assets", () => {
-  it.each(pageAssets().map((a) => [a.urlPath, a.contentType, a.file] as const))("serves %s as %s, byte for byte", async (urlPath, contentType, file) => {
-    const answer = await request(server.port, urlPath);
+  it.each(pageAssets().map((a) => [a.urlPath, a.contentType, a.file] as const))(
+    "serves %s as %s, byte for byte",
+    async (urlPath, contentType, file) => {
+      const answer = await request(server.port, urlPath);
 
-    expect(answer.status).toBe(200);
-    expect(answer.headers["content-type"]).toBe(contentType);
-    expect(answer.body.equals(fs.readFileSync(file))).toBe(true);
-    expect(answer.headers["content-security-policy"]).toContain("script-src 'self'");
-  });
+      expect(answer.status).toBe(200);
+      expect(answer.headers["content-type"]).toBe(contentType);
+      expect(answer.body.equals(fs.readFileSync(file))).toBe(true);
+      expect(answer.headers["content-security-policy"]).toContain("script-src 'self'");
+    },
+  );
 
   it("takes Chart.js from the installed chart.js package, which the page loads from this server", async () => {
     const html = (await request(server.port, "/")).body.toString("utf8");
@@ -166,11 +174,14 @@ describe("views API", () => {
     expect(answer.body.byteLength).toBe(0);
   });
 
-  it.each(["evil.example", "attacker.test:8787", "127.0.0.2"])("refuses a request whose Host header is %s (DNS rebinding)", async (host) => {
-    const answer = await request(server.port, "/api/views/v_top_100", { host });
+  it.each(["evil.example", "attacker.test:8787", "127.0.0.2"])(
+    "refuses a request whose Host header is %s (DNS rebinding)",
+    async (host) => {
+      const answer = await request(server.port, "/api/views/v_top_100", { host });
 
-    expect(answer.status).toBe(403);
-  });
+      expect(answer.status).toBe(403);
+    },
+  );
 
   it("accepts localhost as the Host", async () => {
     expect((await request(server.port, "/api/spec", { host: `localhost:${server.port}` })).status).toBe(200);
@@ -180,7 +191,12 @@ describe("views API", () => {
 describe("the dashboard spec", () => {
   let schemas: Map<string, Record<string, { numeric: boolean }>>;
   beforeAll(async () => {
-    schemas = new Map((await deriveViewSchemas()).map((s) => [s.name, Object.fromEntries(s.columns.map((c) => [c.name, { numeric: c.type !== "string" }]))]));
+    schemas = new Map(
+      (await deriveViewSchemas()).map((s) => [
+        s.name,
+        Object.fromEntries(s.columns.map((c) => [c.name, { numeric: c.type !== "string" }])),
+      ]),
+    );
   });
 
   it("names only real views and columns, with number formats on numeric columns only", () => {
@@ -188,18 +204,58 @@ describe("the dashboard spec", () => {
   });
 
   const visual = (id: string): VisualSpec => DASHBOARD_SPEC.visuals.find((v) => v.id === id) as VisualSpec;
-  const withVisual = (changed: VisualSpec): DashboardSpec => ({ ...DASHBOARD_SPEC, visuals: DASHBOARD_SPEC.visuals.map((v) => (v.id === changed.id ? changed : v)) });
+  const withVisual = (changed: VisualSpec): DashboardSpec => ({
+    ...DASHBOARD_SPEC,
+    visuals: DASHBOARD_SPEC.visuals.map((v) => (v.id === changed.id ? changed : v)),
+  });
 
   it.each([
     ["an unknown view", withVisual({ ...visual("top_100"), view: "v_missing" }), "visual top_100: view v_missing does not exist"],
-    ["an unknown column", withVisual({ ...visual("top_gainers"), fields: [...visual("top_gainers").fields, { column: "nope", label: "x", role: "tooltip", format: "text" }] }), "visual top_gainers: view v_top_gainers has no column nope"],
-    ["a number format on text", withVisual({ ...visual("trending"), fields: visual("trending").fields.map((f) => (f.column === "symbol" ? { ...f, format: "percent" as const } : f)) }), "visual trending: symbol is not numeric but has format percent"],
-    ["a KPI without value", withVisual({ ...visual("total_market_cap"), fields: visual("total_market_cap").fields.filter((f) => f.role !== "value") }), "visual total_market_cap: needs 1 value field(s), has 0"],
-    ["a role the kind does not take", withVisual({ ...visual("total_volume_24h"), fields: [...visual("total_volume_24h").fields, { column: "coins", label: "Coins", role: "x", format: "integer" }] }), "visual total_volume_24h: a kpi takes no x field (coins)"],
-    ["a sort on a column the visual lacks", withVisual({ ...visual("top_100"), sort: { column: "timestamp", direction: "asc" } }), "visual top_100: sorts on timestamp, which is not one of its fields"],
+    [
+      "an unknown column",
+      withVisual({
+        ...visual("top_gainers"),
+        fields: [...visual("top_gainers").fields, { column: "nope", label: "x", role: "tooltip", format: "text" }],
+      }),
+      "visual top_gainers: view v_top_gainers has no column nope",
+    ],
+    [
+      "a number format on text",
+      withVisual({
+        ...visual("trending"),
+        fields: visual("trending").fields.map((f) => (f.column === "symbol" ? { ...f, format: "percent" as const } : f)),
+      }),
+      "visual trending: symbol is not numeric but has format percent",
+    ],
+    [
+      "a KPI without value",
+      withVisual({ ...visual("total_market_cap"), fields: visual("total_market_cap").fields.filter((f) => f.role !== "value") }),
+      "visual total_market_cap: needs 1 value field(s), has 0",
+    ],
+    [
+      "a role the kind does not take",
+      withVisual({
+        ...visual("total_volume_24h"),
+        fields: [...visual("total_volume_24h").fields, { column: "coins", label: "Coins", role: "x", format: "integer" }],
+      }),
+      "visual total_volume_24h: a kpi takes no x field (coins)",
+    ],
+    [
+      "a sort on a column the visual lacks",
+      withVisual({ ...visual("top_100"), sort: { column: "timestamp", direction: "asc" } }),
+      "visual top_100: sorts on timestamp, which is not one of its fields",
+    ],
     ["a span wider than the grid", withVisual({ ...visual("btc_24h"), span: 13 }), "visual btc_24h: span must be 1..12, got 13"],
-    ["a duplicate id", { ...DASHBOARD_SPEC, visuals: [...DASHBOARD_SPEC.visuals, visual("trending")] }, "visual trending: id is used twice"],
-    ["small multiples without a series", withVisual({ ...visual("btc_24h"), smallMultiples: true }), "visual btc_24h: small multiples need a series field"],
+    [
+      "a duplicate id",
+      { ...DASHBOARD_SPEC, visuals: [...DASHBOARD_SPEC.visuals, visual("trending")] },
+      "visual trending: id is used twice",
+    ],
+    [
+      "small multiples without a series",
+      withVisual({ ...visual("btc_24h"), smallMultiples: true }),
+      "visual btc_24h: small multiples need a series field",
+    ],
   ])("catches %s", (_case, spec, problem) => {
     expect(dashboardSpecProblems(spec, (view) => schemas.get(view))).toEqual([problem]);
   });
@@ -207,6 +263,8 @@ describe("the dashboard spec", () => {
   it("keeps a server from starting on a spec that does not match the views", async () => {
     const broken = withVisual({ ...visual("top_100"), view: "v_missing" });
 
-    await expect(startDashboardServer({ lake, port: 0, spec: broken })).rejects.toThrow("dashboard spec crypto_market is invalid: visual top_100: view v_missing does not exist");
+    await expect(startDashboardServer({ lake, port: 0, spec: broken })).rejects.toThrow(
+      "dashboard spec crypto_market is invalid: visual top_100: view v_missing does not exist",
+    );
   });
 });

@@ -70,7 +70,9 @@ type InputColumn = { name: string; type: string; subType?: string };
 
 /** The input columns of the dataset over `view` in component `component`. */
 function inputColumnsOf(view: string, component = "bi"): InputColumn[] {
-  const inputs = mocks.one(T.dataSet, `${component}-quicksight-${view.replace(/_/g, "-")}`).inputs as { physicalTableMap: Record<string, { relationalTable: { inputColumns: InputColumn[] } }> };
+  const inputs = mocks.one(T.dataSet, `${component}-quicksight-${view.replace(/_/g, "-")}`).inputs as {
+    physicalTableMap: Record<string, { relationalTable: { inputColumns: InputColumn[] } }>;
+  };
   return Object.values(inputs.physicalTableMap)[0].relationalTable.inputColumns;
 }
 interface ColumnRef {
@@ -94,7 +96,8 @@ function columnRefs(value: unknown, holder = ""): { holder: string; ref: ColumnR
   if (Array.isArray(value)) return value.flatMap((v) => columnRefs(v, holder));
   if (typeof value !== "object" || value === null) return [];
   const o = value as Json;
-  if (typeof o.dataSetIdentifier === "string" && typeof o.columnName === "string") return [{ holder, ref: { dataSetIdentifier: o.dataSetIdentifier, columnName: o.columnName } }];
+  if (typeof o.dataSetIdentifier === "string" && typeof o.columnName === "string")
+    return [{ holder, ref: { dataSetIdentifier: o.dataSetIdentifier, columnName: o.columnName } }];
   return Object.entries(o).flatMap(([k, v]) => columnRefs(v, k === "column" || k === "applyTo" ? holder : k));
 }
 
@@ -108,7 +111,13 @@ beforeAll(async () => {
   spice = new Dashboards("bi", { ...argsOf(), tags: MOCK_TAGS }, { transformations: [deps.transformation] });
   direct = new Dashboards(
     "dq",
-    argsOf({ principalArns: [USER], dashboardMode: "DIRECT_QUERY", kmsKeyArn: MOCK_KMS_KEY_ARN, bytesScannedCutoffPerQuery: 50 * 1024 ** 2, lakeFormationPermissions: true }),
+    argsOf({
+      principalArns: [USER],
+      dashboardMode: "DIRECT_QUERY",
+      kmsKeyArn: MOCK_KMS_KEY_ARN,
+      bytesScannedCutoffPerQuery: 50 * 1024 ** 2,
+      lakeFormationPermissions: true,
+    }),
     { transformations: [deps.transformation] },
   );
   await mocks.settled();
@@ -122,7 +131,9 @@ describe("datasets", () => {
     const dataSets = mocks.resourcesOf("bi").filter((r) => r.type === T.dataSet);
     expect(dataSets.map((d) => d.name).sort()).toEqual(VIEWS.map((v) => `bi-quicksight-${v.replace(/_/g, "-")}`).sort());
     for (const view of VIEWS) {
-      const inputs = mocks.one(T.dataSet, `bi-quicksight-${view.replace(/_/g, "-")}`).inputs as Json & { physicalTableMap: Record<string, Json> };
+      const inputs = mocks.one(T.dataSet, `bi-quicksight-${view.replace(/_/g, "-")}`).inputs as Json & {
+        physicalTableMap: Record<string, Json>;
+      };
       expect(inputs.importMode).toBe("SPICE");
       expect(inputs.name).toBe(`${view} (${DATABASE})`);
       expect(inputs.awsAccountId).toBe(MOCK_ACCOUNT_ID);
@@ -133,30 +144,36 @@ describe("datasets", () => {
     }
   });
 
-  test.each(["bi", "dq"])("%s: every DECIMAL column is a FLOAT decimal, so SPICE keeps sub-cent prices; no other column has a sub-type", (component) => {
-    // SPICE's FIXED decimal keeps four places (a 0.0000086 USD price would read 0); FLOAT keeps a double
-    // (https://docs.aws.amazon.com/quicksight/latest/APIReference/API_InputColumn.html).
-    const columns = VIEWS.flatMap((view) => inputColumnsOf(view, component).map((c) => ({ view, ...c })));
-    const decimals = columns.filter((c) => c.type === "DECIMAL");
-    expect(decimals.map((c) => `${c.view}.${c.name}`)).toContain("v_top_100.current_price");
-    for (const c of decimals) expect(c).toEqual({ view: c.view, name: c.name, type: "DECIMAL", subType: "FLOAT" });
-    for (const c of columns.filter((col) => col.type !== "DECIMAL")) expect(c.subType).toBeUndefined();
-  });
+  test.each(["bi", "dq"])(
+    "%s: every DECIMAL column is a FLOAT decimal, so SPICE keeps sub-cent prices; no other column has a sub-type",
+    (component) => {
+      // SPICE's FIXED decimal keeps four places (a 0.0000086 USD price would read 0); FLOAT keeps a double
+      // (https://docs.aws.amazon.com/quicksight/latest/APIReference/API_InputColumn.html).
+      const columns = VIEWS.flatMap((view) => inputColumnsOf(view, component).map((c) => ({ view, ...c })));
+      const decimals = columns.filter((c) => c.type === "DECIMAL");
+      expect(decimals.map((c) => `${c.view}.${c.name}`)).toContain("v_top_100.current_price");
+      for (const c of decimals) expect(c).toEqual({ view: c.view, name: c.name, type: "DECIMAL", subType: "FLOAT" });
+      for (const c of columns.filter((col) => col.type !== "DECIMAL")) expect(c.subType).toBeUndefined();
+    },
+  );
 
   // QuickSight types each Glue type of the views may be read as.
   const COMPATIBLE: Record<string, string[]> = { STRING: ["string"], DECIMAL: ["double"], INTEGER: ["bigint", "int"] };
 
-  test.each(VIEWS)("%s: every dataset column exists in DuckDB's schema of the view, with a compatible type, and none is missing", (view) => {
-    const columns = inputColumnsOf(view);
-    const duck = schemas.find((s) => s.name === view)?.columns ?? [];
-    expect(duck.length).toBeGreaterThan(0);
-    for (const column of columns) {
-      const derived = duck.find((c) => c.name === column.name);
-      expect({ column: column.name, glue: derived?.type }).toEqual({ column: column.name, glue: expect.any(String) });
-      expect(COMPATIBLE[column.type]).toContain(derived?.type);
-    }
-    expect(columns.map((c) => c.name)).toEqual(duck.map((c) => c.name));
-  });
+  test.each(VIEWS)(
+    "%s: every dataset column exists in DuckDB's schema of the view, with a compatible type, and none is missing",
+    (view) => {
+      const columns = inputColumnsOf(view);
+      const duck = schemas.find((s) => s.name === view)?.columns ?? [];
+      expect(duck.length).toBeGreaterThan(0);
+      for (const column of columns) {
+        const derived = duck.find((c) => c.name === column.name);
+        expect({ column: column.name, glue: derived?.type }).toEqual({ column: column.name, glue: expect.any(String) });
+        expect(COMPATIBLE[column.type]).toContain(derived?.type);
+      }
+      expect(columns.map((c) => c.name)).toEqual(duck.map((c) => c.name));
+    },
+  );
 });
 
 describe("the dashboard definition", () => {
@@ -165,7 +182,9 @@ describe("the dashboard definition", () => {
   }
 
   test("declares each view's dataset under the view's name, with the dataset's ARN", () => {
-    const arns = Object.fromEntries(VIEWS.map((v) => [v, stringField(mocks.one(T.dataSet, `bi-quicksight-${v.replace(/_/g, "-")}`), "arn")]));
+    const arns = Object.fromEntries(
+      VIEWS.map((v) => [v, stringField(mocks.one(T.dataSet, `bi-quicksight-${v.replace(/_/g, "-")}`), "arn")]),
+    );
     expect(definition.dataSetIdentifierDeclarations).toEqual(VIEWS.map((v) => ({ identifier: v, dataSetArn: arns[v] })));
   });
 
@@ -218,17 +237,27 @@ describe("the dashboard definition", () => {
       expect([holder, ref.columnName, expected[holder].includes(typeOf(ref))]).toEqual([holder, ref.columnName, true]);
     }
     // The spec has no numeric dimension today; every other kind is in use.
-    expect([...seen].sort()).toEqual(Object.keys(expected).filter((k) => k !== "numericalDimensionField").sort());
+    expect([...seen].sort()).toEqual(
+      Object.keys(expected)
+        .filter((k) => k !== "numericalDimensionField")
+        .sort(),
+    );
   });
 
   test("the spec's visuals, in order, with their titles, and each spec field in its QuickSight role", () => {
     const visuals = definition.sheets[0].visuals;
     expect(visuals.map((v) => Object.keys(v)[0])).toEqual(
-      DASHBOARD_SPEC.visuals.map((v) => ({ kpi: "kpiVisual", bar: "barChartVisual", line: "lineChartVisual", table: "tableVisual" })[v.kind]),
+      DASHBOARD_SPEC.visuals.map(
+        (v) => ({ kpi: "kpiVisual", bar: "barChartVisual", line: "lineChartVisual", table: "tableVisual" })[v.kind],
+      ),
     );
     for (const [i, spec] of DASHBOARD_SPEC.visuals.entries()) {
       const inner = innerVisual(visuals[i]);
-      expect(inner).toMatchObject({ visualId: spec.id, title: { formatText: { plainText: spec.title } }, subtitle: { formatText: { plainText: spec.subtitle } } });
+      expect(inner).toMatchObject({
+        visualId: spec.id,
+        title: { formatText: { plainText: spec.title } },
+        subtitle: { formatText: { plainText: spec.subtitle } },
+      });
       const wells = JSON.stringify((inner.chartConfiguration as Json).fieldWells);
       for (const field of spec.fields) {
         if (field.role === "delta") {
@@ -243,9 +272,13 @@ describe("the dashboard definition", () => {
         expect([spec.id, field.column, inWells]).toEqual([spec.id, field.column, field.role !== "tooltip"]);
       }
       // Numeric tooltips are column tooltips with the spec's label; text tooltips have no QuickSight equivalent.
-      const tooltips = ((inner.chartConfiguration as { tooltip?: { fieldBasedTooltip: { tooltipFields: { columnTooltipItem: { column: ColumnRef; label: string } }[] } } }).tooltip?.fieldBasedTooltip.tooltipFields ?? []).map(
-        (t) => [t.columnTooltipItem.column.columnName, t.columnTooltipItem.label],
-      );
+      const tooltips = (
+        (
+          inner.chartConfiguration as {
+            tooltip?: { fieldBasedTooltip: { tooltipFields: { columnTooltipItem: { column: ColumnRef; label: string } }[] } };
+          }
+        ).tooltip?.fieldBasedTooltip.tooltipFields ?? []
+      ).map((t) => [t.columnTooltipItem.column.columnName, t.columnTooltipItem.label]);
       expect(tooltips).toEqual(spec.fields.filter((f) => f.role === "tooltip" && f.format !== "text").map((f) => [f.column, f.label]));
     }
   });
@@ -255,8 +288,13 @@ describe("the dashboard definition", () => {
       chartConfiguration: { fieldWells: { values: Json[]; targetValues: Json[] }; kpiOptions: Json };
     };
     expect(columnRefs(kpi.chartConfiguration.fieldWells.values).map((r) => r.ref.columnName)).toEqual(["total_market_cap"]);
-    expect(columnRefs(kpi.chartConfiguration.fieldWells.targetValues).map((r) => r.ref.columnName)).toEqual(["total_market_cap_kpi_target"]);
-    expect(kpi.chartConfiguration.kpiOptions).toMatchObject({ primaryValueDisplayType: "ACTUAL", comparison: { comparisonMethod: "PERCENT_DIFFERENCE" } });
+    expect(columnRefs(kpi.chartConfiguration.fieldWells.targetValues).map((r) => r.ref.columnName)).toEqual([
+      "total_market_cap_kpi_target",
+    ]);
+    expect(kpi.chartConfiguration.kpiOptions).toMatchObject({
+      primaryValueDisplayType: "ACTUAL",
+      comparison: { comparisonMethod: "PERCENT_DIFFERENCE" },
+    });
   });
 
   test("every KPI with a delta shows its comparison: the secondary value (where QuickSight writes it) is visible, with the trend arrow", () => {
@@ -274,7 +312,10 @@ describe("the dashboard definition", () => {
   });
 
   test("the line charts: right-axis fields on the secondary axis, the 7-day series as small multiples with independent y axes", () => {
-    const line = (id: string) => (innerVisual(definition.sheets[0].visuals.find((v) => innerVisual(v).visualId === id) as Json).chartConfiguration as Json & { fieldWells: { lineChartAggregatedFieldWells: Json } });
+    const line = (id: string) =>
+      innerVisual(definition.sheets[0].visuals.find((v) => innerVisual(v).visualId === id) as Json).chartConfiguration as Json & {
+        fieldWells: { lineChartAggregatedFieldWells: Json };
+      };
     expect(line("btc_24h").series).toEqual([
       { fieldSeriesItem: { fieldId: "btc_24h.price", axisBinding: "PRIMARY_YAXIS" } },
       { fieldSeriesItem: { fieldId: "btc_24h.volume_24h", axisBinding: "SECONDARY_YAXIS" } },
@@ -340,20 +381,25 @@ describe("the KPI comparison on real data", () => {
     removeTempDir(lake);
   });
 
-  test.each(["total_market_cap", "total_volume_24h"])("%s: the calculated target is the view's previous total, so QuickSight's percent difference is the view's change", async (value) => {
-    const target = definition.calculatedFields.find((c) => c.name === `${value}_kpi_target`) as { expression: string };
-    // QuickSight's `{column}` is DuckDB's "column"; the arithmetic is the same.
-    const sql = target.expression.replace(/\{(\w+)\}/g, '"$1"');
-    const previous = value === "total_market_cap" ? "previous_total_market_cap" : "previous_total_volume_24h";
-    const change = value === "total_market_cap" ? "market_cap_change_pct" : "volume_change_pct";
-    const { rows } = await engine.execute(`SELECT ${sql} AS target, ${value} AS value, ${previous} AS previous, ${change} AS change FROM v_total_market_cap`);
-    expect(rows).toHaveLength(1);
-    const row = rows[0] as Record<string, number | bigint>;
-    const [t, v, p, c] = [Number(row.target), Number(row.value), Number(row.previous), Number(row.change)];
-    expect(p).toBeGreaterThan(0);
-    expect(Math.abs(t - p) / p).toBeLessThan(1e-9);
-    expect(((v - t) / t) * 100).toBeCloseTo(c, 9);
-  });
+  test.each(["total_market_cap", "total_volume_24h"])(
+    "%s: the calculated target is the view's previous total, so QuickSight's percent difference is the view's change",
+    async (value) => {
+      const target = definition.calculatedFields.find((c) => c.name === `${value}_kpi_target`) as { expression: string };
+      // QuickSight's `{column}` is DuckDB's "column"; the arithmetic is the same.
+      const sql = target.expression.replace(/\{(\w+)\}/g, '"$1"');
+      const previous = value === "total_market_cap" ? "previous_total_market_cap" : "previous_total_volume_24h";
+      const change = value === "total_market_cap" ? "market_cap_change_pct" : "volume_change_pct";
+      const { rows } = await engine.execute(
+        `SELECT ${sql} AS target, ${value} AS value, ${previous} AS previous, ${change} AS change FROM v_total_market_cap`,
+      );
+      expect(rows).toHaveLength(1);
+      const row = rows[0] as Record<string, number | bigint>;
+      const [t, v, p, c] = [Number(row.target), Number(row.value), Number(row.previous), Number(row.change)];
+      expect(p).toBeGreaterThan(0);
+      expect(Math.abs(t - p) / p).toBeLessThan(1e-9);
+      expect(((v - t) / t) * 100).toBeCloseTo(c, 9);
+    },
+  );
 });
 
 describe("the dedicated workgroup", () => {
@@ -398,7 +444,18 @@ describe("the data source's role", () => {
   const bucket = (name: string) => `arn:aws:s3:::${name}`;
   const glue = (what: string) => `arn:aws:glue:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:${what}`;
   /** The views the dashboard reads, the views below them and the one table they all read. */
-  const READ = ["analytics_prices", "v_btc_24h", "v_latest_partition", "v_latest_snapshot", "v_recent_prices", "v_top_100", "v_top_gainers", "v_total_market_cap", "v_trending", "v_trendline_core"];
+  const READ = [
+    "analytics_prices",
+    "v_btc_24h",
+    "v_latest_partition",
+    "v_latest_snapshot",
+    "v_recent_prices",
+    "v_top_100",
+    "v_top_gainers",
+    "v_total_market_cap",
+    "v_trending",
+    "v_trendline_core",
+  ];
 
   function statementsWithoutKms(name: string): Json[] {
     const wgArn = stringField(mocks.one(T.workgroup, `${name}-quicksight-workgroup`), "arn");
@@ -406,28 +463,63 @@ describe("the data source's role", () => {
       {
         Sid: "RunDashboardQueries",
         Effect: "Allow",
-        Action: ["athena:GetWorkGroup", "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:GetQueryResultsStream", "athena:StopQueryExecution"],
+        Action: [
+          "athena:GetWorkGroup",
+          "athena:StartQueryExecution",
+          "athena:GetQueryExecution",
+          "athena:GetQueryResults",
+          "athena:GetQueryResultsStream",
+          "athena:StopQueryExecution",
+        ],
         Resource: [wgArn],
       },
       {
         Sid: "ReadCatalogMetadata",
         Effect: "Allow",
-        Action: ["athena:GetDataCatalog", "athena:GetDatabase", "athena:GetTableMetadata", "athena:ListTableMetadata", "athena:ListDatabases"],
+        Action: [
+          "athena:GetDataCatalog",
+          "athena:GetDatabase",
+          "athena:GetTableMetadata",
+          "athena:ListTableMetadata",
+          "athena:ListDatabases",
+        ],
         Resource: [DATA_CATALOG],
       },
       { Sid: "ListCatalogsAndWorkgroups", Effect: "Allow", Action: ["athena:ListDataCatalogs", "athena:ListWorkGroups"], Resource: ["*"] },
-      { Sid: "ReadAthenaDefaultDatabase", Effect: "Allow", Action: ["glue:GetDatabase"], Resource: [glue("catalog"), glue("database/default")] },
+      {
+        Sid: "ReadAthenaDefaultDatabase",
+        Effect: "Allow",
+        Action: ["glue:GetDatabase"],
+        Resource: [glue("catalog"), glue("database/default")],
+      },
       {
         Sid: "ReadViewDefinitions",
         Effect: "Allow",
         Action: ["glue:GetDatabase", "glue:GetTable"],
         Resource: [glue("catalog"), glue(`database/${DATABASE}`), ...READ.map((t) => glue(`table/${DATABASE}/${t}`))],
       },
-      { Sid: "ListAnalyticsData", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [bucket(ANALYTICS)], Condition: { StringLike: { "s3:prefix": "analytics/*" } } },
+      {
+        Sid: "ListAnalyticsData",
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: [bucket(ANALYTICS)],
+        Condition: { StringLike: { "s3:prefix": "analytics/*" } },
+      },
       { Sid: "LocateAnalyticsBucket", Effect: "Allow", Action: ["s3:GetBucketLocation"], Resource: [bucket(ANALYTICS)] },
       { Sid: "ReadAnalyticsData", Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${bucket(ANALYTICS)}/analytics/*`] },
-      { Sid: "UseQueryResultsBucket", Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], Resource: [bucket(RESULTS)] },
-      { Sid: "ListDashboardResults", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [bucket(RESULTS)], Condition: { StringLike: { "s3:prefix": "query-results/quicksight/*" } } },
+      {
+        Sid: "UseQueryResultsBucket",
+        Effect: "Allow",
+        Action: ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+        Resource: [bucket(RESULTS)],
+      },
+      {
+        Sid: "ListDashboardResults",
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: [bucket(RESULTS)],
+        Condition: { StringLike: { "s3:prefix": "query-results/quicksight/*" } },
+      },
       {
         Sid: "WriteDashboardResults",
         Effect: "Allow",
@@ -445,7 +537,10 @@ describe("the data source's role", () => {
   });
 
   test("without a KMS key: exactly the query, catalog, analytics-read and results statements", () => {
-    expect(policyOf(mocks.one(T.rolePolicy, "bi-quicksight-role-policy"))).toEqual({ Version: "2012-10-17", Statement: statementsWithoutKms("bi") });
+    expect(policyOf(mocks.one(T.rolePolicy, "bi-quicksight-role-policy"))).toEqual({
+      Version: "2012-10-17",
+      Statement: statementsWithoutKms("bi"),
+    });
   });
 
   test("with a KMS key and Lake Formation: plus Lake Formation's credential request, decrypt of the analytics data and use of the results' key, each only through S3 for its bucket", () => {
@@ -475,8 +570,20 @@ describe("the data source's role", () => {
 
   const pipelineWorkgroup = `arn:aws:athena:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:workgroup/crypto-workgroup-1a2b3c4`;
   test.each([
-    ["read a Parquet file of analytics_prices", "s3:GetObject", `${bucket(ANALYTICS)}/analytics/year=2024/month=9/day=3/hour=7/part-0.parquet`, {}, "Allowed"],
-    ["list an hour of analytics/", "s3:ListBucket", bucket(ANALYTICS), { "s3:prefix": "analytics/year=2024/month=9/day=3/hour=7/" }, "Allowed"],
+    [
+      "read a Parquet file of analytics_prices",
+      "s3:GetObject",
+      `${bucket(ANALYTICS)}/analytics/year=2024/month=9/day=3/hour=7/part-0.parquet`,
+      {},
+      "Allowed",
+    ],
+    [
+      "list an hour of analytics/",
+      "s3:ListBucket",
+      bucket(ANALYTICS),
+      { "s3:prefix": "analytics/year=2024/month=9/day=3/hour=7/" },
+      "Allowed",
+    ],
     ["write its own query result", "s3:PutObject", `${bucket(RESULTS)}/query-results/quicksight/abc.csv`, {}, "Allowed"],
     ["read a view's definition", "glue:GetTable", glue(`table/${DATABASE}/v_top_100`), {}, "Allowed"],
     ["start a query in the dashboard workgroup", "athena:StartQueryExecution", "WORKGROUP", {}, "Allowed"],
@@ -484,16 +591,40 @@ describe("the data source's role", () => {
     ["list the workgroups (no resource type)", "athena:ListWorkGroups", "*", {}, "Allowed"],
     ["list the data catalogs (no resource type)", "athena:ListDataCatalogs", "*", {}, "Allowed"],
     ["read the default database Athena requires", "glue:GetDatabase", glue("database/default"), {}, "Allowed"],
-    ["list the parts of a multipart upload of its results", "s3:ListMultipartUploadParts", `${bucket(RESULTS)}/query-results/quicksight/abc.csv`, {}, "Allowed"],
+    [
+      "list the parts of a multipart upload of its results",
+      "s3:ListMultipartUploadParts",
+      `${bucket(RESULTS)}/query-results/quicksight/abc.csv`,
+      {},
+      "Allowed",
+    ],
     ["list the results bucket's multipart uploads", "s3:ListBucketMultipartUploads", bucket(RESULTS), {}, "Allowed"],
-    ["read another data catalog's metadata", "athena:GetTableMetadata", `arn:aws:athena:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:datacatalog/federated`, {}, "ImplicitlyDenied"],
+    [
+      "read another data catalog's metadata",
+      "athena:GetTableMetadata",
+      `arn:aws:athena:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:datacatalog/federated`,
+      {},
+      "ImplicitlyDenied",
+    ],
     ["create the default database", "glue:CreateDatabase", glue("database/default"), {}, "ImplicitlyDenied"],
     ["request Lake Formation credentials (Lake Formation off)", "lakeformation:GetDataAccess", "*", {}, "ImplicitlyDenied"],
     ["read a transform manifest", "s3:GetObject", `${bucket(ANALYTICS)}/manifests/transform/x.json`, {}, "ImplicitlyDenied"],
     ["list the manifests", "s3:ListBucket", bucket(ANALYTICS), { "s3:prefix": "manifests/" }, "ImplicitlyDenied"],
-    ["read a raw CoinGecko page", "s3:GetObject", `${bucket(ARCHIVE)}/raw/year=2024/month=9/day=3/hour=7/1725347100.json`, {}, "ImplicitlyDenied"],
+    [
+      "read a raw CoinGecko page",
+      "s3:GetObject",
+      `${bucket(ARCHIVE)}/raw/year=2024/month=9/day=3/hour=7/1725347100.json`,
+      {},
+      "ImplicitlyDenied",
+    ],
     ["read the transform's query results", "s3:GetObject", `${bucket(RESULTS)}/query-results/0a1b2c.csv`, {}, "ImplicitlyDenied"],
-    ["write into the lake", "s3:PutObject", `${bucket(ANALYTICS)}/analytics/year=2024/month=9/day=3/hour=7/x.parquet`, {}, "ImplicitlyDenied"],
+    [
+      "write into the lake",
+      "s3:PutObject",
+      `${bucket(ANALYTICS)}/analytics/year=2024/month=9/day=3/hour=7/x.parquet`,
+      {},
+      "ImplicitlyDenied",
+    ],
     ["read the raw-strings table", "glue:GetTable", glue(`table/${DATABASE}/processed_prices_raw`), {}, "ImplicitlyDenied"],
     ["change a view", "glue:UpdateTable", glue(`table/${DATABASE}/v_top_100`), {}, "ImplicitlyDenied"],
     ["start a query in the pipeline's own workgroup", "athena:StartQueryExecution", pipelineWorkgroup, {}, "ImplicitlyDenied"],
@@ -528,7 +659,10 @@ describe("creation order and Lake Formation grants", () => {
   test("with Lake Formation it also waits for the role's grants", () => {
     const grants = mocks.resourcesOf("dq").filter((r) => r.type === LF);
     expect(grants.length).toBeGreaterThan(1);
-    expect(deps.dependsOn(T.dataSource, "dq-quicksight-source")).toEqual([`${T.rolePolicy} dq-quicksight-role-policy`, ...grants.map((g) => `${LF} ${g.name}`)]);
+    expect(deps.dependsOn(T.dataSource, "dq-quicksight-source")).toEqual([
+      `${T.rolePolicy} dq-quicksight-role-policy`,
+      ...grants.map((g) => `${LF} ${g.name}`),
+    ]);
   });
 
   test("off by default: no grant", () => {
@@ -540,14 +674,19 @@ describe("creation order and Lake Formation grants", () => {
     const grants = mocks.resourcesOf("dq").filter((r) => r.type === LF);
     expect(grants.map((g) => g.inputs)).toEqual([
       { principal: role, permissions: ["DESCRIBE"], database: { name: DATABASE } },
-      ...catalogObjectsRead(VIEWS).map((table) => ({ principal: role, permissions: ["SELECT", "DESCRIBE"], table: { databaseName: DATABASE, name: table } })),
+      ...catalogObjectsRead(VIEWS).map((table) => ({
+        principal: role,
+        permissions: ["SELECT", "DESCRIBE"],
+        table: { databaseName: DATABASE, name: table },
+      })),
     ]);
     expect(catalogObjectsRead(VIEWS)).toEqual(expect.arrayContaining(["analytics_prices", ...VIEWS]));
   });
 });
 
 describe("import mode", () => {
-  const dataSetArn = (view: string, component = "bi") => stringField(mocks.one(T.dataSet, `${component}-quicksight-${view.replace(/_/g, "-")}`), "arn");
+  const dataSetArn = (view: string, component = "bi") =>
+    stringField(mocks.one(T.dataSet, `${component}-quicksight-${view.replace(/_/g, "-")}`), "arn");
 
   test("SPICE: a rule on the default bus matches only the transform function's successful invocation records", () => {
     const rule = mocks.one(T.eventRule, "bi-spice-refresh-rule");
@@ -579,8 +718,22 @@ describe("import mode", () => {
     const ruleArn = stringField(rule, "arn");
     expect(ruleArn).toMatch(/^arn:aws:events:/);
     expect(policyOf(mocks.one(T.queuePolicy, "bi-spice-refresh-dlq-policy")).Statement).toEqual([
-      { Sid: "AllowRuleDeliveryFailures", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: ["sqs:SendMessage"], Resource: [stringField(dlq, "arn")], Condition: { ArnEquals: { "aws:SourceArn": ruleArn } } },
-      { Sid: "DenyOtherSenders", Effect: "Deny", Principal: "*", Action: ["sqs:SendMessage"], Resource: [stringField(dlq, "arn")], Condition: { ArnNotEquals: { "aws:SourceArn": ruleArn } } },
+      {
+        Sid: "AllowRuleDeliveryFailures",
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: ["sqs:SendMessage"],
+        Resource: [stringField(dlq, "arn")],
+        Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
+      },
+      {
+        Sid: "DenyOtherSenders",
+        Effect: "Deny",
+        Principal: "*",
+        Action: ["sqs:SendMessage"],
+        Resource: [stringField(dlq, "arn")],
+        Condition: { ArnNotEquals: { "aws:SourceArn": ruleArn } },
+      },
     ]);
     // Function errors go through Lambda's async retries to the failure queue, like every pipeline function.
     expect(mocks.one(T.invokeConfig, "bi-spice-refresh-invoke-config").inputs).toMatchObject({
@@ -619,14 +772,21 @@ describe("import mode", () => {
 describe("permissions", () => {
   const VIEWER = {
     dataSource: ["quicksight:DescribeDataSource", "quicksight:DescribeDataSourcePermissions", "quicksight:PassDataSource"],
-    dataSet: ["quicksight:DescribeDataSet", "quicksight:DescribeDataSetPermissions", "quicksight:PassDataSet", "quicksight:DescribeIngestion", "quicksight:ListIngestions"],
+    dataSet: [
+      "quicksight:DescribeDataSet",
+      "quicksight:DescribeDataSetPermissions",
+      "quicksight:PassDataSet",
+      "quicksight:DescribeIngestion",
+      "quicksight:ListIngestions",
+    ],
     dashboard: ["quicksight:DescribeDashboard", "quicksight:ListDashboardVersions", "quicksight:QueryDashboard"],
   };
 
   test("each principal gets read-only actions on the data source, every dataset and the dashboard, and nothing else", () => {
     const grants = (actions: string[]) => [USER, GROUP].map((principal) => ({ principal, actions }));
     expect(mocks.one(T.dataSource, "bi-quicksight-source").inputs.permissions).toEqual(grants(VIEWER.dataSource));
-    for (const d of mocks.resourcesOf("bi").filter((r) => r.type === T.dataSet)) expect(d.inputs.permissions).toEqual(grants(VIEWER.dataSet));
+    for (const d of mocks.resourcesOf("bi").filter((r) => r.type === T.dataSet))
+      expect(d.inputs.permissions).toEqual(grants(VIEWER.dataSet));
     expect(mocks.one(T.quicksightDashboard, "bi-quicksight-dashboard").inputs.permissions).toEqual(grants(VIEWER.dashboard));
     const everyAction = [...VIEWER.dataSource, ...VIEWER.dataSet, ...VIEWER.dashboard];
     expect(everyAction.filter((a) => /:(Update|Delete|Create)/.test(a))).toEqual([]);
@@ -635,17 +795,25 @@ describe("permissions", () => {
 
 describe("ids, names and outputs", () => {
   test("QuickSight ids derive from the component name and a hash of project/stack/name, so two components never collide", () => {
-    const ids = [...mocks.resourcesOf("bi"), ...mocks.resourcesOf("dq")].flatMap((r) => [r.inputs.dataSourceId, r.inputs.dataSetId, r.inputs.dashboardId].filter((id) => typeof id === "string"));
+    const ids = [...mocks.resourcesOf("bi"), ...mocks.resourcesOf("dq")].flatMap((r) =>
+      [r.inputs.dataSourceId, r.inputs.dataSetId, r.inputs.dashboardId].filter((id) => typeof id === "string"),
+    );
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) expect(id).toMatch(/^(bi|dq)-[0-9a-f]{8}-[\w-]+$/);
-    expect(mocks.one(T.quicksightDashboard, "bi-quicksight-dashboard").inputs).toMatchObject({ awsAccountId: MOCK_ACCOUNT_ID, dashboardId: expect.stringMatching(/^bi-[0-9a-f]{8}-crypto_market$/), name: `Crypto market (${DATABASE})` });
+    expect(mocks.one(T.quicksightDashboard, "bi-quicksight-dashboard").inputs).toMatchObject({
+      awsAccountId: MOCK_ACCOUNT_ID,
+      dashboardId: expect.stringMatching(/^bi-[0-9a-f]{8}-crypto_market$/),
+      name: `Crypto market (${DATABASE})`,
+    });
   });
 
   test("dashboardUrl opens the dashboard in the stack's region; tags reach the dashboard as key/value pairs", async () => {
     const id = mocks.one(T.quicksightDashboard, "bi-quicksight-dashboard").inputs.dashboardId;
     expect(await promiseOf(spice.dashboardUrl)).toBe(`https://${MOCK_REGION}.quicksight.aws.amazon.com/sn/dashboards/${id}`);
     expect(await promiseOf(direct.dashboardId)).toMatch(/^dq-/);
-    expect(mocks.one(T.quicksightDashboard, "bi-quicksight-dashboard").inputs.tags).toEqual(Object.entries(MOCK_TAGS).map(([key, value]) => ({ key, value })));
+    expect(mocks.one(T.quicksightDashboard, "bi-quicksight-dashboard").inputs.tags).toEqual(
+      Object.entries(MOCK_TAGS).map(([key, value]) => ({ key, value })),
+    );
     expect(Object.keys(await promiseOf(spice.dataSetArns)).sort()).toEqual([...VIEWS].sort());
   });
 });
@@ -653,10 +821,22 @@ describe("ids, names and outputs", () => {
 describe("argument checks (before anything is created)", () => {
   test.each([
     ["no principal", { principalArns: [] }, /principalArns is empty/],
-    ["an IAM user instead of a QuickSight user", { principalArns: [`arn:aws:iam::${MOCK_ACCOUNT_ID}:user/alice`] }, /must be a QuickSight user or group ARN/],
+    [
+      "an IAM user instead of a QuickSight user",
+      { principalArns: [`arn:aws:iam::${MOCK_ACCOUNT_ID}:user/alice`] },
+      /must be a QuickSight user or group ARN/,
+    ],
     ["an unknown mode", { dashboardMode: "HYBRID" as "SPICE" }, /dashboardMode must be one of SPICE, DIRECT_QUERY, got "HYBRID"/],
-    ["a cutoff below Athena's minimum", { bytesScannedCutoffPerQuery: 1024 }, /bytesScannedCutoffPerQuery must be an integer from 10485760/],
-    ["SPICE without the transform to follow", { transformFunctionArn: undefined }, /SPICE datasets are refreshed after each transform run; pass transformFunctionArn/],
+    [
+      "a cutoff below Athena's minimum",
+      { bytesScannedCutoffPerQuery: 1024 },
+      /bytesScannedCutoffPerQuery must be an integer from 10485760/,
+    ],
+    [
+      "SPICE without the transform to follow",
+      { transformFunctionArn: undefined },
+      /SPICE datasets are refreshed after each transform run; pass transformFunctionArn/,
+    ],
   ])("%s", async (label, overrides, message) => {
     const name = `bad-${label.replace(/\W+/g, "-")}`;
     expect(() => new Dashboards(name, argsOf(overrides as Partial<DashboardsArgs>))).toThrow(message);

@@ -10,7 +10,13 @@ import { ALARMS, AlarmScope } from "../components/alarmCatalog";
 
 const ROOT = path.join(__dirname, "..");
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), "utf8");
-const DOCS = ["README.md", ...fs.readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const DOCS = [
+  "README.md",
+  ...fs
+    .readdirSync(path.join(ROOT, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`),
+];
 
 /** The first cell of every row of the Markdown table whose header's first cell is `header`, backticks removed. */
 function tableColumn(markdown: string, header: string): string[] {
@@ -37,14 +43,23 @@ function anchors(markdown: string): Set<string> {
     markdown
       .split("\n")
       .filter((l) => /^#{1,6} /.test(l))
-      .map((l) => l.replace(/^#+ /, "").trim().toLowerCase().replace(/[^a-z0-9 _-]/g, "").replace(/ /g, "-")),
+      .map((l) =>
+        l
+          .replace(/^#+ /, "")
+          .trim()
+          .toLowerCase()
+          .replace(/[^a-z0-9 _-]/g, "")
+          .replace(/ /g, "-"),
+      ),
   );
 }
 
 describe("configuration keys: index.ts reads exactly the keys the README documents", () => {
   const program = read("index.ts");
   const inCode = new Set([
-    ...[...program.matchAll(/config\.(?:get|getNumber|getBoolean|getSecret|getObject|require\w*)(?:<[^>]*>)?\(\s*"([A-Za-z]+)"/g)].map((m) => m[1]),
+    ...[...program.matchAll(/config\.(?:get|getNumber|getBoolean|getSecret|getObject|require\w*)(?:<[^>]*>)?\(\s*"([A-Za-z]+)"/g)].map(
+      (m) => m[1],
+    ),
     ...[...program.matchAll(/stringList\("([A-Za-z]+)"\)/g)].map((m) => m[1]),
   ]);
   const documented = new Set(backticked(tableColumn(read("README.md"), "key")));
@@ -92,14 +107,20 @@ describe("alarms: the catalog and docs/operations.md agree", () => {
     const inCatalog = ALARMS.map((a) => `${PREFIX[a.scope]}-${a.id}`).sort();
     expect(backticked(tableColumn(operations, "alarm")).sort()).toEqual(inCatalog);
   });
-  test.each(ALARMS.map((a) => [`${PREFIX[a.scope]}-${a.id}`, a.runbook] as const))("%s: its runbook anchor #%s is a section", (_label, anchor) => {
-    expect(anchors(operations)).toContain(anchor);
-  });
+  test.each(ALARMS.map((a) => [`${PREFIX[a.scope]}-${a.id}`, a.runbook] as const))(
+    "%s: its runbook anchor #%s is a section",
+    (_label, anchor) => {
+      expect(anchors(operations)).toContain(anchor);
+    },
+  );
 });
 
 describe("views: sql/views and docs/architecture.md's view table agree", () => {
   test("every view file is documented, and every documented view has a file", () => {
-    const files = fs.readdirSync(path.join(ROOT, "sql/views")).filter((f) => f.endsWith(".sql")).map((f) => f.replace(/\.sql$/, ""));
+    const files = fs
+      .readdirSync(path.join(ROOT, "sql/views"))
+      .filter((f) => f.endsWith(".sql"))
+      .map((f) => f.replace(/\.sql$/, ""));
     expect(backticked(tableColumn(read("docs/architecture.md"), "view")).sort()).toEqual(files.sort());
   });
 });

@@ -50,7 +50,11 @@ interface Scenario {
  * CoinGecko answering as `answer` says; then the lake's report, demanding every hour before the last be
  * materialised.
  */
-async function scenario(hours: number, answer: (index: number, slot: number) => ScriptedResponse | undefined, maxRetries?: number): Promise<Scenario> {
+async function scenario(
+  hours: number,
+  answer: (index: number, slot: number) => ScriptedResponse | undefined,
+  maxRetries?: number,
+): Promise<Scenario> {
   market = await startStandInMarket(answer, maxRetries);
   const lake = makeTempDir("fault-coingecko");
   temps.push(lake);
@@ -59,7 +63,9 @@ async function scenario(hours: number, answer: (index: number, slot: number) => 
   const clock = new VirtualClock((T0 + 2 * MINUTE) * 1000, { stopAt: last * 1000, controller });
   const run = await runLocal({ lake, source: "live", snapshotSource: market.source, clock, signal: controller.signal });
   const report = await inspectLake(lake, { served: market.served, materialisedBefore: T0 + hours * HOUR });
-  const failedSlots = run.status.filter((l) => l.includes(" FAILED ")).map((l) => Date.parse(/ingest (\S+) FAILED/.exec(l)?.[1] ?? "") / 1000);
+  const failedSlots = run.status
+    .filter((l) => l.includes(" FAILED "))
+    .map((l) => Date.parse(/ingest (\S+) FAILED/.exec(l)?.[1] ?? "") / 1000);
   return { run, report, market, slots: slotsBetween(T0, last), failedSlots };
 }
 
@@ -74,7 +80,11 @@ it("CoinGecko down for 6 hours: 72 slots fail and leave no trace, the 47 served 
   const outageAnswers: ScriptedResponse[] = [serverError(503), serverError(502), serverError(504)];
 
   // Act: one retry per page: the outage costs two requests per slot.
-  const s = await scenario(9, (index, slot) => (!down(slot) ? undefined : slot < T0 + 5 * HOUR ? outageAnswers[index % 3] : { destroy: true }), 1);
+  const s = await scenario(
+    9,
+    (index, slot) => (!down(slot) ? undefined : slot < T0 + 5 * HOUR ? outageAnswers[index % 3] : { destroy: true }),
+    1,
+  );
 
   // Assert
   const outage = s.slots.filter(down);
@@ -82,8 +92,22 @@ it("CoinGecko down for 6 hours: 72 slots fail and leave no trace, the 47 served 
   expect(s.run.error).toBeUndefined();
   expect(s.run.result?.stats).toMatchObject({ ingests: 119, ingestFailures: 72, transformFailures: 0 });
   expect(s.failedSlots).toEqual(outage);
-  expect(s.run.status.filter((l) => l.includes(" FAILED ")).every((l) => /CoinGecko stayed unavailable \((HTTP 50[234]|ECONNRESET|socket hang up)\) on page 1: gave up after 2 attempt\(s\) .*; its retry limit \(1\) was reached$/.test(l))).toBe(true);
-  expect(s.report).toMatchObject({ violations: [], complete: s.slots.filter((t) => !down(t)), rawOnly: [], lost: [], materialisedHours: [...hours(0, 1), T0 + 8 * HOUR] });
+  expect(
+    s.run.status
+      .filter((l) => l.includes(" FAILED "))
+      .every((l) =>
+        /CoinGecko stayed unavailable \((HTTP 50[234]|ECONNRESET|socket hang up)\) on page 1: gave up after 2 attempt\(s\) .*; its retry limit \(1\) was reached$/.test(
+          l,
+        ),
+      ),
+  ).toBe(true);
+  expect(s.report).toMatchObject({
+    violations: [],
+    complete: s.slots.filter((t) => !down(t)),
+    rawOnly: [],
+    lost: [],
+    materialisedHours: [...hours(0, 1), T0 + 8 * HOUR],
+  });
   expect(s.market.served).toHaveLength(47);
   expect(s.report.analyticsRows).toBe(36 * 6);
 });
@@ -123,7 +147,9 @@ it("429 storms: waits as told and gets the page; a 60 s Retry-After beyond the b
     if (hour === 0) return attempt < 3 ? rateLimited() : undefined;
     if (hour === 1) return attempt < 3 ? rateLimited((slot / SLOT) % 2 === 0 ? "0" : "Tue, 03 Sep 2024 00:00:00 GMT") : undefined;
     if (hour === 2) return rateLimited("60");
-    return attempt < 2 ? { status: 200, headers: { "content-type": "application/json" }, body: errorBody(429, "You've exceeded the Rate Limit.") } : undefined;
+    return attempt < 2
+      ? { status: 200, headers: { "content-type": "application/json" }, body: errorBody(429, "You've exceeded the Rate Limit.") }
+      : undefined;
   };
 
   // Act
@@ -133,10 +159,24 @@ it("429 storms: waits as told and gets the page; a 60 s Retry-After beyond the b
   const inHour = (h: number) => s.slots.filter((t) => Math.floor((t - T0) / HOUR) === h);
   expect(s.failedSlots).toEqual(inHour(2));
   expect(inHour(2).map((t) => attempts.get(t))).toEqual(Array(12).fill(1));
-  expect(s.run.status.filter((l) => l.includes(" FAILED ")).every((l) => /CoinGecko kept rate limiting the requests \(HTTP 429\) on page 1: gave up after 1 attempt\(s\) .*; the next wait of \d+\.\d s would pass/.test(l))).toBe(true);
+  expect(
+    s.run.status
+      .filter((l) => l.includes(" FAILED "))
+      .every((l) =>
+        /CoinGecko kept rate limiting the requests \(HTTP 429\) on page 1: gave up after 1 attempt\(s\) .*; the next wait of \d+\.\d s would pass/.test(
+          l,
+        ),
+      ),
+  ).toBe(true);
   expect([...inHour(0), ...inHour(1)].map((t) => attempts.get(t))).toEqual(Array(24).fill(4));
   expect(inHour(3).map((t) => attempts.get(t))).toEqual(Array(11).fill(3));
-  expect(s.report).toMatchObject({ violations: [], complete: [...inHour(0), ...inHour(1), ...inHour(3)], rawOnly: [], lost: [], materialisedHours: hours(0, 1) });
+  expect(s.report).toMatchObject({
+    violations: [],
+    complete: [...inHour(0), ...inHour(1), ...inHour(3)],
+    rawOnly: [],
+    lost: [],
+    materialisedHours: hours(0, 1),
+  });
   // The 200s carrying an error object were served too, and none reached raw/.
   expect(s.market.served).toHaveLength(24 + 11 * 3);
 });
@@ -146,10 +186,21 @@ it("malformed pages between good ones (HTML, truncated JSON, an error object, an
   const truncated = JSON.stringify([coin({ id: "bitcoin" }), coin({ id: "ethereum" })]);
   const bad: Record<string, ScriptedResponse> = {
     html: htmlPage(),
-    truncated: { status: 200, headers: { "content-type": "application/json" }, body: truncated.slice(0, Math.floor(truncated.length * 0.6)) },
-    errorObject: { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: "coin list temporarily unavailable" }) },
+    truncated: {
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: truncated.slice(0, Math.floor(truncated.length * 0.6)),
+    },
+    errorObject: {
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ error: "coin list temporarily unavailable" }),
+    },
     empty: marketsPage([]),
-    noIds: marketsPage([{ symbol: "btc", current_price: 1 }, { id: "", symbol: "eth" }]),
+    noIds: marketsPage([
+      { symbol: "btc", current_price: 1 },
+      { id: "", symbol: "eth" },
+    ]),
   };
   const pattern = ["good", "html", "truncated", "good", "errorObject", "empty", "good", "noIds", "good", "good"];
   const kindOf = (slot: number): string => pattern[((slot - T0) / SLOT) % pattern.length];
@@ -171,5 +222,12 @@ it("malformed pages between good ones (HTML, truncated JSON, an error object, an
   const failed = s.run.status.filter((l) => l.includes(" FAILED "));
   expect(failed.map((l) => Object.keys(reasons).find((kind) => reasons[kind].test(l)))).toEqual(s.failedSlots.map(kindOf));
   expect(s.market.served).toHaveLength(s.slots.length);
-  expect(s.report).toMatchObject({ violations: [], complete: good, rawOnly: [], lost: [], materialisedHours: hours(0, 1), analyticsRows: good.filter((t) => t < T0 + 2 * HOUR).length * 6 });
+  expect(s.report).toMatchObject({
+    violations: [],
+    complete: good,
+    rawOnly: [],
+    lost: [],
+    materialisedHours: hours(0, 1),
+    analyticsRows: good.filter((t) => t < T0 + 2 * HOUR).length * 6,
+  });
 });

@@ -59,7 +59,18 @@ function deliver(store: ObjectStore, source: SnapshotSource, slot = SLOT) {
 /** What a restarted local process does first: finish half-written snapshots (the clock is 10 minutes after `slot`), from `regenerate` if given. */
 async function restartRepair(lake: string, regenerate?: SnapshotSource, slot = SLOT) {
   const rec = recorder();
-  const result = await repairInterruptedSnapshots({ lake, store: new LocalObjectStore(lake), vsCurrency: "usd", clock: new VirtualClock((slot + 600) * 1000), logger: rec.logger, metrics: rec.metrics, regenerate }, "lake");
+  const result = await repairInterruptedSnapshots(
+    {
+      lake,
+      store: new LocalObjectStore(lake),
+      vsCurrency: "usd",
+      clock: new VirtualClock((slot + 600) * 1000),
+      logger: rec.logger,
+      metrics: rec.metrics,
+      regenerate,
+    },
+    "lake",
+  );
   return { ...result, logs: rec.logs() };
 }
 
@@ -72,7 +83,11 @@ function bodiesOf(served: readonly ServedPage[]): Buffer[] {
 }
 
 /** The transform's dependencies on a lake, with `state` (the manifest store) and the engine replaceable. */
-function transformDeps(lake: string, engine: DuckDbEngine, options: { state?: ObjectStore; execute?: TransformDeps["engine"]["execute"]; nowMs?: number } = {}): TransformDeps {
+function transformDeps(
+  lake: string,
+  engine: DuckDbEngine,
+  options: { state?: ObjectStore; execute?: TransformDeps["engine"]["execute"]; nowMs?: number } = {},
+): TransformDeps {
   const store = new LocalObjectStore(lake);
   const rec = recorder();
   return {
@@ -91,7 +106,11 @@ function transformDeps(lake: string, engine: DuckDbEngine, options: { state?: Ob
 function analyticsFiles(lake: string): string[] {
   const root = path.join(lake, "analytics");
   if (!fs.existsSync(root)) return [];
-  return fs.readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(lake, path.join(e.parentPath, e.name))).sort();
+  return fs
+    .readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(lake, path.join(e.parentPath, e.name)))
+    .sort();
 }
 
 describe("the invariant checker finds each kind of breakage", () => {
@@ -119,19 +138,60 @@ describe("the invariant checker finds each kind of breakage", () => {
   it("reports a consistent lake as clean: 3 snapshots of 6 coins, 18 analytics rows, hour 7 materialised", async () => {
     const report = await inspectLake(good, { served, materialisedBefore: SLOT + HOUR });
 
-    expect(report).toEqual({ violations: [], complete: slots, rawOnly: [], lost: [], processedRows: 18, analyticsRows: 18, materialisedHours: [SLOT], hiddenLeftovers: [] });
+    expect(report).toEqual({
+      violations: [],
+      complete: slots,
+      rawOnly: [],
+      lost: [],
+      processedRows: 18,
+      analyticsRows: 18,
+      materialisedHours: [SLOT],
+      hiddenLeftovers: [],
+    });
   });
 
   const hourDir = (area: string) => path.join(area, "year=2024", "month=9", "day=3", "hour=7");
   const firstParquet = (lake: string) => path.join(lake, analyticsFiles(lake)[0]);
   it.each<[string, (lake: string) => void, RegExp]>([
-    ["a temporary file visible in processed/", (lake) => fs.writeFileSync(path.join(lake, hourDir("processed"), `${SLOT}.ndjson.gz.tmp`), "x"), /not a name the ingest writes/],
-    ["a hidden file in analytics/", (lake) => fs.copyFileSync(firstParquet(lake), path.join(lake, hourDir("analytics"), ".part_x.parquet")), /hidden or temporary name visible/],
-    ["a zero-byte Parquet file", (lake) => fs.writeFileSync(path.join(lake, hourDir("analytics"), "part_empty.parquet"), ""), /empty \(zero-byte\) file visible/],
-    ["an unreadable Parquet file", (lake) => fs.writeFileSync(path.join(lake, hourDir("analytics"), "part_bad.parquet"), fs.readFileSync(firstParquet(lake)).subarray(0, 100)), /unreadable Parquet/],
+    [
+      "a temporary file visible in processed/",
+      (lake) => fs.writeFileSync(path.join(lake, hourDir("processed"), `${SLOT}.ndjson.gz.tmp`), "x"),
+      /not a name the ingest writes/,
+    ],
+    [
+      "a hidden file in analytics/",
+      (lake) => fs.copyFileSync(firstParquet(lake), path.join(lake, hourDir("analytics"), ".part_x.parquet")),
+      /hidden or temporary name visible/,
+    ],
+    [
+      "a zero-byte Parquet file",
+      (lake) => fs.writeFileSync(path.join(lake, hourDir("analytics"), "part_empty.parquet"), ""),
+      /empty \(zero-byte\) file visible/,
+    ],
+    [
+      "an unreadable Parquet file",
+      (lake) =>
+        fs.writeFileSync(path.join(lake, hourDir("analytics"), "part_bad.parquet"), fs.readFileSync(firstParquet(lake)).subarray(0, 100)),
+      /unreadable Parquet/,
+    ],
     ["a truncated processed file", (lake) => fs.truncateSync(path.join(lake, processedKey(SLOT)), 40), /not a whole gzip file|truncated/],
-    ["an analytics file written twice", (lake) => fs.copyFileSync(firstParquet(lake), path.join(lake, hourDir("analytics"), "part_copy.parquet")), /appear more than once/],
-    ["raw bytes CoinGecko did not serve", (lake) => fs.writeFileSync(path.join(lake, rawKey(SLOT)), fs.readFileSync(path.join(lake, rawKey(SLOT))).toString().replace("100", "101")), /equals none of the 1 bodies served/],
+    [
+      "an analytics file written twice",
+      (lake) => fs.copyFileSync(firstParquet(lake), path.join(lake, hourDir("analytics"), "part_copy.parquet")),
+      /appear more than once/,
+    ],
+    [
+      "raw bytes CoinGecko did not serve",
+      (lake) =>
+        fs.writeFileSync(
+          path.join(lake, rawKey(SLOT)),
+          fs
+            .readFileSync(path.join(lake, rawKey(SLOT)))
+            .toString()
+            .replace("100", "101"),
+        ),
+      /equals none of the 1 bodies served/,
+    ],
     ["a processed snapshot gone", (lake) => fs.rmSync(path.join(lake, processedKey(SLOT))), /raw pages without a processed snapshot/],
     ["a manifest gone", (lake) => fs.rmSync(path.join(lake, manifestKey(H7))), /18 row\(s\) but no manifest/],
   ])("%s", async (_what, breakIt, violation) => {
@@ -148,11 +208,18 @@ describe("the invariant checker finds each kind of breakage", () => {
     fs.cpSync(good, lake, { recursive: true });
     const extra = { slot: SLOT + 3 * FIVE_MINUTES, page: 1, body: served[0].body };
     const late = { slot: SLOT + 4 * FIVE_MINUTES, page: 1, body: served[0].body };
-    await deliver(new LocalObjectStore(lake), async () => ({ pages: [{ page: 1, body: late.body }], request: {}, fetchedAt: "", retries: 0, latencyMs: 0 }), late.slot);
+    await deliver(
+      new LocalObjectStore(lake),
+      async () => ({ pages: [{ page: 1, body: late.body }], request: {}, fetchedAt: "", retries: 0, latencyMs: 0 }),
+      late.slot,
+    );
 
     const report = await inspectLake(lake, { served: [...served, extra, late], materialisedBefore: SLOT + HOUR });
 
-    expect(report.violations).toEqual([`served slot ${extra.slot}: a valid page was served but the lake has no trace of it`, "hour 2024-09-03T07:00:00.000Z: 1 of 4 processed snapshot(s) not materialised"]);
+    expect(report.violations).toEqual([
+      `served slot ${extra.slot}: a valid page was served but the lake has no trace of it`,
+      "hour 2024-09-03T07:00:00.000Z: 1 of 4 processed snapshot(s) not materialised",
+    ]);
     expect(report.lost).toEqual([extra.slot]);
   });
 });
@@ -167,8 +234,16 @@ describe("a write failing mid-snapshot, at each write position", () => {
   /** Per position: what the lake holds after the fault, whether a restart's repair finishes the slot, which served body the slot ends with. */
   const positions: [KeyKind, string, { rawOnly: boolean; repaired: boolean; keeps: "first" | "second" }][] = [
     ["raw", "the raw page: no trace; the next delivery writes the slot", { rawOnly: false, repaired: false, keeps: "second" }],
-    ["request", "the request record: raw page only; page 1 is stored last, so a restart rebuilds the slot from it without a request", { rawOnly: true, repaired: true, keeps: "first" }],
-    ["processed", "the processed object: raw page and record; a restart rebuilds it from the stored page without a request", { rawOnly: true, repaired: true, keeps: "first" }],
+    [
+      "request",
+      "the request record: raw page only; page 1 is stored last, so a restart rebuilds the slot from it without a request",
+      { rawOnly: true, repaired: true, keeps: "first" },
+    ],
+    [
+      "processed",
+      "the processed object: raw page and record; a restart rebuilds it from the stored page without a request",
+      { rawOnly: true, repaired: true, keeps: "first" },
+    ],
   ];
 
   describe.each<InjectedFault>(["ENOSPC", "EACCES", "die"])("%s", (fault) => {
@@ -189,7 +264,12 @@ describe("a write failing mid-snapshot, at each write position", () => {
       if (fault === "die") expect(error).toBeInstanceOf(ProcessDied);
       expect(faulty.faults.map((f) => f.op)).toEqual([faulty.operations[faulty.operations.length - 1]]);
       const afterFault = await inspectLake(lake, { served, mayBeLost: [SLOT], mayBeRawOnly: [SLOT] });
-      expect(afterFault).toMatchObject({ violations: [], complete: [], rawOnly: expected.rawOnly ? [SLOT] : [], lost: expected.rawOnly ? [] : [SLOT] });
+      expect(afterFault).toMatchObject({
+        violations: [],
+        complete: [],
+        rawOnly: expected.rawOnly ? [SLOT] : [],
+        lost: expected.rawOnly ? [] : [SLOT],
+      });
 
       // Act 2: a restart's repair, then the next delivery of the same slot.
       const requestsBefore = standIn.requests.length;
@@ -240,7 +320,14 @@ describe("a write failing mid-snapshot, at each write position", () => {
   describe("a two-page snapshot killed between its pages: page 2 stored, page 1 (written last) not", () => {
     /** A deterministic two-page market, as the simulator is: the same bytes for a slot every time. */
     const twoPages: SnapshotSource = async (slot) => ({
-      pages: [1, 2].map((page) => ({ page, body: Buffer.from(JSON.stringify([0, 1, 2].map((i) => coin({ id: `coin-${page}-${i}`, market_cap_rank: 3 * (page - 1) + i + 1, current_price: slot / 1e6 + i })))) })),
+      pages: [1, 2].map((page) => ({
+        page,
+        body: Buffer.from(
+          JSON.stringify(
+            [0, 1, 2].map((i) => coin({ id: `coin-${page}-${i}`, market_cap_rank: 3 * (page - 1) + i + 1, current_price: slot / 1e6 + i })),
+          ),
+        ),
+      })),
       request: { pages: 2 },
       fetchedAt: new Date(slot * 1000).toISOString(),
       retries: 0,
@@ -266,7 +353,11 @@ describe("a write failing mid-snapshot, at each write position", () => {
       expect(afterKill).toMatchObject({ violations: [], rawOnly: [SLOT] });
       expect(repair).toMatchObject(deterministic ? { repaired: [SLOT], unrecoverable: [] } : { repaired: [], unrecoverable: [SLOT] });
       expect(repair.logs.some((l) => l.level === "warn" && String(l.message).startsWith("raw pages left as is"))).toBe(!deterministic);
-      expect(await inspectLake(lake, { served, mayBeRawOnly: deterministic ? [] : [SLOT] })).toMatchObject({ violations: [], complete: deterministic ? [SLOT] : [], processedRows: deterministic ? 6 : 0 });
+      expect(await inspectLake(lake, { served, mayBeRawOnly: deterministic ? [] : [SLOT] })).toMatchObject({
+        violations: [],
+        complete: deterministic ? [SLOT] : [],
+        processedRows: deterministic ? 6 : 0,
+      });
     });
   });
 });
@@ -277,7 +368,9 @@ describe("a write failing while local runs", () => {
     const lake = tempLake("fault-running-enospc");
     const { served, source, standIn } = await openMarket();
     const failing = SLOT + 2 * FIVE_MINUTES;
-    const store = new FaultyStore(new LocalObjectStore(lake), { plan: faultAtWrite("processed", "ENOSPC", (key) => key === processedKey(failing)) });
+    const store = new FaultyStore(new LocalObjectStore(lake), {
+      plan: faultAtWrite("processed", "ENOSPC", (key) => key === processedKey(failing)),
+    });
     const controller = new AbortController();
     const clock = new VirtualClock((SLOT + 120) * 1000, { stopAt: (SLOT + HOUR + 2 * FIVE_MINUTES) * 1000, controller });
 
@@ -286,12 +379,24 @@ describe("a write failing while local runs", () => {
 
     // Assert: one failed ingest, finished by the 08:05 transform without a request; hour 7 holds it.
     expect(run.error).toBeUndefined();
-    expect(run.result).toMatchObject({ stats: { ingests: 15, ingestFailures: 1, transformFailures: 0 }, repair: { repaired: [], unrecoverable: [] } });
-    expect(run.status.filter((l) => l.includes(" FAILED "))).toEqual([expect.stringMatching(/ ingest 2024-09-03T07:10:00\.000Z FAILED .*ENOSPC: no space left on device/)]);
-    expect(run.status.filter((l) => l.includes("half-written snapshot(s) finished"))).toEqual([expect.stringMatching(/ transform hourly: 1 half-written snapshot\(s\) finished, 1 hour\(s\) materialised, 66 rows, /)]);
+    expect(run.result).toMatchObject({
+      stats: { ingests: 15, ingestFailures: 1, transformFailures: 0 },
+      repair: { repaired: [], unrecoverable: [] },
+    });
+    expect(run.status.filter((l) => l.includes(" FAILED "))).toEqual([
+      expect.stringMatching(/ ingest 2024-09-03T07:10:00\.000Z FAILED .*ENOSPC: no space left on device/),
+    ]);
+    expect(run.status.filter((l) => l.includes("half-written snapshot(s) finished"))).toEqual([
+      expect.stringMatching(/ transform hourly: 1 half-written snapshot\(s\) finished, 1 hour\(s\) materialised, 66 rows, /),
+    ]);
     expect(standIn.requests).toHaveLength(15);
     const slots = Array.from({ length: 15 }, (_, i) => SLOT + i * FIVE_MINUTES);
-    expect(await inspectLake(lake, { served, materialisedBefore: SLOT + HOUR })).toMatchObject({ violations: [], complete: slots, rawOnly: [], materialisedHours: [SLOT] });
+    expect(await inspectLake(lake, { served, materialisedBefore: SLOT + HOUR })).toMatchObject({
+      violations: [],
+      complete: slots,
+      rawOnly: [],
+      materialisedHours: [SLOT],
+    });
   });
 });
 
@@ -318,7 +423,9 @@ describe("local's start-up removes what killed processes left in .tmp/ and .stag
     // Assert
     expect(run.error).toBeUndefined();
     expect(run.result?.removedLeftovers).toEqual([deadTemp, deadStaging]);
-    expect(run.status).toContainEqual(expect.stringMatching(/ removed 2 temporary file\(s\) and staging folder\(s\) that killed processes left$/));
+    expect(run.status).toContainEqual(
+      expect.stringMatching(/ removed 2 temporary file\(s\) and staging folder\(s\) that killed processes left$/),
+    );
     const report = await inspectLake(lake, { served, mayLeaveHidden: true });
     expect(report).toMatchObject({ violations: [], complete: [SLOT] });
     expect(report.hiddenLeftovers).toEqual([liveTemp, ".tmp/partial", `${liveStaging}/${part}`]);
@@ -355,7 +462,15 @@ describe("the same events delivered many times", () => {
     const lake = tempLake("fault-20-job");
     const { served, source, standIn } = await openMarket();
     const rec = recorder();
-    const jobs = createLocalJobs({ lake, store: new LocalObjectStore(lake), source, vsCurrency: "usd", clock: new VirtualClock(SLOT * 1000), logger: rec.logger, metrics: rec.metrics });
+    const jobs = createLocalJobs({
+      lake,
+      store: new LocalObjectStore(lake),
+      source,
+      vsCurrency: "usd",
+      clock: new VirtualClock(SLOT * 1000),
+      logger: rec.logger,
+      metrics: rec.metrics,
+    });
 
     const summaries: string[] = [];
     for (let i = 0; i < 20; i++) summaries.push(await jobs.ingest(SLOT));
@@ -369,7 +484,8 @@ describe("the same events delivered many times", () => {
     const lake = tempLake("fault-malformed-redelivery");
     const { served, source } = await openMarket((index) => (index < 3 ? htmlPage() : undefined));
 
-    for (let i = 0; i < 3; i++) await expect(deliver(new LocalObjectStore(lake), source)).rejects.toThrow(/^CoinGecko page 1 is HTML or XML, not JSON/);
+    for (let i = 0; i < 3; i++)
+      await expect(deliver(new LocalObjectStore(lake), source)).rejects.toThrow(/^CoinGecko page 1 is HTML or XML, not JSON/);
     await deliver(new LocalObjectStore(lake), source);
 
     expect(served).toHaveLength(4);
@@ -424,11 +540,18 @@ describe("the transform crashing mid-hour and re-running", () => {
     }
 
     // Assert
-    expect(String(crashed)).toMatch(/transform failed for 1 hour\(s\): year=2024\/month=9\/day=3\/hour=8: process killed \(fault injection\)/);
+    expect(String(crashed)).toMatch(
+      /transform failed for 1 hour\(s\): year=2024\/month=9\/day=3\/hour=8: process killed \(fault injection\)/,
+    );
     expect(afterCrash.violations).toEqual(["analytics hour 2024-09-03T08:00:00.000Z: 72 row(s) but no manifest"]);
     expect(afterCrash.analyticsRows).toBe(144);
     expect(rerun.hours.map((h) => [h.partition.hour, h.rowsWritten])).toEqual([[8, 0]]);
-    expect(await inspectLake(lake, { served, materialisedBefore: SLOT + 2 * HOUR })).toMatchObject({ violations: [], analyticsRows: 144, processedRows: 144, materialisedHours: [SLOT, SLOT + HOUR] });
+    expect(await inspectLake(lake, { served, materialisedBefore: SLOT + 2 * HOUR })).toMatchObject({
+      violations: [],
+      analyticsRows: 144,
+      processedRows: 144,
+      materialisedHours: [SLOT, SLOT + HOUR],
+    });
   });
 
   it("dies during hour 8's COPY, leaving a partial Parquet file in its staging folder: nothing partial is visible; the restart removes the folder and the re-run materialises the hour once", async () => {
@@ -467,9 +590,16 @@ describe("the transform crashing mid-hour and re-running", () => {
     // Assert
     expect(String(crashed)).toMatch(/hour=8: process killed \(fault injection\) during the COPY of hour 8/);
     expect(afterCrash).toMatchObject({ violations: [], analyticsRows: 72, materialisedHours: [SLOT] });
-    expect(afterCrash.hiddenLeftovers).toEqual([`${path.relative(lake, killedStaging)}/analytics/year=2024/month=9/day=3/hour=8/part_killed.parquet`]);
+    expect(afterCrash.hiddenLeftovers).toEqual([
+      `${path.relative(lake, killedStaging)}/analytics/year=2024/month=9/day=3/hour=8/part_killed.parquet`,
+    ]);
     expect(removed).toEqual([path.relative(lake, killedStaging)]);
-    expect(await inspectLake(lake, { served, materialisedBefore: SLOT + 2 * HOUR })).toMatchObject({ violations: [], analyticsRows: 144, materialisedHours: [SLOT, SLOT + HOUR], hiddenLeftovers: [] });
+    expect(await inspectLake(lake, { served, materialisedBefore: SLOT + 2 * HOUR })).toMatchObject({
+      violations: [],
+      analyticsRows: 144,
+      materialisedHours: [SLOT, SLOT + HOUR],
+      hiddenLeftovers: [],
+    });
   });
 
   it("the same hour transformed 10 times, then 10 more times with its manifest deleted before each: the SQL itself adds nothing and no file appears", async () => {
@@ -492,7 +622,11 @@ describe("the transform crashing mid-hour and re-running", () => {
       expect(skipped).toEqual(Array(10).fill(0));
       expect(rewritten).toEqual(Array(10).fill(0));
       expect(analyticsFiles(lake)).toEqual(files);
-      expect(await inspectLake(lake, { served, materialisedBefore: SLOT + HOUR })).toMatchObject({ violations: [], analyticsRows: 72, materialisedHours: [SLOT] });
+      expect(await inspectLake(lake, { served, materialisedBefore: SLOT + HOUR })).toMatchObject({
+        violations: [],
+        analyticsRows: 72,
+        materialisedHours: [SLOT],
+      });
     } finally {
       engine.close();
     }

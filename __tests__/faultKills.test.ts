@@ -84,7 +84,12 @@ describe("one simulated day of local mode, killed 20 times", () => {
     }
     return [...times]
       .sort((a, b) => a - b)
-      .map((at, i) => ({ at, mode: modes[i], clockReads: 1 + Math.floor(random() * 12), downtimeMinutes: [0, 0, 5, 20, 45][Math.floor(random() * 5)] }));
+      .map((at, i) => ({
+        at,
+        mode: modes[i],
+        clockReads: 1 + Math.floor(random() * 12),
+        downtimeMinutes: [0, 0, 5, 20, 45][Math.floor(random() * 5)],
+      }));
   }
 
   /** What one kill did. */
@@ -116,7 +121,10 @@ describe("one simulated day of local mode, killed 20 times", () => {
       const currentSlot = (): number => floorToSlot(Math.floor(time.now() / 1000));
       const store = new FaultyStore(new LocalObjectStore(lake), {
         life,
-        plan: (op) => (plan.mode === op.kind && op.writeIndex !== undefined && time.now() >= plan.at * 1000 && slotOfKey(op.key) === currentSlot() ? "die" : undefined),
+        plan: (op) =>
+          plan.mode === op.kind && op.writeIndex !== undefined && time.now() >= plan.at * 1000 && slotOfKey(op.key) === currentSlot()
+            ? "die"
+            : undefined,
       });
       let armedReads = 0;
       const clock = new MortalClock(time, life, (nowMs) => {
@@ -127,15 +135,27 @@ describe("one simulated day of local mode, killed 20 times", () => {
 
       const run = await runLocal({ lake, source: "live", snapshotSource: market.source, store, clock, signal: controller.signal });
 
-      if (!life.dead) throw new Error(`kill ${kills.length + 1} (${JSON.stringify(plan)}) never happened; the run ended: ${run.status.slice(-1)[0]}`);
+      if (!life.dead)
+        throw new Error(`kill ${kills.length + 1} (${JSON.stringify(plan)}) never happened; the run ended: ${run.status.slice(-1)[0]}`);
       if (run.error !== undefined && !isProcessDied(run.error)) throw run.error;
       const diedAt = Math.floor(time.now() / 1000);
       const refused = store.faults[0]?.op.key;
-      kills.push({ plan, diedAt, slot: refused === undefined ? undefined : slotOfKey(refused), orphanHours: hoursWithoutManifest(lake).length });
+      kills.push({
+        plan,
+        diedAt,
+        slot: refused === undefined ? undefined : slotOfKey(refused),
+        orphanHours: hoursWithoutManifest(lake).length,
+      });
       start = diedAt + plan.downtimeMinutes * MINUTE + 30;
     }
     const controller = new AbortController();
-    finalRun = await runLocal({ lake, source: "live", snapshotSource: market.source, clock: new VirtualClock(start * 1000, { stopAt: LAST_SLOT * 1000, controller }), signal: controller.signal });
+    finalRun = await runLocal({
+      lake,
+      source: "live",
+      snapshotSource: market.source,
+      clock: new VirtualClock(start * 1000, { stopAt: LAST_SLOT * 1000, controller }),
+      signal: controller.signal,
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -150,7 +170,9 @@ describe("one simulated day of local mode, killed 20 times", () => {
     // Every manifest kill left an hour's Parquet without its manifest (as a kill between the two does).
     expect(kills.filter((k) => k.plan.mode === "manifest").every((k) => k.orphanHours > 0)).toBe(true);
     expect(finalRun.error).toBeUndefined();
-    expect(finalRun.status[finalRun.status.length - 1]).toMatch(/^\d\d:\d\d:\d\d stopped: \d+ ingest\(s\) \(0 failed\), \d+ transform\(s\) \(0 failed\)$/);
+    expect(finalRun.status[finalRun.status.length - 1]).toMatch(
+      /^\d\d:\d\d:\d\d stopped: \d+ ingest\(s\) \(0 failed\), \d+ transform\(s\) \(0 failed\)$/,
+    );
   });
 
   it("every snapshot served is in the lake exactly once, no analytics row twice, nothing partial or left over, every completed hour materialised", async () => {
@@ -179,7 +201,11 @@ describe("real crypto-analytics processes SIGKILLed at random moments", () => {
 
   /** Starts the CLI under ts-node, as a user's shell would. */
   function start(args: string[]): { child: ChildProcess; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "..", "cli", "main.ts"), ...args], { cwd: path.join(__dirname, ".."), stdio: "ignore" });
+    const child = spawn(
+      process.execPath,
+      ["-r", "ts-node/register/transpile-only", path.join(__dirname, "..", "cli", "main.ts"), ...args],
+      { cwd: path.join(__dirname, ".."), stdio: "ignore" },
+    );
     return { child, exit: new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal }))) };
   }
 
@@ -193,7 +219,11 @@ describe("real crypto-analytics processes SIGKILLed at random moments", () => {
   }
 
   /** Runs the CLI, waits until `started(pid)` shows it is working, lets it go on for a seeded 50-650 ms, then SIGKILLs it. */
-  async function killMidway(args: string[], started: (pid: number) => boolean, what: string): Promise<{ signal: NodeJS.Signals | null; afterMs: number }> {
+  async function killMidway(
+    args: string[],
+    started: (pid: number) => boolean,
+    what: string,
+  ): Promise<{ signal: NodeJS.Signals | null; afterMs: number }> {
     const run = start(args);
     try {
       await until(() => started(run.child.pid ?? -1), 20_000, what);
@@ -221,12 +251,26 @@ describe("real crypto-analytics processes SIGKILLed at random moments", () => {
     const lockHolder = (): string => (fs.existsSync(lockFile) ? fs.readFileSync(lockFile, "utf8").trim() : "");
     const localKills = [];
     for (let i = 0; i < 2; i++) {
-      localKills.push(await killMidway(["local", "--lake", lake, "--source", "simulate", "--coins", String(COINS), "--port", "0"], (pid) => lockHolder() === String(pid), "local to take the lake's lock"));
+      localKills.push(
+        await killMidway(
+          ["local", "--lake", lake, "--source", "simulate", "--coins", String(COINS), "--port", "0"],
+          (pid) => lockHolder() === String(pid),
+          "local to take the lake's lock",
+        ),
+      );
     }
     const staleLock = lockHolder();
     // The next local start takes the dead process's lock over, removes what the killed processes left in
     // .tmp/ and .staging/, finishes what is half-written and catches up.
-    const final = await localCommand({ lake, source: "simulate", coins: COINS, once: true, port: 0, status: () => undefined, logSink: () => undefined });
+    const final = await localCommand({
+      lake,
+      source: "simulate",
+      coins: COINS,
+      once: true,
+      port: 0,
+      status: () => undefined,
+      logSink: () => undefined,
+    });
 
     // Assert
     expect([simulateKill, ...localKills].map((k) => k.signal)).toEqual(["SIGKILL", "SIGKILL", "SIGKILL"]);

@@ -132,9 +132,13 @@ describe("functionCode of the ingest handler", () => {
     });
 
     test("fetches through the bundled axios and writes the snapshot", () => {
-      expect(child.outcomes).toEqual([{ result: expect.objectContaining({ timestamp: SLOT, status: "written", coins: 5, processedKey: processedKey(SLOT) }) }]);
+      expect(child.outcomes).toEqual([
+        { result: expect.objectContaining({ timestamp: SLOT, status: "written", coins: 5, processedKey: processedKey(SLOT) }) },
+      ]);
       expect(coingecko.requests).toHaveLength(1);
-      expect([...(aws.buckets.get(BUCKET) as Map<string, unknown>).keys()]).toEqual(expect.arrayContaining([rawKey(SLOT), processedKey(SLOT)]));
+      expect([...(aws.buckets.get(BUCKET) as Map<string, unknown>).keys()]).toEqual(
+        expect.arrayContaining([rawKey(SLOT), processedKey(SLOT)]),
+      );
     });
   });
 });
@@ -152,10 +156,13 @@ describe("a handler factory whose closure captures a Pulumi secret", () => {
 
 describe("a handler factory that requires a module the deploying project does not have", () => {
   test("is refused: the archive fails with an error naming the function and the module", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundler must meet a require it cannot resolve
     const factory = () => async () => require("no-such-package-for-function-code");
     const error = await archiveError(functionCode('ScheduledFunction "missing"', factory, LAMBDA_RUNTIME));
     expect(error).toBeInstanceOf(pulumi.ResourceError);
-    expect(error?.message).toMatch(/^ScheduledFunction "missing": bundling the serialized handler failed: __index\.js:\d+: Could not resolve "no-such-package-for-function-code"/);
+    expect(error?.message).toMatch(
+      /^ScheduledFunction "missing": bundling the serialized handler failed: __index\.js:\d+: Could not resolve "no-such-package-for-function-code"/,
+    );
   });
 });
 
@@ -164,10 +171,14 @@ describe("a handler the bundler warns about", () => {
     const warn = jest.spyOn(pulumi.log, "warn").mockResolvedValue();
     try {
       // `=== -0` also matches 0, which esbuild warns about.
+      // eslint-disable-next-line no-compare-neg-zero -- the comparison esbuild warns about is the point
       const factory = () => async (x: number) => x === -0;
       const files = await filesOf(functionCode('ScheduledFunction "zero"', factory, LAMBDA_RUNTIME));
       expect([...files.keys()]).toEqual(["__index.js"]);
-      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^ScheduledFunction "zero": bundling the serialized handler: __index\.js:\d+: Comparison with -0/), undefined);
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringMatching(/^ScheduledFunction "zero": bundling the serialized handler: __index\.js:\d+: Comparison with -0/),
+        undefined,
+      );
     } finally {
       warn.mockRestore();
     }

@@ -43,11 +43,21 @@ afterEach(async () => {
   removeTempDir(lake);
 });
 
-async function ingestOnce(responses: ScriptedResponse[], options: { topN?: number; fallback?: ScriptedResponse; store?: ObjectStore } = {}) {
+async function ingestOnce(
+  responses: ScriptedResponse[],
+  options: { topN?: number; fallback?: ScriptedResponse; store?: ObjectStore } = {},
+) {
   standIn ??= await startCoinGeckoStandIn({ fallback: options.fallback });
   standIn.enqueue(...responses);
   const rec = recorder([KEY]);
-  const source = createCoinGeckoSource({ ...FAST_RETRY_OPTIONS, maxRetries: 3, plan: "demo", apiKey: KEY, baseUrl: standIn.baseUrl, topN: options.topN });
+  const source = createCoinGeckoSource({
+    ...FAST_RETRY_OPTIONS,
+    maxRetries: 3,
+    plan: "demo",
+    apiKey: KEY,
+    baseUrl: standIn.baseUrl,
+    topN: options.topN,
+  });
   const store = options.store ?? new LocalObjectStore(lake);
   const run = runIngest({ store, source, scheduledTime: SCHEDULED, vsCurrency: "usd", logger: rec.logger, metrics: rec.metrics });
   return { run, rec, store };
@@ -78,7 +88,10 @@ function recordingStore(): { store: ObjectStore; puts: [string, PutOptions | und
 }
 
 function metric(rec: ReturnType<typeof recorder>, name: string): unknown[] {
-  return rec.emf().filter((r) => name in r).map((r) => r[name]);
+  return rec
+    .emf()
+    .filter((r) => name in r)
+    .map((r) => r[name]);
 }
 
 describe("runIngest with the CoinGecko stand-in", () => {
@@ -96,7 +109,14 @@ describe("runIngest with the CoinGecko stand-in", () => {
 
     const rows = parseNdjsonGz((await store.get(processedPath))!);
     expect(rows).toHaveLength(250);
-    expect(rows[0]).toMatchObject({ id: "bitcoin", current_price: 27191, market_cap: 527458103541, market_cap_rank: 1, vs_currency: "usd", timestamp: SLOT });
+    expect(rows[0]).toMatchObject({
+      id: "bitcoin",
+      current_price: 27191,
+      market_cap: 527458103541,
+      market_cap_rank: 1,
+      vs_currency: "usd",
+      timestamp: SLOT,
+    });
     expect(rows.every((r) => r.timestamp === SLOT && r.vs_currency === "usd")).toBe(true);
 
     const recordText = Buffer.from((await store.get(rawRequestKey(SLOT)))!).toString("utf8");
@@ -122,7 +142,10 @@ describe("runIngest with the CoinGecko stand-in", () => {
 
   it("writes both pages of a 500-coin snapshot, page 1 last (so a stored page 1 proves the snapshot whole), and one processed file", async () => {
     const { store: spy, puts } = recordingStore();
-    const { run, store } = await ingestOnce([fixturePage("cgdata-page1-250.json"), fixturePage("cgdata-page2-250.json")], { topN: 500, store: spy });
+    const { run, store } = await ingestOnce([fixturePage("cgdata-page1-250.json"), fixturePage("cgdata-page2-250.json")], {
+      topN: 500,
+      store: spy,
+    });
     const result = await run;
 
     expect(puts.map(([key]) => key)).toEqual([rawKey(SLOT, 2), rawKey(SLOT, 1), rawRequestKey(SLOT), processedKey(SLOT)]);
@@ -177,31 +200,64 @@ describe("runIngest with the CoinGecko stand-in", () => {
   describe("writes nothing and throws when", () => {
     it.each([
       ["the body is HTML", [htmlPage(200)], undefined, "invalid-response", /page 1 is HTML or XML/],
-      ["the JSON is truncated", [{ status: 200, body: fixtureBytes("cgdata-page1-250.json").subarray(0, 70_000) }], undefined, "invalid-response", /page 1 is not valid JSON \(truncated/],
+      [
+        "the JSON is truncated",
+        [{ status: 200, body: fixtureBytes("cgdata-page1-250.json").subarray(0, 70_000) }],
+        undefined,
+        "invalid-response",
+        /page 1 is not valid JSON \(truncated/,
+      ],
       ["the array is empty", [{ status: 200, body: "[]" }], undefined, "invalid-response", /zero coins is never a valid snapshot/],
-      ["no coin has an id", [marketsPage([coin({ id: null }), coin({ id: "" })])], undefined, "invalid-response", /no coin with an id \(2 elements, all dropped\)/],
-      ["a 200 carries a rate-limit error object forever", [], { status: 200, body: errorBody(429, "Rate limited") }, "rate-limited", /kept rate limiting/],
+      [
+        "no coin has an id",
+        [marketsPage([coin({ id: null }), coin({ id: "" })])],
+        undefined,
+        "invalid-response",
+        /no coin with an id \(2 elements, all dropped\)/,
+      ],
+      [
+        "a 200 carries a rate-limit error object forever",
+        [],
+        { status: 200, body: errorBody(429, "Rate limited") },
+        "rate-limited",
+        /kept rate limiting/,
+      ],
       ["CoinGecko rate limits forever", [], rateLimited(), "rate-limited", /kept rate limiting/],
       ["CoinGecko stays down", [], serverError(500), "unavailable", /stayed unavailable \(HTTP 500\)/],
       ["the key is missing (10002)", [errorCodeResponse(401, 10002, "API Key Missing")], undefined, "configuration", /error 10002/],
-      ["the key is for the other host (10011)", [errorCodeResponse(401, 10011, "Demo key on pro host")], undefined, "configuration", /error 10011/],
-      ["page 2 is HTML after a valid page 1", [fixturePage("cgdata-page1-250.json"), htmlPage(200)], undefined, "invalid-response", /page 2 is HTML/],
-    ] as [string, ScriptedResponse[], ScriptedResponse | undefined, string, RegExp][])("%s", async (_case, responses, fallback, kind, message) => {
-      const { run, rec, store } = await ingestOnce(responses, { topN: responses.length > 1 ? 500 : 250, fallback });
+      [
+        "the key is for the other host (10011)",
+        [errorCodeResponse(401, 10011, "Demo key on pro host")],
+        undefined,
+        "configuration",
+        /error 10011/,
+      ],
+      [
+        "page 2 is HTML after a valid page 1",
+        [fixturePage("cgdata-page1-250.json"), htmlPage(200)],
+        undefined,
+        "invalid-response",
+        /page 2 is HTML/,
+      ],
+    ] as [string, ScriptedResponse[], ScriptedResponse | undefined, string, RegExp][])(
+      "%s",
+      async (_case, responses, fallback, kind, message) => {
+        const { run, rec, store } = await ingestOnce(responses, { topN: responses.length > 1 ? 500 : 250, fallback });
 
-      const err = await run.then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(isCoinGeckoError(err)).toBe(true);
-      expect((err as CoinGeckoError).kind).toBe(kind);
-      expect((err as Error).message).toMatch(message);
-      expect(await store.list("")).toEqual([]);
-      const failed = rec.logs().find((l) => l.message === "ingest failed");
-      expect(failed).toMatchObject({ level: "error", timestamp: SLOT, kind, errorName: "CoinGeckoError" });
-      expect(rec.logLines.join("\n")).not.toContain(KEY);
-      expect(metric(rec, "SnapshotsWritten")).toEqual([0]);
-    });
+        const err = await run.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(isCoinGeckoError(err)).toBe(true);
+        expect((err as CoinGeckoError).kind).toBe(kind);
+        expect((err as Error).message).toMatch(message);
+        expect(await store.list("")).toEqual([]);
+        const failed = rec.logs().find((l) => l.message === "ingest failed");
+        expect(failed).toMatchObject({ level: "error", timestamp: SLOT, kind, errorName: "CoinGeckoError" });
+        expect(rec.logLines.join("\n")).not.toContain(KEY);
+        expect(metric(rec, "SnapshotsWritten")).toEqual([0]);
+      },
+    );
   });
 
   it("leaves every object unchanged when the same event is delivered twice", async () => {
@@ -257,9 +313,22 @@ describe("runIngest with other sources", () => {
     const slots: number[] = [];
     const source: SnapshotSource = async (slot) => {
       slots.push(slot);
-      return { pages: [{ page: 1, body: new Uint8Array(fixtureBytes("recorded-5-coins.json")) }], request: { synthetic: true }, fetchedAt: "2024-09-03T07:04:59Z", retries: 0, latencyMs: 1 };
+      return {
+        pages: [{ page: 1, body: new Uint8Array(fixtureBytes("recorded-5-coins.json")) }],
+        request: { synthetic: true },
+        fetchedAt: "2024-09-03T07:04:59Z",
+        retries: 0,
+        latencyMs: 1,
+      };
     };
-    const result = await runIngest({ store, source, scheduledTime: Date.parse("2024-09-03T07:04:59.999Z"), vsCurrency: "btc", logger: rec.logger, metrics: rec.metrics });
+    const result = await runIngest({
+      store,
+      source,
+      scheduledTime: Date.parse("2024-09-03T07:04:59.999Z"),
+      vsCurrency: "btc",
+      logger: rec.logger,
+      metrics: rec.metrics,
+    });
     expect(slots).toEqual([SLOT]);
     expect(result.timestamp).toBe(SLOT);
     expect(parseNdjsonGz((await store.get(processedKey(SLOT)))!)[0]).toMatchObject({ vs_currency: "btc" });
@@ -268,9 +337,16 @@ describe("runIngest with other sources", () => {
   it("throws when a source returns no pages", async () => {
     const rec = recorder();
     const source: SnapshotSource = async () => ({ pages: [], request: {}, fetchedAt: "", retries: 0, latencyMs: 0 });
-    await expect(runIngest({ store: new LocalObjectStore(lake), source, scheduledTime: SCHEDULED, vsCurrency: "usd", logger: rec.logger, metrics: rec.metrics })).rejects.toThrow(
-      "snapshot source returned no pages for slot 1725346800",
-    );
+    await expect(
+      runIngest({
+        store: new LocalObjectStore(lake),
+        source,
+        scheduledTime: SCHEDULED,
+        vsCurrency: "usd",
+        logger: rec.logger,
+        metrics: rec.metrics,
+      }),
+    ).rejects.toThrow("snapshot source returned no pages for slot 1725346800");
   });
 });
 
@@ -288,7 +364,10 @@ describe("scheduledTimeOf", () => {
   });
 
   it.each([
-    [scheduledEvent("<aws.scheduler.scheduled-time>"), /event field scheduledTime must be an ISO-8601 time with a zone, e\.g\. 2024-09-03T07:05:00Z; got "<aws\.scheduler\.scheduled-time>"/],
+    [
+      scheduledEvent("<aws.scheduler.scheduled-time>"),
+      /event field scheduledTime must be an ISO-8601 time with a zone, e\.g\. 2024-09-03T07:05:00Z; got "<aws\.scheduler\.scheduled-time>"/,
+    ],
     [scheduledEvent("2024-09-03T07:05:00"), /got "2024-09-03T07:05:00"/],
     [{ scheduledTime: 1725346800 }, /scheduledTime must be an ISO-8601 time with a zone.*got 1725346800/],
     [ruleEvent("yesterday"), /event field time must be an ISO-8601 time/],

@@ -43,11 +43,6 @@ test("leaves to the runtime only the S3 and SSM clients, which nodejs22.x provid
 
 test(`the zip stays within the ${ZIP_BUDGET_BYTES}-byte budget`, () => {
   const size = zippedSize(files);
-  const unzipped = [...files.values()].reduce((sum, b) => sum + b.length, 0);
-  console.info(
-    `ingest function zip: ${size} bytes (${(size / 1024).toFixed(1)} KiB) zipped at deflate level 6; ` +
-      `${(unzipped / 1024).toFixed(1)} KiB unzipped; bundled packages: ${bundledPackages(files).join(", ")}`,
-  );
   expect(size).toBeLessThanOrEqual(ZIP_BUDGET_BYTES);
 });
 

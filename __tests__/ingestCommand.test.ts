@@ -27,7 +27,14 @@ afterEach(async () => {
 
 async function run(responses: ScriptedResponse[], opts: Partial<IngestCommandOptions>) {
   standIn = await startCoinGeckoStandIn({ responses });
-  return ingestCommand({ lake, apiUrl: standIn.baseUrl, env: {}, logSink: (l) => logLines.push(l), status: (l) => statusLines.push(l), ...opts });
+  return ingestCommand({
+    lake,
+    apiUrl: standIn.baseUrl,
+    env: {},
+    logSink: (l) => logLines.push(l),
+    status: (l) => statusLines.push(l),
+    ...opts,
+  });
 }
 
 describe("crypto-analytics ingest", () => {
@@ -97,21 +104,32 @@ describe("crypto-analytics ingest", () => {
   });
 
   it.each([
-    ["an ftp:// URL", "ftp://x", /^CoinGecko base URL "ftp:\/\/x" must be an https:\/\/ URL \(the key travels in a header\), or http:\/\/ to this machine/],
-    ["plain http to another host", "http://api.coingecko.com/api/v3", /^CoinGecko base URL "http:\/\/api\.coingecko\.com\/api\/v3" must be an https:\/\/ URL/],
+    [
+      "an ftp:// URL",
+      "ftp://x",
+      /^CoinGecko base URL "ftp:\/\/x" must be an https:\/\/ URL \(the key travels in a header\), or http:\/\/ to this machine/,
+    ],
+    [
+      "plain http to another host",
+      "http://api.coingecko.com/api/v3",
+      /^CoinGecko base URL "http:\/\/api\.coingecko\.com\/api\/v3" must be an https:\/\/ URL/,
+    ],
     ["text that is not a URL", "api.coingecko.com/api/v3", /^CoinGecko base URL "api\.coingecko\.com\/api\/v3" is not a URL$/],
-  ])("refuses --api-url with %s at once, as a configuration error: no request, no retry, nothing written", async (_case, apiUrl, message) => {
-    const err = await run([fixturePage("recorded-5-coins.json")], { at: AT, apiUrl }).then(
-      () => undefined,
-      (e: Error & { kind?: string }) => e,
-    );
+  ])(
+    "refuses --api-url with %s at once, as a configuration error: no request, no retry, nothing written",
+    async (_case, apiUrl, message) => {
+      const err = await run([fixturePage("recorded-5-coins.json")], { at: AT, apiUrl }).then(
+        () => undefined,
+        (e: Error & { kind?: string }) => e,
+      );
 
-    expect(err?.message).toMatch(message);
-    expect(err?.kind).toBe("configuration");
-    expect(standIn.requests).toHaveLength(0);
-    expect(statusLines).toEqual([]);
-    expect(fs.existsSync(lake)).toBe(false);
-  });
+      expect(err?.message).toMatch(message);
+      expect(err?.kind).toBe("configuration");
+      expect(standIn.requests).toHaveLength(0);
+      expect(statusLines).toEqual([]);
+      expect(fs.existsSync(lake)).toBe(false);
+    },
+  );
 
   it("says on its status stream which attempt failed, why, and when the next one starts, before waiting", async () => {
     const result = await run([rateLimited("1"), fixturePage("recorded-5-coins.json")], { at: AT, apiKey: FLAG_KEY });

@@ -24,7 +24,16 @@ import { parseNdjsonGz } from "../functions/ndjson";
 import { floorToSlot, processedKey, rawKey, rawRequestKey } from "../functions/partitions";
 import { AwsStandIn, isolatedSdkEnv, startAwsStandIn } from "./helpers/awsStandIn";
 import { CoinGeckoStandIn, startCoinGeckoStandIn } from "./helpers/coingeckoStandIn";
-import { captureStdout, errorCodeResponse, fixtureBytes, fixturePage, lambdaContext, makeTempDir, removeTempDir, scheduledEvent } from "./helpers/factories";
+import {
+  captureStdout,
+  errorCodeResponse,
+  fixtureBytes,
+  fixturePage,
+  lambdaContext,
+  makeTempDir,
+  removeTempDir,
+  scheduledEvent,
+} from "./helpers/factories";
 import { ChildRun, runSerializedHandler, serializedHandlerEnv, writeSerializedHandler } from "./helpers/serializedHandler";
 
 const BUCKET = "ingest-archive-test";
@@ -57,18 +66,26 @@ describe("serialized ingest handler", () => {
     aws.buckets.set(BUCKET, new Map());
     aws.parameters.set(KEY_PARAMETER, API_KEY);
     coingecko = await startCoinGeckoStandIn({
-      responses: [fixturePage("cgdata-page1-250.json"), fixturePage("recorded-5-coins.json"), errorCodeResponse(401, 10002, "API Key Missing")],
+      responses: [
+        fixturePage("cgdata-page1-250.json"),
+        fixturePage("recorded-5-coins.json"),
+        errorCodeResponse(401, 10002, "API Key Missing"),
+      ],
     });
 
     const events = [scheduledEvent(at(SLOT, 133)), scheduledEvent(at(SLOT, 299)), scheduledEvent(at(NEXT_SLOT))];
-    child = await runSerializedHandler(dir, events, serializedHandlerEnv(dir, aws, {
-      [INGEST_ENV.bucket]: BUCKET,
-      [INGEST_ENV.plan]: "demo",
-      [INGEST_ENV.baseUrl]: coingecko.baseUrl,
-      [INGEST_ENV.keyParameter]: KEY_PARAMETER,
-      [INGEST_ENV.pipeline]: "serialization-test",
-      [INGEST_ENV.namespace]: "CryptoAnalyticsTest",
-    }));
+    child = await runSerializedHandler(
+      dir,
+      events,
+      serializedHandlerEnv(dir, aws, {
+        [INGEST_ENV.bucket]: BUCKET,
+        [INGEST_ENV.plan]: "demo",
+        [INGEST_ENV.baseUrl]: coingecko.baseUrl,
+        [INGEST_ENV.keyParameter]: KEY_PARAMETER,
+        [INGEST_ENV.pipeline]: "serialization-test",
+        [INGEST_ENV.namespace]: "CryptoAnalyticsTest",
+      }),
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -127,8 +144,15 @@ describe("serialized ingest handler", () => {
   it("logs JSON lines and EMF metrics without ever printing the key", () => {
     const output = child.stdout + child.stderr;
     expect(output).not.toContain(API_KEY);
-    const lines = child.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
-    expect(lines.find((l) => l.message === "snapshot written")).toMatchObject({ service: "ingest", pipeline: "serialization-test", coins: 250 });
+    const lines = child.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l));
+    expect(lines.find((l) => l.message === "snapshot written")).toMatchObject({
+      service: "ingest",
+      pipeline: "serialization-test",
+      coins: 250,
+    });
     expect(lines.find((l) => l.message === "ingest failed")).toMatchObject({
       level: "error",
       kind: "configuration",
@@ -167,7 +191,10 @@ describe("readIngestSettings", () => {
     [{ [INGEST_ENV.bucket]: "  " }, /^ARCHIVE_BUCKET is not set/],
     [{ [INGEST_ENV.bucket]: "b", [INGEST_ENV.plan]: "free" }, /^COINGECKO_PLAN must be one of demo, pro, keyless; got "free"$/],
     [{ [INGEST_ENV.bucket]: "b", [INGEST_ENV.topN]: "250 coins" }, /^TOP_N must be an integer; got "250 coins"$/],
-    [{ [INGEST_ENV.bucket]: "b", [INGEST_ENV.maxEventAgeSeconds]: "15m" }, /^MAX_EVENT_AGE_SECONDS must be a positive integer number of seconds; got "15m"$/],
+    [
+      { [INGEST_ENV.bucket]: "b", [INGEST_ENV.maxEventAgeSeconds]: "15m" },
+      /^MAX_EVENT_AGE_SECONDS must be a positive integer number of seconds; got "15m"$/,
+    ],
     [{ [INGEST_ENV.bucket]: "b", [INGEST_ENV.maxEventAgeSeconds]: "0" }, /^MAX_EVENT_AGE_SECONDS must be a positive integer/],
   ])("refuses %j at cold start", (env, message) => {
     expect(() => readIngestSettings(env)).toThrow(message);
@@ -216,8 +243,15 @@ describe("ingest handler in this process", () => {
     await expect(handler(scheduledEvent(at(NEXT_SLOT)), lambdaContext())).resolves.toMatchObject({ status: "written" });
 
     expect(aws.ops("GetParameter")).toHaveLength(2);
-    const logs = stdout.join("").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
-    expect(logs.find((l) => l.message === "ingest not started")).toMatchObject({ level: "error", errorMessage: expect.stringContaining("Parameter") });
+    const logs = stdout
+      .join("")
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l));
+    expect(logs.find((l) => l.message === "ingest not started")).toMatchObject({
+      level: "error",
+      errorMessage: expect.stringContaining("Parameter"),
+    });
     expect(stdout.join("")).not.toContain(API_KEY);
   });
 
@@ -232,12 +266,29 @@ describe("ingest handler in this process", () => {
   });
 
   /** Log lines the handler printed, parsed. */
-  const logLines = (): Record<string, unknown>[] => stdout.join("").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const logLines = (): Record<string, unknown>[] =>
+    stdout
+      .join("")
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
 
   it.each([
-    ["a message redriven from the failure queue 3 hours later", -3 * 3600, /^event for slot (\S+) is 180 min old \(limit 15 min\); CoinGecko serves only current prices, so nothing was fetched or written and this slot stays empty: do not redrive it/],
-    ["an event just past the age limit", -(DEFAULT_MAX_SCHEDULED_EVENT_AGE_SECONDS + 60), /^event for slot \S+ is 16 min old \(limit 15 min\)/],
-    ["an event scheduled 10 minutes ahead", 600, /^event for slot \S+ is scheduled \d+ s in the future \(more than the 60 s clock skew allowed\); nothing was fetched or written$/],
+    [
+      "a message redriven from the failure queue 3 hours later",
+      -3 * 3600,
+      /^event for slot (\S+) is 180 min old \(limit 15 min\); CoinGecko serves only current prices, so nothing was fetched or written and this slot stays empty: do not redrive it/,
+    ],
+    [
+      "an event just past the age limit",
+      -(DEFAULT_MAX_SCHEDULED_EVENT_AGE_SECONDS + 60),
+      /^event for slot \S+ is 16 min old \(limit 15 min\)/,
+    ],
+    [
+      "an event scheduled 10 minutes ahead",
+      600,
+      /^event for slot \S+ is scheduled \d+ s in the future \(more than the 60 s clock skew allowed\); nothing was fetched or written$/,
+    ],
   ])("refuses %s: no key read, no CoinGecko request, nothing written", async (_what, offsetSeconds, message) => {
     aws.parameters.set(PARAMETER, API_KEY);
     const handler = createIngestHandler();
@@ -248,7 +299,10 @@ describe("ingest handler in this process", () => {
     expect(aws.ops("GetParameter")).toHaveLength(0);
     expect(coingecko.requests).toHaveLength(0);
     expect(aws.ops("PutObject")).toHaveLength(0);
-    expect(logLines().find((l) => l.message === "ingest not started")).toMatchObject({ level: "error", errorMessage: expect.stringMatching(message) });
+    expect(logLines().find((l) => l.message === "ingest not started")).toMatchObject({
+      level: "error",
+      errorMessage: expect.stringMatching(message),
+    });
   });
 
   it("serves an event as old as the limit allows and a manual invoke without a time", async () => {
@@ -256,7 +310,10 @@ describe("ingest handler in this process", () => {
     const handler = createIngestHandler();
     const oldest = new Date(Date.now() - (DEFAULT_MAX_SCHEDULED_EVENT_AGE_SECONDS - 30) * 1000);
 
-    await expect(handler(scheduledEvent(oldest.toISOString()), lambdaContext())).resolves.toMatchObject({ status: "written", timestamp: floorToSlot(Math.floor(oldest.getTime() / 1000)) });
+    await expect(handler(scheduledEvent(oldest.toISOString()), lambdaContext())).resolves.toMatchObject({
+      status: "written",
+      timestamp: floorToSlot(Math.floor(oldest.getTime() / 1000)),
+    });
     await expect(handler({}, lambdaContext())).resolves.toMatchObject({ status: "written" });
     expect(coingecko.requests).toHaveLength(2);
   });
@@ -266,7 +323,9 @@ describe("ingest handler in this process", () => {
     process.env[INGEST_ENV.maxEventAgeSeconds] = "120";
     const handler = createIngestHandler();
 
-    await expect(handler(scheduledEvent(new Date(Date.now() - 300_000).toISOString()), lambdaContext())).rejects.toThrow(/is 5 min old \(limit 2 min\)/);
+    await expect(handler(scheduledEvent(new Date(Date.now() - 300_000).toISOString()), lambdaContext())).rejects.toThrow(
+      /is 5 min old \(limit 2 min\)/,
+    );
     expect(coingecko.requests).toHaveLength(0);
   });
 });
@@ -284,7 +343,11 @@ describe("checkScheduledTime", () => {
 
   it.each([
     ["one second past the age limit", now - 901_000, "event for slot 2024-09-03T07:40:00.000Z is 15 min old (limit 15 min)"],
-    ["one second past the skew", now + (MAX_SCHEDULE_SKEW_SECONDS + 1) * 1000, "event for slot 2024-09-03T08:00:00.000Z is scheduled 61 s in the future"],
+    [
+      "one second past the skew",
+      now + (MAX_SCHEDULE_SKEW_SECONDS + 1) * 1000,
+      "event for slot 2024-09-03T08:00:00.000Z is scheduled 61 s in the future",
+    ],
   ])("refuses %s, naming the slot", (_what, ms, message) => {
     expect(() => checkScheduledTime(new Date(ms), now, 900)).toThrow(message);
   });

@@ -81,7 +81,12 @@ describe("archive bucket hardening", () => {
         noncurrentVersionExpiration: { noncurrentDays: 30 },
         expiration: { expiredObjectDeleteMarker: true },
       },
-      { id: "abort-incomplete-multipart-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+      {
+        id: "abort-incomplete-multipart-uploads",
+        status: "Enabled",
+        filter: {},
+        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+      },
       { id: "raw-cold-storage", status: "Enabled", filter: { prefix: "raw/" }, transitions: [{ days: 90, storageClass: "GLACIER_IR" }] },
     ]);
     // Without rawColdStorageAfterDays there is no transition at all.
@@ -142,7 +147,9 @@ describe("IAM: exact statements", () => {
       { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logGroupArn}:*`] },
       { Sid: "SendToFailureDestination", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [failureArn] },
     ]);
-    expect(logGroupArn).toBe(`arn:aws:logs:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:log-group:/aws/lambda/${mocks.one(T.fn, "lake-ingest-function").inputs.name}`);
+    expect(logGroupArn).toBe(
+      `arn:aws:logs:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:log-group:/aws/lambda/${mocks.one(T.fn, "lake-ingest-function").inputs.name}`,
+    );
   });
 
   test("ingest role is assumable by Lambda only and has no managed policies", () => {
@@ -173,7 +180,12 @@ describe("IAM: exact statements", () => {
   });
 
   test("keyless: no parameter and no SSM statement; kms: decrypt/generate only through S3 and SSM for this bucket and parameter", () => {
-    expect(mocks.ofType(T.parameter).map((p) => p.name).sort()).toEqual(["kmslake-coingecko-key", "lake-coingecko-key"]);
+    expect(
+      mocks
+        .ofType(T.parameter)
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(["kmslake-coingecko-key", "lake-coingecko-key"]);
     const freeSids = policyOf(mocks.one(T.rolePolicy, "freelake-ingest-role-policy")).Statement.map((s) => s.Sid);
     expect(freeSids).toEqual(["WriteSnapshots", "ReadRawPages", "WriteOwnLogs", "SendToFailureDestination"]);
 
@@ -345,7 +357,9 @@ describe("schedule, queues and failure destination", () => {
     expect(await promiseOf(lake.dlqName)).toBe(stringField(mocks.one(T.queue, "lake-ingest-dlq"), "name"));
     expect(await promiseOf(lake.failureQueueArn)).toBe(stringField(mocks.one(T.queue, "lake-ingest-failures"), "arn"));
     expect(await promiseOf(lake.failureQueueUrl)).toBe(stringField(mocks.one(T.queue, "lake-ingest-failures"), "url"));
-    expect(await promiseOf(lake.keyParameterName as pulumi.Output<string>)).toBe(stringField(mocks.one(T.parameter, "lake-coingecko-key"), "name"));
+    expect(await promiseOf(lake.keyParameterName as pulumi.Output<string>)).toBe(
+      stringField(mocks.one(T.parameter, "lake-coingecko-key"), "name"),
+    );
     expect(await promiseOf(lake.pipelineName)).toBe("lake-test");
     expect(await promiseOf(lake.metricsNamespace)).toBe("CryptoAnalytics");
   });
@@ -407,10 +421,7 @@ describe("the CoinGecko key", () => {
         value: { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: API_KEY },
       },
     };
-    expect(await plainTextPaths([leaky], API_KEY)).toEqual([
-      "Function leaky.environment.variables.KEY",
-      "Function leaky.code[__index.js]",
-    ]);
+    expect(await plainTextPaths([leaky], API_KEY)).toEqual(["Function leaky.environment.variables.KEY", "Function leaky.code[__index.js]"]);
   });
 });
 
@@ -430,9 +441,21 @@ describe("argument checks: a clear error before any AWS resource exists", () => 
     ["topN 300 (not whole pages)", { ...base, topN: 300 }, /topN above 250 must be a multiple of 250/],
     ["upper-case currency", { ...base, vsCurrency: "USD" }, /vsCurrency must be a lower-case CoinGecko currency code/],
     ["plain-http base URL", { ...base, coingeckoBaseUrl: "http://api.coingecko.com/api/v3" }, /coingeckoBaseUrl must be an https:\/\/ URL/],
-    ["ftp base URL", { ...base, coingeckoBaseUrl: "ftp://x" }, /coingeckoBaseUrl must be an https:\/\/ URL \(the key travels in a header\), got "ftp:\/\/x"\./],
-    ["loopback base URL (a function reaches no server on its own loopback)", { ...base, coingeckoBaseUrl: "http://127.0.0.1:8080/api/v3" }, /coingeckoBaseUrl must be an https:\/\/ URL/],
-    ["base URL that is not a URL", { ...base, coingeckoBaseUrl: "api.coingecko.com/api/v3" }, /coingeckoBaseUrl is not a URL, got "api\.coingecko\.com\/api\/v3"\./],
+    [
+      "ftp base URL",
+      { ...base, coingeckoBaseUrl: "ftp://x" },
+      /coingeckoBaseUrl must be an https:\/\/ URL \(the key travels in a header\), got "ftp:\/\/x"\./,
+    ],
+    [
+      "loopback base URL (a function reaches no server on its own loopback)",
+      { ...base, coingeckoBaseUrl: "http://127.0.0.1:8080/api/v3" },
+      /coingeckoBaseUrl must be an https:\/\/ URL/,
+    ],
+    [
+      "base URL that is not a URL",
+      { ...base, coingeckoBaseUrl: "api.coingecko.com/api/v3" },
+      /coingeckoBaseUrl is not a URL, got "api\.coingecko\.com\/api\/v3"\./,
+    ],
     ["schedule prose", { ...base, scheduleExpression: "every 5 minutes" }, /scheduleExpression must be like "rate\(5 minutes\)"/],
     ["timeout above 15 minutes", { ...base, timeoutSeconds: 901 }, /timeoutSeconds must be an integer from 1 to 900/],
     ["memory below 128 MB", { ...base, memoryMb: 64 }, /memoryMb must be an integer from 128 to 10240/],

@@ -24,11 +24,14 @@ function folderWith(...entries: string[]): string {
 }
 
 describe("requireLake and requireLakeOrNew", () => {
-  it.each(["raw/", "processed/", "analytics/", ".local.lock", ".tmp/", ".staging/"])("a folder holding %s (and other files) is a lake for both", (marker) => {
-    const dir = folderWith(marker, "notes.txt");
-    expect(() => requireLake(dir)).not.toThrow();
-    expect(() => requireLakeOrNew(dir)).not.toThrow();
-  });
+  it.each(["raw/", "processed/", "analytics/", ".local.lock", ".tmp/", ".staging/"])(
+    "a folder holding %s (and other files) is a lake for both",
+    (marker) => {
+      const dir = folderWith(marker, "notes.txt");
+      expect(() => requireLake(dir)).not.toThrow();
+      expect(() => requireLakeOrNew(dir)).not.toThrow();
+    },
+  );
 
   it("the markers are the three data folders, local's lock and the working folders a killed process may leave", () => {
     expect(lakeMarkers().sort()).toEqual([".local.lock", ".staging", ".tmp", "analytics", "processed", "raw"]);
@@ -47,13 +50,25 @@ describe("requireLake and requireLakeOrNew", () => {
     const dir = folderWith("notes.txt", "src/");
     fs.writeFileSync(path.join(dir, "src", "raw"), "x\n");
     expect(() => requireLake(dir)).toThrow(`${dir} is not a lake: a lake holds raw/, processed/, analytics/ and it holds none of them`);
-    expect(() => requireLakeOrNew(dir)).toThrow(`${dir} is not a lake and not empty: a lake holds raw/, processed/, analytics/; pass a new or empty folder to start one`);
+    expect(() => requireLakeOrNew(dir)).toThrow(
+      `${dir} is not a lake and not empty: a lake holds raw/, processed/, analytics/; pass a new or empty folder to start one`,
+    );
   });
 });
 
 describe("write commands start a lake only where one belongs", () => {
   const simulate = (lake: string) => simulateCommand({ lake, days: 0.1, coins: 4, everyMinutes: 60 });
-  const localOnce = (lake: string) => localCommand({ lake, source: "simulate", coins: 4, backfillDays: 0, once: true, port: 0, status: () => undefined, logSink: () => undefined });
+  const localOnce = (lake: string) =>
+    localCommand({
+      lake,
+      source: "simulate",
+      coins: 4,
+      backfillDays: 0,
+      once: true,
+      port: 0,
+      status: () => undefined,
+      logSink: () => undefined,
+    });
 
   describe.each([
     ["simulate", simulate, [".tmp", "processed", "raw"]],

@@ -75,7 +75,14 @@ describe("sql answers", () => {
     const expected = processedRows(lake)
       .filter((r) => r.timestamp === target && r.market_cap_rank !== null && r.market_cap_rank <= 100)
       .sort((a, b) => (a.market_cap_rank ?? 0) - (b.market_cap_rank ?? 0))
-      .map((r) => ({ market_cap_rank: r.market_cap_rank, id: r.id, symbol: r.symbol, current_price: r.current_price, market_cap: r.market_cap, timestamp: r.timestamp }));
+      .map((r) => ({
+        market_cap_rank: r.market_cap_rank,
+        id: r.id,
+        symbol: r.symbol,
+        current_price: r.current_price,
+        market_cap: r.market_cap,
+        timestamp: r.timestamp,
+      }));
     expect(expected).toHaveLength(100);
 
     const got = JSON.parse(await sqlCommand({ lake, query: TOP_100_TWELVE_HOURS_AGO, format: "json" })) as unknown[];
@@ -109,12 +116,24 @@ describe("sql answers", () => {
 describe("sql refuses", () => {
   const refusals: [string, () => string, RegExp][] = [
     ["DDL: DROP VIEW", () => "DROP VIEW v_top_100", /^refused: only a SELECT or WITH query/],
-    ["DDL: CREATE TABLE AS", () => "CREATE TABLE crypto_data.copy AS SELECT * FROM analytics_prices", /^refused: only a SELECT or WITH query/],
+    [
+      "DDL: CREATE TABLE AS",
+      () => "CREATE TABLE crypto_data.copy AS SELECT * FROM analytics_prices",
+      /^refused: only a SELECT or WITH query/,
+    ],
     ["DML: INSERT", () => "INSERT INTO analytics_prices SELECT * FROM analytics_prices", /^refused: only a SELECT or WITH query/],
     ["DML: DELETE", () => "DELETE FROM processed_prices", /^refused: only a SELECT or WITH query/],
     ["DML: UPDATE", () => "UPDATE analytics_prices SET current_price = 0", /^refused: only a SELECT or WITH query/],
-    ["COPY a query into the lake", () => `COPY (SELECT 1 AS x) TO '${lake}/analytics/injected.parquet'`, /^refused: only a SELECT or WITH query/],
-    ["COPY a table into the lake", () => `COPY analytics_prices TO '${lake}/processed/injected.csv'`, /^refused: only a SELECT or WITH query/],
+    [
+      "COPY a query into the lake",
+      () => `COPY (SELECT 1 AS x) TO '${lake}/analytics/injected.parquet'`,
+      /^refused: only a SELECT or WITH query/,
+    ],
+    [
+      "COPY a table into the lake",
+      () => `COPY analytics_prices TO '${lake}/processed/injected.csv'`,
+      /^refused: only a SELECT or WITH query/,
+    ],
     ["EXPORT DATABASE", () => `EXPORT DATABASE '${lake}/export'`, /^refused: only a SELECT or WITH query/],
     ["ATTACH", () => `ATTACH '${lake}/other.duckdb' AS other`, /^refused: only a SELECT or WITH query/],
     ["SET", () => "SET enable_external_access = true", /^refused: only a SELECT or WITH query/],
@@ -125,9 +144,21 @@ describe("sql refuses", () => {
     ["EXPLAIN ANALYZE", () => "EXPLAIN ANALYZE SELECT * FROM v_top_100", /^refused: only a SELECT or WITH query/],
     ["two SELECTs", () => "SELECT 1; SELECT 2", /^refused: one statement is allowed, the text holds 2/],
     ["a SELECT followed by a DROP", () => "SELECT 1; DROP VIEW v_top_100", /^refused: one statement is allowed, the text holds 2/],
-    ["a file outside the lake", () => `SELECT * FROM read_text('${root}/outside/secret.txt')`, /^refused: .*disabled by configuration \(queries read only files inside the lake\)$/],
-    ["a path climbing out of the lake", () => `SELECT * FROM read_text('${lake}/../outside/secret.txt')`, /^refused: .*disabled by configuration/],
-    ["a sibling folder sharing the lake's name as prefix", () => `SELECT * FROM read_text('${lake}2/secret.txt')`, /^refused: .*disabled by configuration/],
+    [
+      "a file outside the lake",
+      () => `SELECT * FROM read_text('${root}/outside/secret.txt')`,
+      /^refused: .*disabled by configuration \(queries read only files inside the lake\)$/,
+    ],
+    [
+      "a path climbing out of the lake",
+      () => `SELECT * FROM read_text('${lake}/../outside/secret.txt')`,
+      /^refused: .*disabled by configuration/,
+    ],
+    [
+      "a sibling folder sharing the lake's name as prefix",
+      () => `SELECT * FROM read_text('${lake}2/secret.txt')`,
+      /^refused: .*disabled by configuration/,
+    ],
     ["a system file", () => "SELECT * FROM read_csv('/etc/passwd')", /^refused: .*disabled by configuration/],
     ["a URL", () => "SELECT * FROM read_parquet('https://example.com/data.parquet')", /^refused: .*disabled by configuration/],
     ["a statement smuggled through query()", () => "SELECT * FROM query('DROP VIEW v_top_100')", /SELECT statement/],

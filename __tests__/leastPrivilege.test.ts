@@ -161,7 +161,11 @@ const neverAnyone: Case[] = [
   ["change a function's code", "lambda:UpdateFunctionCode", (a) => a.own.ingestFunction],
   ["send to the other stack's queues", "sqs:SendMessage", (a) => a.other.ingestFailures],
   ["read messages of its own queues", "sqs:ReceiveMessage", (a) => a.own.ingestFailures],
-  ["write another function's logs", "logs:PutLogEvents", () => `arn:aws:logs:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:log-group:/aws/lambda/other:${LOG_STREAM}`],
+  [
+    "write another function's logs",
+    "logs:PutLogEvents",
+    () => `arn:aws:logs:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:log-group:/aws/lambda/other:${LOG_STREAM}`,
+  ],
 ];
 
 function ingestRole(stack: StackName): RoleSpec {
@@ -176,17 +180,27 @@ function ingestRole(stack: StackName): RoleSpec {
       ["write a processed snapshot", "s3:PutObject", (a) => object(a.own.archive, processedKey(SLOT))],
       ["read back a raw page an earlier delivery wrote", "s3:GetObject", (a) => object(a.own.archive, rawKey(SLOT))],
       ["read its CoinGecko key", "ssm:GetParameter", (a) => a.own.keyParameter],
-      ...functionBasics((s) => s.ingestLogGroup, (s) => s.ingestFailures),
+      ...functionBasics(
+        (s) => s.ingestLogGroup,
+        (s) => s.ingestFailures,
+      ),
       ...(kms
         ? ([
-            ["encrypt archive objects with its key, through S3", "kms:GenerateDataKey", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.archive) })],
+            [
+              "encrypt archive objects with its key, through S3",
+              "kms:GenerateDataKey",
+              (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.archive) }),
+            ],
             ["decrypt archive objects, through S3", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.archive) })],
             [
               "decrypt its key parameter, through SSM",
               "kms:Decrypt",
               (a) => ({
                 resource: a.own.kmsKey,
-                context: { "kms:ViaService": `ssm.${MOCK_REGION}.amazonaws.com`, "kms:EncryptionContext:PARAMETER_ARN": a.own.keyParameter },
+                context: {
+                  "kms:ViaService": `ssm.${MOCK_REGION}.amazonaws.com`,
+                  "kms:EncryptionContext:PARAMETER_ARN": a.own.keyParameter,
+                },
               }),
             ],
           ] satisfies Case[])
@@ -268,13 +282,28 @@ function transformRole(stack: StackName): RoleSpec {
       ["list the results bucket's multipart uploads", "s3:ListBucketMultipartUploads", (a) => a.own.results],
       ["locate the results bucket", "s3:GetBucketLocation", (a) => a.own.results],
       ["read the INSERT template", "ssm:GetParameter", (a) => a.own.template],
-      ...functionBasics((s) => s.transformLogGroup, (s) => s.transformFailures),
+      ...functionBasics(
+        (s) => s.transformLogGroup,
+        (s) => s.transformFailures,
+      ),
       ...(kms
         ? ([
             ["decrypt processed snapshots, through S3", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.archive) })],
-            ["encrypt analytics files, through S3", "kms:GenerateDataKey", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.analytics) })],
-            ["decrypt analytics files (reads and multipart completion), through S3", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.analytics) })],
-            ["encrypt query results, through S3", "kms:GenerateDataKey", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.results) })],
+            [
+              "encrypt analytics files, through S3",
+              "kms:GenerateDataKey",
+              (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.analytics) }),
+            ],
+            [
+              "decrypt analytics files (reads and multipart completion), through S3",
+              "kms:Decrypt",
+              (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.analytics) }),
+            ],
+            [
+              "encrypt query results, through S3",
+              "kms:GenerateDataKey",
+              (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.results) }),
+            ],
             ["decrypt query results, through S3", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.results) })],
           ] satisfies Case[])
         : []),
@@ -297,7 +326,11 @@ function transformRole(stack: StackName): RoleSpec {
       ["write the other stack's analytics", "s3:PutObject", (a) => object(a.other.analytics, ANALYTICS_FILE)],
       ["read the other stack's processed snapshots", "s3:GetObject", (a) => object(a.other.archive, processedKey(SLOT))],
       ["query in the other stack's workgroup", "athena:StartQueryExecution", (a) => a.other.workGroup],
-      ["query in the primary workgroup", "athena:StartQueryExecution", () => `arn:aws:athena:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:workgroup/primary`],
+      [
+        "query in the primary workgroup",
+        "athena:StartQueryExecution",
+        () => `arn:aws:athena:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:workgroup/primary`,
+      ],
       ["reconfigure its workgroup", "athena:UpdateWorkGroup", (a) => a.own.workGroup],
       ["delete its workgroup", "athena:DeleteWorkGroup", (a) => a.own.workGroup],
       ["read the other stack's database", "glue:GetTable", (a) => glue(a.other, a.other.processedRawTable)],
@@ -305,10 +338,22 @@ function transformRole(stack: StackName): RoleSpec {
       ["add partitions to processed_prices_raw", "glue:BatchCreatePartition", (a) => glue(a.own, a.own.processedRawTable)],
       ["update partitions of processed_prices_raw", "glue:UpdatePartition", (a) => glue(a.own, a.own.processedRawTable)],
       ["update partitions in the other stack's database", "glue:UpdatePartition", (a) => glue(a.other, a.other.analyticsTable)],
-      ["create a single partition (ALTER TABLE ADD PARTITION; INSERT uses the batch call)", "glue:CreatePartition", (a) => glue(a.own, a.own.analyticsTable)],
+      [
+        "create a single partition (ALTER TABLE ADD PARTITION; INSERT uses the batch call)",
+        "glue:CreatePartition",
+        (a) => glue(a.own, a.own.analyticsTable),
+      ],
       ["batch-update partitions (no INSERT calls it)", "glue:BatchUpdatePartition", (a) => glue(a.own, a.own.analyticsTable)],
-      ["create a database (Athena's page also lists CreateDatabase on default; nothing here creates one)", "glue:CreateDatabase", (a) => defaultDatabase(a.own)],
-      ["read tables of the default database", "glue:GetTable", (a) => [...defaultDatabase(a.own), `${a.own.catalog.replace(/:catalog$/, "")}:table/default/anything`]],
+      [
+        "create a database (Athena's page also lists CreateDatabase on default; nothing here creates one)",
+        "glue:CreateDatabase",
+        (a) => defaultDatabase(a.own),
+      ],
+      [
+        "read tables of the default database",
+        "glue:GetTable",
+        (a) => [...defaultDatabase(a.own), `${a.own.catalog.replace(/:catalog$/, "")}:table/default/anything`],
+      ],
       ["list multipart uploads of the archive", "s3:ListBucketMultipartUploads", (a) => a.own.archive],
       ["list the data catalogs (only QuickSight's data source does)", "athena:ListDataCatalogs", () => ANY],
       ["delete analytics_prices", "glue:DeleteTable", (a) => glue(a.own, a.own.analyticsTable)],
@@ -319,15 +364,23 @@ function transformRole(stack: StackName): RoleSpec {
       ["invoke the ingest", "lambda:InvokeFunction", (a) => a.own.ingestFunction],
       ["send to the ingest's failure queue", "sqs:SendMessage", (a) => a.own.ingestFailures],
       ["use its key outside S3", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: {} })],
-      ["decrypt the other stack's archive with its key", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.other.archive) })],
+      [
+        "decrypt the other stack's archive with its key",
+        "kms:Decrypt",
+        (a) => ({ resource: a.own.kmsKey, context: viaS3(a.other.archive) }),
+      ],
       ...(STACKS[stack].lakeFormation ? [] : [lakeFormationCase]),
     ],
   };
 }
 
 function schedulerRole(stack: StackName, fn: "ingest" | "transform"): RoleSpec {
-  const mine = (s: StackArns) => (fn === "ingest" ? { fn: s.ingestFunction, dlq: s.ingestDlq } : { fn: s.transformFunction, dlq: s.transformDlq });
-  const theirs = (s: StackArns) => (fn === "ingest" ? { fn: s.transformFunction, dlq: s.transformDlq, failures: s.ingestFailures } : { fn: s.ingestFunction, dlq: s.ingestDlq, failures: s.transformFailures });
+  const mine = (s: StackArns) =>
+    fn === "ingest" ? { fn: s.ingestFunction, dlq: s.ingestDlq } : { fn: s.transformFunction, dlq: s.transformDlq };
+  const theirs = (s: StackArns) =>
+    fn === "ingest"
+      ? { fn: s.transformFunction, dlq: s.transformDlq, failures: s.ingestFailures }
+      : { fn: s.ingestFunction, dlq: s.ingestDlq, failures: s.transformFailures };
   return {
     role: `${STACKS[stack].name}-${fn}-scheduler-role`,
     stack,
@@ -342,7 +395,11 @@ function schedulerRole(stack: StackName, fn: "ingest" | "transform"): RoleSpec {
       ["invoke the stack's other function", "lambda:InvokeFunction", (a) => theirs(a.own).fn],
       [`invoke the other stack's ${fn} function`, "lambda:InvokeFunction", (a) => mine(a.other).fn],
       ["send to the other function's DLQ", "sqs:SendMessage", (a) => theirs(a.own).dlq],
-      ["send to its function's failure queue", "sqs:SendMessage", (a) => (fn === "ingest" ? a.own.ingestFailures : a.own.transformFailures)],
+      [
+        "send to its function's failure queue",
+        "sqs:SendMessage",
+        (a) => (fn === "ingest" ? a.own.ingestFailures : a.own.transformFailures),
+      ],
       ["read the CoinGecko key", "ssm:GetParameter", (a) => a.own.keyParameter],
       ["read anything in the archive", "s3:GetObject", (a) => object(a.own.archive, rawKey(SLOT))],
       ["reconfigure its function", "lambda:UpdateFunctionConfiguration", (a) => mine(a.own).fn],
@@ -378,21 +435,41 @@ function quicksightRole(stack: StackName): RoleSpec {
       ["read the Region's default database, as Athena does before every query", "glue:GetDatabase", (a) => defaultDatabase(a.own)],
       [`read the definition of ${DASHBOARD_VIEW}`, "glue:GetTable", (a) => glue(a.own, tableArn(a.own, DASHBOARD_VIEW))],
       ["read analytics_prices", "glue:GetTable", (a) => glue(a.own, a.own.analyticsTable)],
-      ["list an hour of analytics data", "s3:ListBucket", (a) => ({ resource: a.own.analytics, context: { "s3:prefix": hourPrefix("analytics", HOUR) } })],
+      [
+        "list an hour of analytics data",
+        "s3:ListBucket",
+        (a) => ({ resource: a.own.analytics, context: { "s3:prefix": hourPrefix("analytics", HOUR) } }),
+      ],
       ["locate the analytics bucket", "s3:GetBucketLocation", (a) => a.own.analytics],
       ["read analytics Parquet", "s3:GetObject", (a) => object(a.own.analytics, ANALYTICS_FILE)],
       ["locate the results bucket", "s3:GetBucketLocation", (a) => a.own.results],
-      ["list its results", "s3:ListBucket", (a) => ({ resource: a.own.results, context: { "s3:prefix": `${QUICKSIGHT_RESULTS_PREFIX}/` } })],
+      [
+        "list its results",
+        "s3:ListBucket",
+        (a) => ({ resource: a.own.results, context: { "s3:prefix": `${QUICKSIGHT_RESULTS_PREFIX}/` } }),
+      ],
       ["write its query results", "s3:PutObject", (a) => object(a.own.results, DASHBOARD_RESULT_FILE)],
       ["read its query results", "s3:GetObject", (a) => object(a.own.results, DASHBOARD_RESULT_FILE)],
       ["abort a multipart upload of its results", "s3:AbortMultipartUpload", (a) => object(a.own.results, DASHBOARD_RESULT_FILE)],
-      ["list the parts of a multipart upload of its results", "s3:ListMultipartUploadParts", (a) => object(a.own.results, DASHBOARD_RESULT_FILE)],
+      [
+        "list the parts of a multipart upload of its results",
+        "s3:ListMultipartUploadParts",
+        (a) => object(a.own.results, DASHBOARD_RESULT_FILE),
+      ],
       ["list the results bucket's multipart uploads", "s3:ListBucketMultipartUploads", (a) => a.own.results],
       ...(kms
         ? ([
             ["decrypt analytics data, through S3", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.analytics) })],
-            ["encrypt its query results, through S3", "kms:GenerateDataKey", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.results) })],
-            ["decrypt its query results (SPICE reads them back), through S3", "kms:Decrypt", (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.results) })],
+            [
+              "encrypt its query results, through S3",
+              "kms:GenerateDataKey",
+              (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.results) }),
+            ],
+            [
+              "decrypt its query results (SPICE reads them back), through S3",
+              "kms:Decrypt",
+              (a) => ({ resource: a.own.kmsKey, context: viaS3(a.own.results) }),
+            ],
           ] satisfies Case[])
         : []),
       ...(STACKS[stack].lakeFormation ? [lakeFormationCase] : []),
@@ -417,7 +494,11 @@ function quicksightRole(stack: StackName): RoleSpec {
       ["update partitions", "glue:UpdatePartition", (a) => glue(a.own, a.own.analyticsTable)],
       ["read another data catalog's metadata", "athena:GetTableMetadata", () => OTHER_DATA_CATALOG],
       ["list another data catalog's databases", "athena:ListDatabases", () => OTHER_DATA_CATALOG],
-      ["create a database (Athena's page also lists CreateDatabase on default; nothing here creates one)", "glue:CreateDatabase", (a) => defaultDatabase(a.own)],
+      [
+        "create a database (Athena's page also lists CreateDatabase on default; nothing here creates one)",
+        "glue:CreateDatabase",
+        (a) => defaultDatabase(a.own),
+      ],
       ["list multipart uploads of the analytics bucket", "s3:ListBucketMultipartUploads", (a) => a.own.analytics],
       ["abort an analytics multipart upload", "s3:AbortMultipartUpload", (a) => object(a.own.analytics, ANALYTICS_FILE)],
       ["list the named queries of its workgroup", "athena:ListNamedQueries", (a) => a.own.dashboardWorkGroup],
@@ -446,7 +527,10 @@ function spiceRefreshRole(stack: StackName): RoleSpec {
     assumedBy: "lambda.amazonaws.com",
     needs: [
       ["start a refresh of its dataset", "quicksight:CreateIngestion", (a) => ingestion(a.own.dashboardDataSet)],
-      ...functionBasics((s) => s.refreshLogGroup, (s) => s.refreshFailures),
+      ...functionBasics(
+        (s) => s.refreshLogGroup,
+        (s) => s.refreshFailures,
+      ),
     ],
     never: [
       ...neverAnyone,
@@ -476,10 +560,16 @@ const ROLES: RoleSpec[] = (Object.keys(STACKS) as StackName[]).flatMap((stack) =
 const JUSTIFIED_WILDCARDS: [use: string, why: string][] = [
   ["BucketPolicy DenyInsecureTransport Deny Action s3:*", "a guard must refuse plain HTTP for every S3 action, also ones added later"],
   ["BucketPolicy DenyOutdatedTls Deny Action s3:*", "a guard must refuse TLS < 1.2 for every S3 action, also ones added later"],
-  ["Key AccountAdministersKey Allow Action kms:*", "AWS's default key statement: the account (its IAM policies) administers the key; without it the key is unmanageable"],
+  [
+    "Key AccountAdministersKey Allow Action kms:*",
+    "AWS's default key statement: the account (its IAM policies) administers the key; without it the key is unmanageable",
+  ],
   ["Key AccountAdministersKey Allow Resource *", "in a key policy, * is the key itself"],
   // Narrowing candidate (reported): SNS only calls GenerateDataKey and Decrypt for the publisher.
-  ["Key CloudWatchAlarmsPublish Allow Action kms:GenerateDataKey*", "the statement AWS documents for CloudWatch alarms publishing to an encrypted topic"],
+  [
+    "Key CloudWatchAlarmsPublish Allow Action kms:GenerateDataKey*",
+    "the statement AWS documents for CloudWatch alarms publishing to an encrypted topic",
+  ],
   ["Key CloudWatchAlarmsPublish Allow Resource *", "in a key policy, * is the key itself"],
 ];
 
@@ -565,10 +655,13 @@ describe.each(ROLES)("$role", (spec) => {
 
   test(`is assumable by ${spec.assumedBy} only${spec.sourceArn ? ", for its own schedule group" : ""}`, async () => {
     const a = arnsFor(spec.stack);
-    const own: RequestContext = spec.sourceArn === undefined ? {} : { "aws:SourceAccount": MOCK_ACCOUNT_ID, "aws:SourceArn": spec.sourceArn(a) };
+    const own: RequestContext =
+      spec.sourceArn === undefined ? {} : { "aws:SourceAccount": MOCK_ACCOUNT_ID, "aws:SourceArn": spec.sourceArn(a) };
     const roleArn = iam.role(spec.role).arn;
     expect(await iam.principalCan(spec.assumedBy, "sts:AssumeRole", roleArn, own)).toBe("Allowed");
-    const others = ["lambda.amazonaws.com", "scheduler.amazonaws.com", "events.amazonaws.com", "glue.amazonaws.com"].filter((s) => s !== spec.assumedBy);
+    const others = ["lambda.amazonaws.com", "scheduler.amazonaws.com", "events.amazonaws.com", "glue.amazonaws.com"].filter(
+      (s) => s !== spec.assumedBy,
+    );
     for (const service of others) expect(await iam.principalCan(service, "sts:AssumeRole", roleArn, own)).not.toBe("Allowed");
     expect(await iam.principalCan(`arn:aws:iam::${MOCK_ACCOUNT_ID}:user/someone`, "sts:AssumeRole", roleArn)).not.toBe("Allowed");
     if (spec.sourceArn !== undefined) {
@@ -590,7 +683,9 @@ describe("the CoinGecko key", () => {
 });
 
 /** Every S3 request a role needs, once per transport that must be refused and once over TLS 1.2. */
-const S3_NEEDS = ROLES.flatMap((spec) => spec.needs.filter(([, action]) => action.startsWith("s3:")).map((c) => ({ spec, c, label: `${spec.role} ${c[0]}` })));
+const S3_NEEDS = ROLES.flatMap((spec) =>
+  spec.needs.filter(([, action]) => action.startsWith("s3:")).map((c) => ({ spec, c, label: `${spec.role} ${c[0]}` })),
+);
 
 describe("bucket policies refuse insecure transport, even for requests the role may make", () => {
   test.each(S3_NEEDS)("$label: plain HTTP is explicitly denied", async ({ spec, c }) => {
@@ -605,7 +700,12 @@ describe("bucket policies refuse insecure transport, even for requests the role 
 
   test("every bucket has a policy with both guards", () => {
     const buckets = mocks.ofType(T.bucket).map((b) => b.state.arn);
-    expect(iam.resourcePolicies.filter((p) => p.arn.startsWith("arn:aws:s3:::")).map((p) => p.arn).sort()).toEqual([...buckets].sort());
+    expect(
+      iam.resourcePolicies
+        .filter((p) => p.arn.startsWith("arn:aws:s3:::"))
+        .map((p) => p.arn)
+        .sort(),
+    ).toEqual([...buckets].sort());
     for (const p of iam.resourcePolicies.filter((x) => x.arn.startsWith("arn:aws:s3:::"))) {
       expect(p.policy.document.Statement.map((s) => s.Sid)).toEqual(expect.arrayContaining(["DenyInsecureTransport", "DenyOutdatedTls"]));
     }
@@ -655,7 +755,12 @@ describe("wildcards", () => {
     const { name, lakeFormation } = STACKS[stack];
     return [
       `RolePolicy ${name}-quicksight-role-policy ListCatalogsAndWorkgroups`,
-      ...(lakeFormation ? [`RolePolicy ${name}-transform-role-policy RequestLakeFormationCredentials`, `RolePolicy ${name}-quicksight-role-policy RequestLakeFormationCredentials`] : []),
+      ...(lakeFormation
+        ? [
+            `RolePolicy ${name}-transform-role-policy RequestLakeFormationCredentials`,
+            `RolePolicy ${name}-quicksight-role-policy RequestLakeFormationCredentials`,
+          ]
+        : []),
     ];
   });
 
@@ -666,7 +771,9 @@ describe("wildcards", () => {
     expect(uses.map((u) => `${u.origin} ${u.sid}`).sort()).toEqual([...UNSCOPED_STATEMENTS].sort());
     // allActionsWildcardOnly is decided by the evaluator from IAM's service authorization data.
     for (const u of uses) expect([u.origin, u.sid, u.allActionsWildcardOnly]).toEqual([u.origin, u.sid, true]);
-    const unscopedActions = identity.flatMap((p) => p.document.Statement.filter((st) => [st.Resource].flat().includes("*")).flatMap((st) => [st.Action].flat()));
+    const unscopedActions = identity.flatMap((p) =>
+      p.document.Statement.filter((st) => [st.Resource].flat().includes("*")).flatMap((st) => [st.Action].flat()),
+    );
     expect([...new Set(unscopedActions)].sort()).toEqual([...WILDCARD_ONLY_ACTIONS].sort());
   });
 
@@ -691,12 +798,23 @@ describe("the checks can fail", () => {
     const uses = await wildcardUses(broad.policies().filter((p) => p.origin === "RolePolicy rogue"));
     expect(uses).toEqual([
       expect.objectContaining({ origin: "RolePolicy rogue", sid: "Everything", element: "Action", value: "s3:*" }),
-      expect.objectContaining({ origin: "RolePolicy rogue", sid: "Everything", element: "Resource", value: "*", allActionsWildcardOnly: false }),
+      expect.objectContaining({
+        origin: "RolePolicy rogue",
+        sid: "Everything",
+        element: "Resource",
+        value: "*",
+        allActionsWildcardOnly: false,
+      }),
     ]);
   });
 
   test("an Allow on `*` of an action that has a resource type (Athena's table metadata) is reported as not wildcard-only", async () => {
-    const broad = withExtraRolePolicy(mocks.resources, "plain-quicksight-role", { Sid: "AnyCatalog", Effect: "Allow", Action: "athena:GetTableMetadata", Resource: "*" });
+    const broad = withExtraRolePolicy(mocks.resources, "plain-quicksight-role", {
+      Sid: "AnyCatalog",
+      Effect: "Allow",
+      Action: "athena:GetTableMetadata",
+      Resource: "*",
+    });
     const uses = await wildcardUses(broad.policies().filter((p) => p.origin === "RolePolicy rogue"));
     expect(uses).toEqual([expect.objectContaining({ sid: "AnyCatalog", element: "Resource", value: "*", allActionsWildcardOnly: false })]);
     expect(await broad.can("plain-quicksight-role", "athena:GetTableMetadata", OTHER_DATA_CATALOG)).toBe("Allowed");
@@ -716,7 +834,15 @@ describe("the checks can fail", () => {
     const rawPage = object(arns.plain.archive, rawKey(SLOT));
     expect(await iam.can(transform, "s3:GetObject", rawPage)).toBe("ImplicitlyDenied");
     const resources = mocks.resources.map((r) =>
-      r.type === T.bucketPolicy && r.name === "plain-archive-policy" ? withStatement(r, { Sid: "Leak", Effect: "Allow", Principal: { AWS: iam.role(transform).arn }, Action: "s3:GetObject", Resource: `${arns.plain.archive}/raw/*` }) : r,
+      r.type === T.bucketPolicy && r.name === "plain-archive-policy"
+        ? withStatement(r, {
+            Sid: "Leak",
+            Effect: "Allow",
+            Principal: { AWS: iam.role(transform).arn },
+            Action: "s3:GetObject",
+            Resource: `${arns.plain.archive}/raw/*`,
+          })
+        : r,
     );
     expect(await iamHarness(resources).can(transform, "s3:GetObject", rawPage)).toBe("Allowed");
   });
@@ -725,20 +851,36 @@ describe("the checks can fail", () => {
     const role = "plain-ingest-role";
     await expect(iam.can(role, "s3:PutObjekt", object(arns.plain.archive, rawKey(SLOT)))).rejects.toThrow(/refused the request/);
     await expect(iam.can(role, "s3:PutObject", arns.plain.workGroup)).rejects.toThrow(/refused the request/);
-    await expect(iam.can(role, "ssm:GetParameter", arns.plain.keyParameter, { "s3:prefix": "raw/" })).rejects.toThrow(/never sees context key\(s\) s3:prefix/);
+    await expect(iam.can(role, "ssm:GetParameter", arns.plain.keyParameter, { "s3:prefix": "raw/" })).rejects.toThrow(
+      /never sees context key\(s\) s3:prefix/,
+    );
     await expect(iam.can(role, "s3:GetObject", `${arns.plain.archive}/raw/*`)).rejects.toThrow(/one concrete resource/);
     await expect(iam.can("no-such-role", "s3:GetObject", arns.plain.archive)).rejects.toThrow(/no role named no-such-role/);
   });
 
   test("grants it cannot evaluate are errors, not silently skipped", () => {
     const role = mocks.one("aws:iam/role:Role", "plain-ingest-role");
-    const managed = fakeResource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "full-access", { role: role.state.name, policyArn: "arn:aws:iam::aws:policy/AmazonS3FullAccess" });
+    const managed = fakeResource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "full-access", {
+      role: role.state.name,
+      policyArn: "arn:aws:iam::aws:policy/AmazonS3FullAccess",
+    });
     expect(() => iamHarness([...mocks.resources, managed])).toThrow(/AWS-managed policies cannot be evaluated offline/);
-    const topicPolicy = fakeResource("aws:sns/topicPolicy:TopicPolicy", "publish-from-anywhere", { arn: "arn:aws:sns:us-east-1:123456789012:t", policy: "{}" });
-    expect(() => iamHarness([...mocks.resources, topicPolicy])).toThrow(/does not evaluate aws:sns\/topicPolicy:TopicPolicy publish-from-anywhere/);
+    const topicPolicy = fakeResource("aws:sns/topicPolicy:TopicPolicy", "publish-from-anywhere", {
+      arn: "arn:aws:sns:us-east-1:123456789012:t",
+      policy: "{}",
+    });
+    expect(() => iamHarness([...mocks.resources, topicPolicy])).toThrow(
+      /does not evaluate aws:sns\/topicPolicy:TopicPolicy publish-from-anywhere/,
+    );
     // A Lambda permission is evaluated as the function's resource policy, so it must name a recorded function.
-    const permission = fakeResource("aws:lambda/permission:Permission", "invoke-from-anywhere", { action: "lambda:InvokeFunction", principal: "*", function: "no-such-function" });
-    expect(() => iamHarness([...mocks.resources, permission])).toThrow(/Permission invoke-from-anywhere names function no-such-function, which no recorded function has/);
+    const permission = fakeResource("aws:lambda/permission:Permission", "invoke-from-anywhere", {
+      action: "lambda:InvokeFunction",
+      principal: "*",
+      function: "no-such-function",
+    });
+    expect(() => iamHarness([...mocks.resources, permission])).toThrow(
+      /Permission invoke-from-anywhere names function no-such-function, which no recorded function has/,
+    );
   });
 });
 
@@ -750,7 +892,10 @@ function fakeResource(type: string, name: string, inputs: Record<string, unknown
 /** A harness over the recorded resources plus one extra inline policy on `role`. */
 function withExtraRolePolicy(resources: readonly RecordedResource[], role: string, statement: Record<string, unknown>): IamHarness {
   const roleName = mocks.one("aws:iam/role:Role", role).state.name;
-  const rogue = fakeResource(T.rolePolicy, "rogue", { role: roleName, policy: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }) });
+  const rogue = fakeResource(T.rolePolicy, "rogue", {
+    role: roleName,
+    policy: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }),
+  });
   return iamHarness([...resources, rogue]);
 }
 

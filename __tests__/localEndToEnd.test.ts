@@ -45,7 +45,11 @@ const tempLake = tempDirsRemovedAfterAll();
 /** Every file under a folder, as paths relative to it. */
 function filesUnder(root: string): string[] {
   if (!fs.existsSync(root)) return [];
-  return fs.readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(root, path.join(e.parentPath, e.name))).sort();
+  return fs
+    .readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(root, path.join(e.parentPath, e.name)))
+    .sort();
 }
 
 /** Snapshot timestamps that have a processed file, ascending, with how many files each has. */
@@ -117,7 +121,10 @@ async function expectLakeConsistent(lake: string, servedSlots: number[], lastHou
   const completedHours = [...new Set(servedSlots.map((t) => t - (t % HOUR)))].filter((h) => h < lastHourStart).sort((a, b) => a - b);
   const recorded = manifests(lake);
   for (const hour of completedHours) {
-    expect({ hour: new Date(hour * 1000).toISOString(), snapshots: recorded.get(hour) }).toEqual({ hour: new Date(hour * 1000).toISOString(), snapshots: servedSlots.filter((t) => t - (t % HOUR) === hour).sort((a, b) => a - b) });
+    expect({ hour: new Date(hour * 1000).toISOString(), snapshots: recorded.get(hour) }).toEqual({
+      hour: new Date(hour * 1000).toISOString(),
+      snapshots: servedSlots.filter((t) => t - (t % HOUR) === hour).sort((a, b) => a - b),
+    });
   }
   const materialised = servedSlots.filter((t) => completedHours.includes(t - (t % HOUR)));
   const a = await analytics(lake);
@@ -154,7 +161,10 @@ function virtualStart(hoursBack: number): number {
 /** A virtual clock from `startSeconds` that aborts its controller (as Ctrl+C while waiting would) at `stopSeconds`. */
 function virtualClock(startSeconds: number, stopSeconds?: number): { clock: VirtualClock; controller: AbortController } {
   const controller = new AbortController();
-  return { clock: new VirtualClock(startSeconds * 1000, stopSeconds === undefined ? {} : { stopAt: stopSeconds * 1000, controller }), controller };
+  return {
+    clock: new VirtualClock(startSeconds * 1000, stopSeconds === undefined ? {} : { stopAt: stopSeconds * 1000, controller }),
+    controller,
+  };
 }
 
 /** A localCommand run on a virtual clock, with its status and log lines. */
@@ -165,7 +175,9 @@ interface VirtualRun {
 }
 
 /** localCommand on the given virtual clock: dashboard on a free port, 30-minute cadence, no backfill unless asked. */
-function virtualRun(options: Omit<LocalCommandOptions, "clock" | "signal"> & { clock: VirtualClock; controller: AbortController }): VirtualRun {
+function virtualRun(
+  options: Omit<LocalCommandOptions, "clock" | "signal"> & { clock: VirtualClock; controller: AbortController },
+): VirtualRun {
   const status: string[] = [];
   const logs: string[] = [];
   const { controller, ...rest } = options;
@@ -191,7 +203,19 @@ describe("simulate --days 2, transform --all, query", () => {
 
   beforeAll(async () => {
     lake = tempLake("e2e-cli");
-    const simulated = await runCli(["simulate", "--lake", lake, "--days", "2", "--coins", String(SIM_COINS), "--every", "30", "--seed", "7"]);
+    const simulated = await runCli([
+      "simulate",
+      "--lake",
+      lake,
+      "--days",
+      "2",
+      "--coins",
+      String(SIM_COINS),
+      "--every",
+      "30",
+      "--seed",
+      "7",
+    ]);
     const transformed = await runCli(["transform", "--lake", lake, "--all"]);
     rows = processedRowsOf(lake);
     latest = Math.max(...rows.map((r) => r.timestamp));
@@ -202,7 +226,8 @@ describe("simulate --days 2, transform --all, query", () => {
     expect(transformed.stdout).toBe(`materialised ${snapshots * SIM_COINS} rows in ${hours} hour(s)\n`);
   }, 60_000);
 
-  const query = async (view: string): Promise<Record<string, unknown>[]> => JSON.parse((await runCli(["query", view, "--lake", lake, "--format", "json"])).stdout) as Record<string, unknown>[];
+  const query = async (view: string): Promise<Record<string, unknown>[]> =>
+    JSON.parse((await runCli(["query", view, "--lake", lake, "--format", "json"])).stdout) as Record<string, unknown>[];
   const num = (v: unknown): number => v as number;
 
   it("wrote two days of half-hourly snapshots of 60 coins, raw and processed, through the ingest path", () => {
@@ -217,7 +242,12 @@ describe("simulate --days 2, transform --all, query", () => {
     const at = (t: number): Row[] => rows.filter((r) => r.timestamp === t);
     const sum = (rs: Row[], column: string): number => rs.reduce((s, r) => s + (r[column] === null ? 0 : num(r[column])), 0);
     const previous = Math.max(...rows.map((r) => r.timestamp).filter((t) => t <= latest - DAY && t >= latest - DAY - HOUR));
-    const [cap, prevCap, vol, prevVol] = [sum(at(latest), "market_cap"), sum(at(previous), "market_cap"), sum(at(latest), "volume_24h"), sum(at(previous), "volume_24h")];
+    const [cap, prevCap, vol, prevVol] = [
+      sum(at(latest), "market_cap"),
+      sum(at(previous), "market_cap"),
+      sum(at(latest), "volume_24h"),
+      sum(at(previous), "volume_24h"),
+    ];
 
     const [row] = await query("v_total_market_cap");
 
@@ -272,7 +302,10 @@ describe("simulate --days 2, transform --all, query", () => {
   });
 
   it("v_btc_24h: Bitcoin's snapshots of the last 24 h, both ends included", async () => {
-    const expected = rows.filter((r) => r.id === "bitcoin" && r.timestamp >= latest - DAY).sort((a, b) => a.timestamp - b.timestamp).map((r) => [r.timestamp, r.current_price, r.volume_24h]);
+    const expected = rows
+      .filter((r) => r.id === "bitcoin" && r.timestamp >= latest - DAY)
+      .sort((a, b) => a.timestamp - b.timestamp)
+      .map((r) => [r.timestamp, r.current_price, r.volume_24h]);
 
     expect((await query("v_btc_24h")).map((r) => [r.timestamp, r.price, r.volume_24h])).toEqual(expected);
   });
@@ -281,7 +314,19 @@ describe("simulate --days 2, transform --all, query", () => {
     const before = filesUnder(lake);
 
     const transformed = await runCli(["transform", "--lake", lake, "--all"]);
-    const simulated = await runCli(["simulate", "--lake", lake, "--days", "0.5", "--coins", String(SIM_COINS), "--every", "30", "--seed", "7"]);
+    const simulated = await runCli([
+      "simulate",
+      "--lake",
+      lake,
+      "--days",
+      "0.5",
+      "--coins",
+      String(SIM_COINS),
+      "--every",
+      "30",
+      "--seed",
+      "7",
+    ]);
 
     const again = Number(/^simulated (\d+) snapshot\(s\)/.exec(simulated.stdout)?.[1]);
     expect(transformed.stdout).toBe("materialised 0 rows in 0 hour(s)\n");
@@ -291,9 +336,9 @@ describe("simulate --days 2, transform --all, query", () => {
   });
 
   it.each([
-    [["simulate", "--days", "0"], "--days must be a number of days above 0 and at most 400, got \"0\""],
-    [["simulate", "--days", "1", "--every", "7"], "--every must be a whole number of minutes, a multiple of 5, got \"7\""],
-    [["simulate", "--days", "1", "--coins", "3"], "--coins must be an integer of at least 4, got \"3\""],
+    [["simulate", "--days", "0"], '--days must be a number of days above 0 and at most 400, got "0"'],
+    [["simulate", "--days", "1", "--every", "7"], '--every must be a whole number of minutes, a multiple of 5, got "7"'],
+    [["simulate", "--days", "1", "--coins", "3"], '--coins must be an integer of at least 4, got "3"'],
   ])("rejects %j with a one-line reason, writing nothing", async (args, message) => {
     const empty = tempLake("e2e-bad");
 
@@ -319,7 +364,10 @@ describe("local --once --source live against the CoinGecko stand-in", () => {
     const [slot] = processedSlots(lake);
     const dashboard = path.join(lake, "dashboard.html");
     expect(standIn.requests).toHaveLength(1);
-    expect(standIn.requests[0]).toMatchObject({ path: "/api/v3/coins/markets", query: { vs_currency: "usd", order: "market_cap_desc", per_page: "250", page: "1" } });
+    expect(standIn.requests[0]).toMatchObject({
+      path: "/api/v3/coins/markets",
+      query: { vs_currency: "usd", order: "market_cap_desc", per_page: "250", page: "1" },
+    });
     expect(processedSlots(lake)).toEqual([slot]);
     expect(fs.readFileSync(path.join(lake, rawKey(slot))).equals(fixtureBytes(FIXTURE))).toBe(true);
     expect(processedRowsOf(lake)).toHaveLength(250);
@@ -332,10 +380,14 @@ describe("local --once --source live against the CoinGecko stand-in", () => {
   });
 
   it("fails with the CoinGecko reason when the key is refused, and still writes no snapshot", async () => {
-    standIn = await startCoinGeckoStandIn({ fallback: { status: 401, body: JSON.stringify({ status: { error_code: 10002, error_message: "API Key Missing" } }) } });
+    standIn = await startCoinGeckoStandIn({
+      fallback: { status: 401, body: JSON.stringify({ status: { error_code: 10002, error_message: "API Key Missing" } }) },
+    });
     const lake = tempLake("e2e-once-401");
 
-    await expect(runCli(["local", "--once", "--lake", lake, "--api-url", standIn.baseUrl, "--api-key", "cg-secret-key-123"])).rejects.toThrow(/^ingest \S+ failed: CoinGecko error 10002: the API key is missing or empty/);
+    await expect(
+      runCli(["local", "--once", "--lake", lake, "--api-url", standIn.baseUrl, "--api-key", "cg-secret-key-123"]),
+    ).rejects.toThrow(/^ingest \S+ failed: CoinGecko error 10002: the API key is missing or empty/);
     expect(processedSlots(lake)).toEqual([]);
     expect(fs.readFileSync(path.join(lake, "dashboard.html"), "utf8")).not.toContain("cg-secret-key-123");
   });
@@ -343,7 +395,7 @@ describe("local --once --source live against the CoinGecko stand-in", () => {
   it.each([
     [["--source", "simulate", "--api-url", "http://127.0.0.1:1"], "--api-url applies to --source live only"],
     [["--source", "live", "--coins", "10"], "--coins applies to --source simulate only"],
-    [["--port", "70000"], "--port must be an integer from 0 to 65535, got \"70000\""],
+    [["--port", "70000"], '--port must be an integer from 0 to 65535, got "70000"'],
     [["--plan", "gold"], '--plan must be one of demo, pro, keyless; got "gold"'],
   ])("rejects %j before touching the lake", async (args, message) => {
     const lake = tempLake("e2e-flags");
@@ -387,7 +439,11 @@ describe("resilience on a virtual clock", () => {
     await expectLakeConsistent(lake, served, t0 + 8 * HOUR);
     const failed = run.status.filter((l) => l.includes("FAILED"));
     expect(failed).toHaveLength(8);
-    expect(failed.every((l) => /^\d\d:\d\d:\d\d ingest \S+ FAILED \(\d+\.\d s\): CoinGecko stayed unavailable \((HTTP 503|ECONNRESET|socket hang up)/.test(l))).toBe(true);
+    expect(
+      failed.every((l) =>
+        /^\d\d:\d\d:\d\d ingest \S+ FAILED \(\d+\.\d s\): CoinGecko stayed unavailable \((HTTP 503|ECONNRESET|socket hang up)/.test(l),
+      ),
+    ).toBe(true);
     const lags = run.status.filter((l) => l.includes("transform hourly")).map((l) => Number(/lag (\d+) h/.exec(l)?.[1]));
     expect(Math.max(...lags)).toBeGreaterThanOrEqual(3);
     expect(lags[lags.length - 1]).toBe(0);
@@ -465,7 +521,12 @@ describe("resilience on a virtual clock", () => {
   }
 
   it.each([
-    ["simulate", "before its request record", "rebuilt from the stored raw page (stored last, page 1 proves the snapshot whole), byte for byte what an uninterrupted run writes", rawRequestKey],
+    [
+      "simulate",
+      "before its request record",
+      "rebuilt from the stored raw page (stored last, page 1 proves the snapshot whole), byte for byte what an uninterrupted run writes",
+      rawRequestKey,
+    ],
     ["live", "before its request record", "rebuilt from the stored raw page alone, with no new request", rawRequestKey],
     ["live", "before its processed object", "rebuilt from the stored raw page its request record lists, with no new request", processedKey],
   ] as const)("%s source, process killed %s: on restart the snapshot is %s", async (sourceName, _point, _outcome, keyOf) => {
@@ -475,7 +536,9 @@ describe("resilience on a virtual clock", () => {
     const lake = tempLake("e2e-crash");
     standIn = await startCoinGeckoStandIn({ fallback: fixturePage(FIXTURE) });
     const live = sourceName === "live";
-    const options = live ? { source: "live", snapshotSource: createCoinGeckoSource({ baseUrl: standIn.baseUrl, ...FAST_RETRY_OPTIONS }) } : { source: "simulate", coins: SIM_COINS };
+    const options = live
+      ? { source: "live", snapshotSource: createCoinGeckoSource({ baseUrl: standIn.baseUrl, ...FAST_RETRY_OPTIONS }) }
+      : { source: "simulate", coins: SIM_COINS };
     const first = virtualClock(t0 + 2 * MINUTE);
 
     // Act: the first run dies on the write; the restart (an hour later) runs once.
@@ -496,9 +559,14 @@ describe("resilience on a virtual clock", () => {
       // The rebuilt object is byte for byte what an uninterrupted ingest writes.
       const clean = tempLake("e2e-clean");
       await virtualRun({ lake: clean, source: "simulate", coins: SIM_COINS, once: true, ...virtualClock(crashSlot + MINUTE) }).result;
-      expect(fs.readFileSync(path.join(lake, processedKey(crashSlot))).equals(fs.readFileSync(path.join(clean, processedKey(crashSlot))))).toBe(true);
+      expect(
+        fs.readFileSync(path.join(lake, processedKey(crashSlot))).equals(fs.readFileSync(path.join(clean, processedKey(crashSlot)))),
+      ).toBe(true);
     } else {
-      const rowsOf = (slot: number) => processedRowsOf(lake).filter((r) => r.timestamp === slot).map(({ timestamp: _t, ...rest }) => rest);
+      const rowsOf = (slot: number) =>
+        processedRowsOf(lake)
+          .filter((r) => r.timestamp === slot)
+          .map(({ timestamp: _t, ...rest }) => rest);
       expect(rowsOf(crashSlot)).toEqual(rowsOf(t0));
     }
   });
@@ -507,10 +575,27 @@ describe("resilience on a virtual clock", () => {
 describe("a real crypto-analytics local process", () => {
   /** Starts the CLI under ts-node; resolves once it prints its "running" line. */
   function startLocal(lake: string): { child: ChildProcess; stdout: string[]; running: Promise<void>; exit: Promise<number | null> } {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "..", "cli", "main.ts"), "local", "--lake", lake, "--source", "simulate", "--coins", "20", "--port", "0"], {
-      cwd: path.join(__dirname, ".."),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        "-r",
+        "ts-node/register/transpile-only",
+        path.join(__dirname, "..", "cli", "main.ts"),
+        "local",
+        "--lake",
+        lake,
+        "--source",
+        "simulate",
+        "--coins",
+        "20",
+        "--port",
+        "0",
+      ],
+      {
+        cwd: path.join(__dirname, ".."),
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     const stdout: string[] = [];
     const running = new Promise<void>((resolve, reject) => {
       child.stdout?.on("data", (chunk: Buffer) => {
@@ -523,24 +608,36 @@ describe("a real crypto-analytics local process", () => {
     return { child, stdout, running, exit };
   }
 
-  it.each(["SIGINT", "SIGTERM"] as const)("stops cleanly on %s: exit 0, lock released, no temporary or partial file; a second local on the lake is refused meanwhile", async (signalName) => {
-    // Arrange: a lake that already holds history, so the start skips the backfill.
-    const lake = tempLake(`e2e-${signalName}`);
-    await runCli(["simulate", "--lake", lake, "--days", "0.25", "--coins", "20", "--every", "60"]);
-    const local = startLocal(lake);
-    await local.running;
+  it.each(["SIGINT", "SIGTERM"] as const)(
+    "stops cleanly on %s: exit 0, lock released, no temporary or partial file; a second local on the lake is refused meanwhile",
+    async (signalName) => {
+      // Arrange: a lake that already holds history, so the start skips the backfill.
+      const lake = tempLake(`e2e-${signalName}`);
+      await runCli(["simulate", "--lake", lake, "--days", "0.25", "--coins", "20", "--every", "60"]);
+      const local = startLocal(lake);
+      await local.running;
 
-    // Act
-    const second = localCommand({ lake, source: "simulate", coins: 20, port: 0, once: true, status: () => undefined, logSink: () => undefined });
-    await expect(second).rejects.toThrow(`is in use by another crypto-analytics local (pid ${local.child.pid})`);
-    local.child.kill(signalName);
-    const code = await local.exit;
+      // Act
+      const second = localCommand({
+        lake,
+        source: "simulate",
+        coins: 20,
+        port: 0,
+        once: true,
+        status: () => undefined,
+        logSink: () => undefined,
+      });
+      await expect(second).rejects.toThrow(`is in use by another crypto-analytics local (pid ${local.child.pid})`);
+      local.child.kill(signalName);
+      const code = await local.exit;
 
-    // Assert
-    expect(code).toBe(0);
-    expect(local.stdout.join("")).toMatch(/stopped: 1 ingest\(s\) \(0 failed\), 1 transform\(s\) \(0 failed\)\n$/);
-    expect(fs.existsSync(path.join(lake, LAKE_LOCK_FILE))).toBe(false);
-    expect(filesUnder(path.join(lake, ".tmp"))).toEqual([]);
-    expect(filesUnder(path.join(lake, ".staging"))).toEqual([]);
-  }, 60_000);
+      // Assert
+      expect(code).toBe(0);
+      expect(local.stdout.join("")).toMatch(/stopped: 1 ingest\(s\) \(0 failed\), 1 transform\(s\) \(0 failed\)\n$/);
+      expect(fs.existsSync(path.join(lake, LAKE_LOCK_FILE))).toBe(false);
+      expect(filesUnder(path.join(lake, ".tmp"))).toEqual([]);
+      expect(filesUnder(path.join(lake, ".staging"))).toEqual([]);
+    },
+    60_000,
+  );
 });

@@ -64,7 +64,13 @@ function field(r: RecordedResource, name: string): string {
 
 interface Widget {
   type: string;
-  properties: { title: string; region?: string; metrics?: unknown[][]; alarms?: string[]; annotations?: { horizontal: { value: number }[] } };
+  properties: {
+    title: string;
+    region?: string;
+    metrics?: unknown[][];
+    alarms?: string[];
+    annotations?: { horizontal: { value: number }[] };
+  };
 }
 function widgetsOf(prefix: string): Widget[] {
   return (JSON.parse(field(mocks.one(T.dashboard, `${prefix}-dashboard`), "dashboardBody")) as { widgets: Widget[] }).widgets;
@@ -245,7 +251,11 @@ const EXPECTED_ALARMS: Record<string, ExpectedAlarm> = {
 describe("alarms: exact metric and condition", () => {
   test("the component creates exactly the expected alarms, and outputs their ARNs and names by label", async () => {
     const labels = Object.keys(EXPECTED_ALARMS).sort();
-    expect(alarmsOf("mon").map((a) => a.name.slice("mon-".length)).sort()).toEqual(labels);
+    expect(
+      alarmsOf("mon")
+        .map((a) => a.name.slice("mon-".length))
+        .sort(),
+    ).toEqual(labels);
     const arns = await promiseOf(mon.alarmArns);
     const names = await promiseOf(mon.alarmNames);
     expect(Object.keys(arns).sort()).toEqual(labels);
@@ -313,7 +323,9 @@ describe("coverage derived from the resources the pipeline really creates", () =
     expect(functions.length).toBe(2);
     for (const fn of functions) {
       const watched = alarmsOf("mon")
-        .filter((a) => a.inputs.namespace === "AWS/Lambda" && (a.inputs.dimensions as Record<string, string>).FunctionName === field(fn, "name"))
+        .filter(
+          (a) => a.inputs.namespace === "AWS/Lambda" && (a.inputs.dimensions as Record<string, string>).FunctionName === field(fn, "name"),
+        )
         .map((a) => a.inputs.metricName)
         .sort();
       expect(watched).toEqual(["AsyncEventsDropped", "DestinationDeliveryFailures", "Errors", "Throttles"]);
@@ -368,23 +380,93 @@ describe("topic encryption", () => {
   const ADMIN_ROLE = `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/admin`;
   const alarmArn = (account: string, region = MOCK_REGION) => `arn:aws:cloudwatch:${region}:${account}:alarm:mon-ingest-freshness-1a2b3c4`;
   test.each<[string, string, string, string | undefined, string | undefined, string, boolean?]>([
-    ["CloudWatch, for an alarm of this account, generates a data key", "cloudwatch.amazonaws.com", "kms:GenerateDataKey", alarmArn(MOCK_ACCOUNT_ID), MOCK_ACCOUNT_ID, "Allowed"],
-    ["CloudWatch, for an alarm of this account, decrypts", "cloudwatch.amazonaws.com", "kms:Decrypt", alarmArn(MOCK_ACCOUNT_ID), MOCK_ACCOUNT_ID, "Allowed"],
-    ["CloudWatch, for another account's alarm", "cloudwatch.amazonaws.com", "kms:GenerateDataKey", alarmArn(OTHER_ACCOUNT), OTHER_ACCOUNT, "ImplicitlyDenied"],
-    ["CloudWatch, for an alarm in another region", "cloudwatch.amazonaws.com", "kms:Decrypt", alarmArn(MOCK_ACCOUNT_ID, "eu-west-1"), MOCK_ACCOUNT_ID, "ImplicitlyDenied"],
-    ["CloudWatch, for something that is not an alarm", "cloudwatch.amazonaws.com", "kms:Decrypt", `arn:aws:cloudwatch::${MOCK_ACCOUNT_ID}:dashboard/ops`, MOCK_ACCOUNT_ID, "ImplicitlyDenied"],
-    ["CloudWatch re-encrypting", "cloudwatch.amazonaws.com", "kms:ReEncryptFrom", alarmArn(MOCK_ACCOUNT_ID), MOCK_ACCOUNT_ID, "ImplicitlyDenied"],
-    ["EventBridge (not granted)", "events.amazonaws.com", "kms:GenerateDataKey", `arn:aws:events:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:rule/r`, MOCK_ACCOUNT_ID, "ImplicitlyDenied"],
+    [
+      "CloudWatch, for an alarm of this account, generates a data key",
+      "cloudwatch.amazonaws.com",
+      "kms:GenerateDataKey",
+      alarmArn(MOCK_ACCOUNT_ID),
+      MOCK_ACCOUNT_ID,
+      "Allowed",
+    ],
+    [
+      "CloudWatch, for an alarm of this account, decrypts",
+      "cloudwatch.amazonaws.com",
+      "kms:Decrypt",
+      alarmArn(MOCK_ACCOUNT_ID),
+      MOCK_ACCOUNT_ID,
+      "Allowed",
+    ],
+    [
+      "CloudWatch, for another account's alarm",
+      "cloudwatch.amazonaws.com",
+      "kms:GenerateDataKey",
+      alarmArn(OTHER_ACCOUNT),
+      OTHER_ACCOUNT,
+      "ImplicitlyDenied",
+    ],
+    [
+      "CloudWatch, for an alarm in another region",
+      "cloudwatch.amazonaws.com",
+      "kms:Decrypt",
+      alarmArn(MOCK_ACCOUNT_ID, "eu-west-1"),
+      MOCK_ACCOUNT_ID,
+      "ImplicitlyDenied",
+    ],
+    [
+      "CloudWatch, for something that is not an alarm",
+      "cloudwatch.amazonaws.com",
+      "kms:Decrypt",
+      `arn:aws:cloudwatch::${MOCK_ACCOUNT_ID}:dashboard/ops`,
+      MOCK_ACCOUNT_ID,
+      "ImplicitlyDenied",
+    ],
+    [
+      "CloudWatch re-encrypting",
+      "cloudwatch.amazonaws.com",
+      "kms:ReEncryptFrom",
+      alarmArn(MOCK_ACCOUNT_ID),
+      MOCK_ACCOUNT_ID,
+      "ImplicitlyDenied",
+    ],
+    [
+      "EventBridge (not granted)",
+      "events.amazonaws.com",
+      "kms:GenerateDataKey",
+      `arn:aws:events:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:rule/r`,
+      MOCK_ACCOUNT_ID,
+      "ImplicitlyDenied",
+    ],
     // The account statement delegates to IAM: an account role may manage the key only if its own policy says so.
-    ["an account role whose IAM policy allows it, changing the key policy", ADMIN_ROLE, "kms:PutKeyPolicy", undefined, undefined, "Allowed", true],
+    [
+      "an account role whose IAM policy allows it, changing the key policy",
+      ADMIN_ROLE,
+      "kms:PutKeyPolicy",
+      undefined,
+      undefined,
+      "Allowed",
+      true,
+    ],
     ["an account role without such an IAM policy", ADMIN_ROLE, "kms:PutKeyPolicy", undefined, undefined, "ImplicitlyDenied"],
-    ["another account's role, even with an IAM policy", `arn:aws:iam::${OTHER_ACCOUNT}:role/admin`, "kms:Decrypt", undefined, undefined, "ImplicitlyDenied", true],
+    [
+      "another account's role, even with an IAM policy",
+      `arn:aws:iam::${OTHER_ACCOUNT}:role/admin`,
+      "kms:Decrypt",
+      undefined,
+      undefined,
+      "ImplicitlyDenied",
+      true,
+    ],
   ])("%s: %s %s", async (_label, principal, action, sourceArn, sourceAccount, result, iamAllows = false) => {
     const key = mocks.one(T.key, "mon-topic-key");
     const simulation = await runSimulation(
       {
         identityPolicies: iamAllows
-          ? [{ name: "key-admin", policy: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["kms:*"], Resource: [field(key, "arn")] }] } }]
+          ? [
+              {
+                name: "key-admin",
+                policy: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["kms:*"], Resource: [field(key, "arn")] }] },
+              },
+            ]
           : [],
         serviceControlPolicies: [],
         resourceControlPolicies: [],
@@ -430,9 +512,11 @@ describe("subscriptions", () => {
 describe("alarms switched off", () => {
   test("no alarm is created; the topic, its key and subscriptions and the dashboard still are", async () => {
     expect(alarmsOf("quiet")).toEqual([]);
-    expect(resourcesOf("quiet").map((r) => r.type).sort()).toEqual(
-      [T.dashboard, T.key, T.topic, T.subscription, "crypto-analytics:pipeline:Monitoring"].sort(),
-    );
+    expect(
+      resourcesOf("quiet")
+        .map((r) => r.type)
+        .sort(),
+    ).toEqual([T.dashboard, T.key, T.topic, T.subscription, "crypto-analytics:pipeline:Monitoring"].sort());
     expect(await promiseOf(quiet.alarmArns)).toEqual({});
     expect(await promiseOf(quiet.topicArn)).toBe(field(mocks.one(T.topic, "quiet-topic"), "arn"));
   });
@@ -441,7 +525,13 @@ describe("alarms switched off", () => {
     const widgets = widgetsOf("quiet");
     expect(widgets.filter((w) => w.type === "alarm")).toEqual([]);
     expect(dashboardMetrics("quiet").map((m) => m[1])).toEqual(
-      expect.arrayContaining(["SnapshotsWritten", "TransformLagHours", "Errors", "ApproximateNumberOfMessagesVisible", "TotalExecutionTime"]),
+      expect.arrayContaining([
+        "SnapshotsWritten",
+        "TransformLagHours",
+        "Errors",
+        "ApproximateNumberOfMessagesVisible",
+        "TotalExecutionTime",
+      ]),
     );
   });
 });
@@ -452,7 +542,11 @@ describe("thresholds from arguments", () => {
     expect(alarm("ingest-coins-per-snapshot").threshold).toBe(450);
     expect(alarm("ingest-freshness")).toMatchObject({ period: 300, evaluationPeriods: 6 });
     expect(alarm("ingest-freshness").alarmDescription).toContain("for 30 minutes");
-    expect(alarmsOf("byok").map((a) => a.name).sort()).toEqual(["byok-ingest-coins-per-snapshot", "byok-ingest-freshness"]);
+    expect(
+      alarmsOf("byok")
+        .map((a) => a.name)
+        .sort(),
+    ).toEqual(["byok-ingest-coins-per-snapshot", "byok-ingest-freshness"]);
     expect(mocks.one(T.dashboard, "byok-dashboard").inputs.dashboardName).toBe("byok-test-ops");
   });
 });
@@ -469,7 +563,11 @@ describe("ops dashboard", () => {
 
   test("an alarm widget lists every alarm", () => {
     const [alarmWidget] = widgetsOf("mon").filter((w) => w.type === "alarm");
-    expect([...(alarmWidget.properties.alarms ?? [])].sort()).toEqual(alarmsOf("mon").map((a) => field(a, "arn")).sort());
+    expect([...(alarmWidget.properties.alarms ?? [])].sort()).toEqual(
+      alarmsOf("mon")
+        .map((a) => field(a, "arn"))
+        .sort(),
+    );
   });
 
   test("every graph is in the stack's region, and shows each function, queue and the Athena workgroup", () => {
@@ -488,7 +586,9 @@ describe("ops dashboard", () => {
   });
 
   test("the coins and lag graphs draw the alarm thresholds", () => {
-    const thresholds = widgetsOf("mon").flatMap((w) => (w.properties.annotations?.horizontal ?? []).map((h) => [w.properties.title, h.value]));
+    const thresholds = widgetsOf("mon").flatMap((w) =>
+      (w.properties.annotations?.horizontal ?? []).map((h) => [w.properties.title, h.value]),
+    );
     expect(thresholds).toEqual([
       ["Ingest: coins per snapshot / rows dropped", 225],
       ["Transform: lag (hours)", 2],
@@ -514,7 +614,10 @@ describe("the metrics the handlers emit are exactly the ones the alarms and dash
     const lines: string[] = [];
     const sink = (l: string) => lines.push(l);
     const ingestMetrics = createMetrics(ingestEnv[INGEST_ENV.pipeline], { namespace: ingestEnv[INGEST_ENV.namespace], sink });
-    const transformMetrics = createMetrics(transformEnv[TRANSFORM_ENV.pipeline], { namespace: transformEnv[TRANSFORM_ENV.namespace], sink });
+    const transformMetrics = createMetrics(transformEnv[TRANSFORM_ENV.pipeline], {
+      namespace: transformEnv[TRANSFORM_ENV.namespace],
+      sink,
+    });
     const logger = createLogger("monitoring-test", { sink: () => undefined });
     lakeDir = makeTempDir("monitoring-emf");
     const store = new LocalObjectStore(lakeDir);
@@ -526,7 +629,14 @@ describe("the metrics the handlers emit are exactly the ones the alarms and dash
       retries: 1,
       latencyMs: 420,
     });
-    const ingested = await runIngest({ store, source, scheduledTime: Date.UTC(2024, 8, 3, 7, 5), vsCurrency: "usd", logger, metrics: ingestMetrics });
+    const ingested = await runIngest({
+      store,
+      source,
+      scheduledTime: Date.UTC(2024, 8, 3, 7, 5),
+      vsCurrency: "usd",
+      logger,
+      metrics: ingestMetrics,
+    });
     expect(ingested).toMatchObject({ status: "written", coins: 250 });
 
     const statements: string[] = [];
@@ -562,7 +672,11 @@ describe("the metrics the handlers emit are exactly the ones the alarms and dash
   const isCustom = (namespace: unknown) => typeof namespace === "string" && !namespace.startsWith("AWS/");
 
   test("ingest and transform emitted every catalog metric, under one namespace, dimensioned by the pipeline only", () => {
-    expect([...emittedNames()].sort()).toEqual(Object.values(METRICS).map((m) => m.name).sort());
+    expect([...emittedNames()].sort()).toEqual(
+      Object.values(METRICS)
+        .map((m) => m.name)
+        .sort(),
+    );
     expect(new Set(emitted.map((e) => e.namespace))).toEqual(new Set([DEFAULT_METRICS_NAMESPACE]));
     for (const e of emitted) {
       expect(e.dimensions).toEqual([[PIPELINE_DIMENSION]]);
@@ -603,12 +717,37 @@ describe("invalid arguments are refused before anything is created", () => {
     ["coins above topN", { topN: 100, minCoinsPerSnapshot: 150 }, /minCoinsPerSnapshot \(150\) is above topN \(100\)/],
     ["freshness off the 5-minute grid", { freshnessMinutes: 12 }, /freshnessMinutes must be a multiple of 5 \(the ingest slot\), got 12/],
     ["freshness below two slots", { freshnessMinutes: 5 }, /freshnessMinutes must be an integer from 10 to 1440/],
-    ["bad e-mail", { alertEmails: ["ops.example.com"] }, /alertEmails entry must be an e-mail address such as ops@example.com, got "ops.example.com"/],
+    [
+      "bad e-mail",
+      { alertEmails: ["ops.example.com"] },
+      /alertEmails entry must be an e-mail address such as ops@example.com, got "ops.example.com"/,
+    ],
     ["e-mail listed twice", { alertEmails: ["ops@example.com", "OPS@example.com"] }, /alertEmails lists "OPS@example.com" twice/],
-    ["plain http subscription", { subscriptions: [{ protocol: "http" as never, endpoint: "http://hooks.example.com" }] }, /subscriptions\[0\]\.protocol must be one of https, sqs, lambda, sms, email-json, application, got "http"/],
-    ["https protocol with an http URL", { subscriptions: [{ protocol: "https", endpoint: "http://hooks.example.com" }] }, /subscriptions\[0\]\.endpoint \(https\) must be an https:\/\/ URL/],
-    ["sms without country code", { subscriptions: [{ protocol: "sms", endpoint: "4155550100" }] }, /endpoint \(sms\) must be an E.164 phone number/],
-    ["function label twice", { functions: [{ label: "ingest", functionName: "a" }, { label: "ingest", functionName: "b" }] }, /functions: label "ingest" is used twice/],
+    [
+      "plain http subscription",
+      { subscriptions: [{ protocol: "http" as never, endpoint: "http://hooks.example.com" }] },
+      /subscriptions\[0\]\.protocol must be one of https, sqs, lambda, sms, email-json, application, got "http"/,
+    ],
+    [
+      "https protocol with an http URL",
+      { subscriptions: [{ protocol: "https", endpoint: "http://hooks.example.com" }] },
+      /subscriptions\[0\]\.endpoint \(https\) must be an https:\/\/ URL/,
+    ],
+    [
+      "sms without country code",
+      { subscriptions: [{ protocol: "sms", endpoint: "4155550100" }] },
+      /endpoint \(sms\) must be an E.164 phone number/,
+    ],
+    [
+      "function label twice",
+      {
+        functions: [
+          { label: "ingest", functionName: "a" },
+          { label: "ingest", functionName: "b" },
+        ],
+      },
+      /functions: label "ingest" is used twice/,
+    ],
     ["upper-case queue label", { queues: [{ label: "Ingest-DLQ", queueName: "q" }] }, /queues: label must be 1-40 lower-case letters/],
     ["pipeline name with spaces", { pipelineName: "my pipeline" }, /pipelineName must be 1-128 letters/],
     ["AWS/ namespace", { metricsNamespace: "AWS/Lambda" }, /metricsNamespace must be a CloudWatch namespace not starting with AWS\//],

@@ -23,9 +23,21 @@ describe("parseMarketsPage", () => {
 
   it.each([
     ["an HTML page", "<!DOCTYPE html><html><body>Just a moment...</body></html>", /page 2 is HTML or XML, not JSON: <!DOCTYPE html>/],
-    ["truncated JSON", fixtureBytes("cgdata-page1-250.json").subarray(0, 5000).toString("utf8"), /page 2 is not valid JSON \(truncated or corrupt, 5000 bytes\)/],
-    ["a rate-limit error object", errorBody(429, "You've exceeded the Rate Limit."), /page 2 is an error object instead of coins: error_code 429 You've exceeded the Rate Limit\./],
-    ["a nested error object", JSON.stringify({ error: { status: { error_code: 10002, error_message: "API Key Missing" } } }), /error_code 10002 API Key Missing/],
+    [
+      "truncated JSON",
+      fixtureBytes("cgdata-page1-250.json").subarray(0, 5000).toString("utf8"),
+      /page 2 is not valid JSON \(truncated or corrupt, 5000 bytes\)/,
+    ],
+    [
+      "a rate-limit error object",
+      errorBody(429, "You've exceeded the Rate Limit."),
+      /page 2 is an error object instead of coins: error_code 429 You've exceeded the Rate Limit\./,
+    ],
+    [
+      "a nested error object",
+      JSON.stringify({ error: { status: { error_code: 10002, error_message: "API Key Missing" } } }),
+      /error_code 10002 API Key Missing/,
+    ],
     ["a flat error string", JSON.stringify({ error: "invalid vs_currency" }), /error object instead of coins: invalid vs_currency/],
     ["an empty array", "[]", /page 2 is an empty array: zero coins is never a valid snapshot/],
     ["an empty body", "  \n", /page 2 is empty/],
@@ -126,7 +138,15 @@ describe("normalizeSnapshot", () => {
       expect(row.price_change_pct_7d).toBeNull();
     }
     expect(rows.map((r) => r.market_cap_rank)).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
-    expect(rows[0]).toMatchObject({ id: "bitcoin", symbol: "btc", name: "Bitcoin", current_price: 27191, market_cap: 527458103541, volume_24h: 177859514325, price_change_pct_24h: -0.28006 });
+    expect(rows[0]).toMatchObject({
+      id: "bitcoin",
+      symbol: "btc",
+      name: "Bitcoin",
+      current_price: 27191,
+      market_cap: 527458103541,
+      volume_24h: 177859514325,
+      price_change_pct_24h: -0.28006,
+    });
     // Exponent notation in the raw text (current_price 8.64e-06) comes through as a number.
     expect(rows.some((r) => r.current_price === 8.64e-6)).toBe(true);
     // Nulls in the recording (fully_diluted_valuation on 67 coins) stay null.
@@ -148,12 +168,34 @@ describe("normalizeSnapshot", () => {
   it("maps the pretty-printed 5-coin recording", () => {
     const { rows, counts } = normalizeSnapshot([fixtureCoins("recorded-5-coins.json")], { vsCurrency: "eur", timestamp: 1672678800 });
     expect(counts.kept).toBe(5);
-    expect(rows.map((r) => [r.id, r.market_cap_rank])).toEqual([["bitcoin", 1], ["ethereum", 2], ["tether", 3], ["usd-coin", 4], ["binancecoin", 5]]);
-    expect(rows[1]).toMatchObject({ current_price: 1218.19, market_cap: 146770392298, price_change_pct_24h: 1.6898, vs_currency: "eur", timestamp: 1672678800 });
+    expect(rows.map((r) => [r.id, r.market_cap_rank])).toEqual([
+      ["bitcoin", 1],
+      ["ethereum", 2],
+      ["tether", 3],
+      ["usd-coin", 4],
+      ["binancecoin", 5],
+    ]);
+    expect(rows[1]).toMatchObject({
+      current_price: 1218.19,
+      market_cap: 146770392298,
+      price_change_pct_24h: 1.6898,
+      vs_currency: "eur",
+      timestamp: 1672678800,
+    });
   });
 
   it("drops and counts elements without a usable id", () => {
-    const page = [coin({ id: "kept" }), coin({ id: undefined }), coin({ id: null }), coin({ id: 42 }), coin({ id: "" }), null, 7, "bitcoin", [coin()]];
+    const page = [
+      coin({ id: "kept" }),
+      coin({ id: undefined }),
+      coin({ id: null }),
+      coin({ id: 42 }),
+      coin({ id: "" }),
+      null,
+      7,
+      "bitcoin",
+      [coin()],
+    ];
     const { rows, counts } = normalizeSnapshot([page], CONTEXT);
     expect(rows.map((r) => r.id)).toEqual(["kept"]);
     expect(counts).toEqual({ input: 9, kept: 1, droppedNoId: 8, droppedDuplicate: 0 });
@@ -208,8 +250,17 @@ describe("normalizeSnapshot", () => {
   });
 
   it("keeps the best-ranked copy of an id seen on two pages, at its first position", () => {
-    const page1 = [coin({ id: "a", market_cap_rank: 1 }), coin({ id: "drifter", market_cap_rank: 250, current_price: 1 }), coin({ id: "tie", market_cap_rank: 7, current_price: 1 })];
-    const page2 = [coin({ id: "drifter", market_cap_rank: 249, current_price: 2 }), coin({ id: "tie", market_cap_rank: 7, current_price: 2 }), coin({ id: "b", market_cap_rank: 251 }), coin({ id: "a", market_cap_rank: null })];
+    const page1 = [
+      coin({ id: "a", market_cap_rank: 1 }),
+      coin({ id: "drifter", market_cap_rank: 250, current_price: 1 }),
+      coin({ id: "tie", market_cap_rank: 7, current_price: 1 }),
+    ];
+    const page2 = [
+      coin({ id: "drifter", market_cap_rank: 249, current_price: 2 }),
+      coin({ id: "tie", market_cap_rank: 7, current_price: 2 }),
+      coin({ id: "b", market_cap_rank: 251 }),
+      coin({ id: "a", market_cap_rank: null }),
+    ];
     const { rows, counts } = normalizeSnapshot([page1, page2], CONTEXT);
     expect(rows.map((r) => [r.id, r.market_cap_rank, r.current_price])).toEqual([
       ["a", 1, 27191.5],
@@ -222,7 +273,10 @@ describe("normalizeSnapshot", () => {
 });
 
 describe("NDJSON", () => {
-  const [row] = normalizeSnapshot([[coin({ market_cap: 2 ** 63 - 1024, fully_diluted_valuation: 1e17, total_volume: null })]], CONTEXT).rows;
+  const [row] = normalizeSnapshot(
+    [[coin({ market_cap: 2 ** 63 - 1024, fully_diluted_valuation: 1e17, total_volume: null })]],
+    CONTEXT,
+  ).rows;
 
   it("writes the columns in schema order with integers as plain digits", () => {
     const line = toNdjsonLine(row);

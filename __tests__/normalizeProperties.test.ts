@@ -55,7 +55,17 @@ const COIN_KEYS = [
 /** Numeric text as CoinGecko (or a broken proxy) might send it. */
 const numericText = fc.oneof(
   fc.constantFrom("NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1.0e+15", "8.64e-06", "", " ", "0x1F", "1_000", "1,5", "١٢"),
-  fc.constantFrom("9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809", "2147483647", "2147483648", "-2147483649", "1.5", "-0"),
+  fc.constantFrom(
+    "9223372036854775807",
+    "9223372036854775808",
+    "-9223372036854775808",
+    "-9223372036854775809",
+    "2147483647",
+    "2147483648",
+    "-2147483649",
+    "1.5",
+    "-0",
+  ),
   fc.double().map(String),
   fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map(String),
 );
@@ -100,25 +110,56 @@ const element = fc.oneof({ weight: 5, arbitrary: coinLike }, { weight: 1, arbitr
 
 /** A JSON number literal as text, including ones JavaScript cannot hold exactly (huge, tiny, 1e400). */
 const numberLiteral = fc
-  .tuple(fc.boolean(), fc.stringMatching(/^(0|[1-9][0-9]{0,30})$/), fc.option(fc.stringMatching(/^[0-9]{1,20}$/)), fc.option(fc.integer({ min: -400, max: 400 })))
-  .map(([negative, digits, fraction, exponent]) => `${negative ? "-" : ""}${digits}${fraction === null ? "" : `.${fraction}`}${exponent === null ? "" : `e${exponent}`}`);
+  .tuple(
+    fc.boolean(),
+    fc.stringMatching(/^(0|[1-9][0-9]{0,30})$/),
+    fc.option(fc.stringMatching(/^[0-9]{1,20}$/)),
+    fc.option(fc.integer({ min: -400, max: 400 })),
+  )
+  .map(
+    ([negative, digits, fraction, exponent]) =>
+      `${negative ? "-" : ""}${digits}${fraction === null ? "" : `.${fraction}`}${exponent === null ? "" : `e${exponent}`}`,
+  );
 
 /** A page whose numeric fields are written as raw JSON literals (what JSON.stringify could never produce). */
 const literalPage = fc
-  .array(fc.tuple(fc.constantFrom("bitcoin", "ethereum", "solana"), fc.subarray([...COIN_KEYS.filter((k) => k !== "last_updated")], { minLength: 1 }), fc.array(numberLiteral, { minLength: 12, maxLength: 12 })), {
-    minLength: 1,
-    maxLength: 5,
-  })
-  .map((coins) => `[${coins.map(([id, keys, literals]) => `{"id":"${id}",${keys.map((k, i) => `"${k}":${literals[i]}`).join(",")}}`).join(",")}]`);
+  .array(
+    fc.tuple(
+      fc.constantFrom("bitcoin", "ethereum", "solana"),
+      fc.subarray([...COIN_KEYS.filter((k) => k !== "last_updated")], { minLength: 1 }),
+      fc.array(numberLiteral, { minLength: 12, maxLength: 12 }),
+    ),
+    {
+      minLength: 1,
+      maxLength: 5,
+    },
+  )
+  .map(
+    (coins) =>
+      `[${coins.map(([id, keys, literals]) => `{"id":"${id}",${keys.map((k, i) => `"${k}":${literals[i]}`).join(",")}}`).join(",")}]`,
+  );
 
 /** Any body a 200 might carry. */
-const body: fc.Arbitrary<Uint8Array> = fc.oneof(
-  { weight: 4, arbitrary: fc.array(element, { maxLength: 8 }).map((coins) => JSON.stringify(coins)) },
-  { weight: 2, arbitrary: literalPage },
-  { weight: 1, arbitrary: fc.json({ maxDepth: 3 }) },
-  { weight: 1, arbitrary: fc.string({ unit: "binary" }) },
-  { weight: 1, arbitrary: fc.constantFrom("", "[]", "{}", "null", "<html>busy</html>", '{"status":{"error_code":429,"error_message":"slow down"}}', '[{"id":"a"}') },
-).map((text) => new Uint8Array(Buffer.from(text, "utf8")))
+const body: fc.Arbitrary<Uint8Array> = fc
+  .oneof(
+    { weight: 4, arbitrary: fc.array(element, { maxLength: 8 }).map((coins) => JSON.stringify(coins)) },
+    { weight: 2, arbitrary: literalPage },
+    { weight: 1, arbitrary: fc.json({ maxDepth: 3 }) },
+    { weight: 1, arbitrary: fc.string({ unit: "binary" }) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        "",
+        "[]",
+        "{}",
+        "null",
+        "<html>busy</html>",
+        '{"status":{"error_code":429,"error_message":"slow down"}}',
+        '[{"id":"a"}',
+      ),
+    },
+  )
+  .map((text) => new Uint8Array(Buffer.from(text, "utf8")))
   .chain((bytes) => fc.oneof({ weight: 9, arbitrary: fc.constant(bytes) }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }) }));
 
 /** One column's value checked against its Glue type. */
@@ -168,7 +209,17 @@ const LINE = (() => {
 
 /** What the normaliser must keep: distinct non-empty string ids in order of first appearance. */
 function expectedIds(pages: readonly unknown[][]): string[] {
-  const ids = pages.flat().flatMap((e) => (typeof e === "object" && e !== null && !Array.isArray(e) && typeof (e as { id?: unknown }).id === "string" && (e as { id: string }).id !== "" ? [(e as { id: string }).id] : []));
+  const ids = pages
+    .flat()
+    .flatMap((e) =>
+      typeof e === "object" &&
+      e !== null &&
+      !Array.isArray(e) &&
+      typeof (e as { id?: unknown }).id === "string" &&
+      (e as { id: string }).id !== ""
+        ? [(e as { id: string }).id]
+        : [],
+    );
   return [...new Set(ids)];
 }
 
@@ -248,13 +299,18 @@ describe("normaliser and NDJSON writer", () => {
 
   test("a duplicated id keeps its best-ranked occurrence (the first on ties), at the position of its first appearance", () => {
     const rank = fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constant(null), fc.constant("2"));
-    const occurrence = fc.record({ id: fc.constantFrom("a", "b"), market_cap_rank: rank, current_price: fc.double({ noNaN: true, noDefaultInfinity: true }) });
+    const occurrence = fc.record({
+      id: fc.constantFrom("a", "b"),
+      market_cap_rank: rank,
+      current_price: fc.double({ noNaN: true, noDefaultInfinity: true }),
+    });
     fc.assert(
       fc.property(fc.array(fc.array(occurrence, { maxLength: 4 }), { minLength: 1, maxLength: 3 }), (pages) => {
         const { rows } = normalizeSnapshot(pages, CONTEXT);
         for (const row of rows) {
           const occurrences = pages.flat().filter((c) => c.id === row.id);
-          const rankOf = (c: (typeof occurrences)[number]) => normalizeSnapshot([[c]], CONTEXT).rows[0].market_cap_rank ?? Number.POSITIVE_INFINITY;
+          const rankOf = (c: (typeof occurrences)[number]) =>
+            normalizeSnapshot([[c]], CONTEXT).rows[0].market_cap_rank ?? Number.POSITIVE_INFINITY;
           const best = occurrences.reduce((a, c) => (rankOf(c) < rankOf(a) ? c : a));
           expect(row).toEqual(normalizeSnapshot([[best]], CONTEXT).rows[0]);
         }
@@ -267,7 +323,15 @@ describe("normaliser and NDJSON writer", () => {
     const page = `[{"id":"a","market_cap":9223372036854775807,"total_volume":-9223372036854775808,"fully_diluted_valuation":"1.5e18","market_cap_rank":2147483648,"current_price":"8.64e-06","high_24h":"NaN","low_24h":1e400}]`;
     const [row] = normalizeSnapshot([parseMarketsPage(Buffer.from(page), 1)], CONTEXT).rows;
     // 9223372036854775807 reads as 2^63, one past int64: null rather than a value Athena would reject.
-    expect(row).toMatchObject({ market_cap: null, volume_24h: -(2 ** 63), fully_diluted_valuation: 1.5e18, market_cap_rank: null, current_price: 8.64e-6, high_24h: null, low_24h: null });
+    expect(row).toMatchObject({
+      market_cap: null,
+      volume_24h: -(2 ** 63),
+      fully_diluted_valuation: 1.5e18,
+      market_cap_rank: null,
+      current_price: 8.64e-6,
+      high_24h: null,
+      low_24h: null,
+    });
     const line = gunzipSync(gzipNdjson([row])).toString("utf8");
     expect(line).toContain('"volume_24h":-9223372036854775808,');
     expect(line).toContain('"fully_diluted_valuation":1500000000000000000,');
@@ -290,9 +354,22 @@ describe("a whole ingest of arbitrary pages", () => {
       fc.asyncProperty(fc.array(body, { minLength: 1, maxLength: 2 }), async (bodies) => {
         const lake = path.join(root, String((run += 1)));
         const rec = recorder();
-        const source = async () => ({ pages: bodies.map((b, i) => ({ page: i + 1, body: b })), request: {}, fetchedAt: "2024-09-03T07:05:00.000Z", retries: 0, latencyMs: 1 });
+        const source = async () => ({
+          pages: bodies.map((b, i) => ({ page: i + 1, body: b })),
+          request: {},
+          fetchedAt: "2024-09-03T07:05:00.000Z",
+          retries: 0,
+          latencyMs: 1,
+        });
         try {
-          const result = await runIngest({ store: new LocalObjectStore(lake), source, scheduledTime: CONTEXT.timestamp * 1000, vsCurrency: CONTEXT.vsCurrency, logger: rec.logger, metrics: rec.metrics });
+          const result = await runIngest({
+            store: new LocalObjectStore(lake),
+            source,
+            scheduledTime: CONTEXT.timestamp * 1000,
+            vsCurrency: CONTEXT.vsCurrency,
+            logger: rec.logger,
+            metrics: rec.metrics,
+          });
           expect(result.status).toBe("written");
           const rows = parseNdjsonGz(fs.readFileSync(path.join(lake, result.processedKey)));
           expect(rows).toHaveLength(result.coins);

@@ -16,11 +16,17 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function s3Harness(options: { routes?: StandInRoute[]; listPageSize?: number } = {}): Promise<Harness & { standIn: AwsStandIn; s3: S3ObjectStore }> {
+async function s3Harness(
+  options: { routes?: StandInRoute[]; listPageSize?: number } = {},
+): Promise<Harness & { standIn: AwsStandIn; s3: S3ObjectStore }> {
   const standIn = await startAwsStandIn(options);
   standIn.buckets.set(BUCKET, new Map());
   // No forcePathStyle: an IP endpoint must make the SDK address the bucket in the path by itself.
-  const client = new S3Client({ region: STAND_IN_REGION, endpoint: standIn.url, credentials: { accessKeyId: "AKIDSTANDIN", secretAccessKey: "stand-in-secret" } });
+  const client = new S3Client({
+    region: STAND_IN_REGION,
+    endpoint: standIn.url,
+    credentials: { accessKeyId: "AKIDSTANDIN", secretAccessKey: "stand-in-secret" },
+  });
   const s3 = new S3ObjectStore(client, BUCKET, { conflictRetryDelayMs: 1 });
   return {
     standIn,
@@ -127,29 +133,32 @@ describe("LocalObjectStore", () => {
   describe("a write failing halfway (disk full)", () => {
     afterEach(() => jest.restoreAllMocks());
 
-    it.each(["putIfAbsent", "put"] as const)("%s throws the disk's error, deletes its temporary file (named after this process) and leaves no key", async (method) => {
-      // Arrange: the temporary file gets half its bytes, then ENOSPC.
-      const open = fs.promises.open;
-      const temps: string[] = [];
-      jest.spyOn(fs.promises, "open").mockImplementation(async (file, flags, mode) => {
-        const handle = await open(file, flags, mode);
-        temps.push(String(file));
-        handle.writeFile = async (data) => {
-          await handle.write(Buffer.from(data as Uint8Array).subarray(0, 2));
-          throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
-        };
-        return handle;
-      });
+    it.each(["putIfAbsent", "put"] as const)(
+      "%s throws the disk's error, deletes its temporary file (named after this process) and leaves no key",
+      async (method) => {
+        // Arrange: the temporary file gets half its bytes, then ENOSPC.
+        const open = fs.promises.open;
+        const temps: string[] = [];
+        jest.spyOn(fs.promises, "open").mockImplementation(async (file, flags, mode) => {
+          const handle = await open(file, flags, mode);
+          temps.push(String(file));
+          handle.writeFile = async (data) => {
+            await handle.write(Buffer.from(data as Uint8Array).subarray(0, 2));
+            throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+          };
+          return handle;
+        });
 
-      // Act
-      await expect(store[method](KEY, "four")).rejects.toThrow("ENOSPC: no space left on device");
+        // Act
+        await expect(store[method](KEY, "four")).rejects.toThrow("ENOSPC: no space left on device");
 
-      // Assert
-      expect(temps.map((t) => path.relative(root, t).split(path.sep)[0])).toEqual([LOCAL_TEMP_DIR]);
-      expect(inFlightOwner(path.basename(temps[0]))).toBe(process.pid);
-      expect(fs.readdirSync(path.join(root, LOCAL_TEMP_DIR))).toEqual([]);
-      expect(await store.get(KEY)).toBeUndefined();
-    });
+        // Assert
+        expect(temps.map((t) => path.relative(root, t).split(path.sep)[0])).toEqual([LOCAL_TEMP_DIR]);
+        expect(inFlightOwner(path.basename(temps[0]))).toBe(process.pid);
+        expect(fs.readdirSync(path.join(root, LOCAL_TEMP_DIR))).toEqual([]);
+        expect(await store.get(KEY)).toBeUndefined();
+      },
+    );
   });
 
   it.each([
@@ -169,11 +178,14 @@ describe("LocalObjectStore", () => {
     expect(await store.list("")).toEqual([KEY]);
   });
 
-  it.each(["../escape.json", "/etc/passwd", "raw//x.json", "raw/./x.json", `${LOCAL_TEMP_DIR}/x`, "raw\\x.json", ""])("refuses the key %j", async (key) => {
-    await expect(store.putIfAbsent(key, "x")).rejects.toThrow(/invalid object key/);
-    await expect(store.get(key)).rejects.toThrow(/invalid object key/);
-    expect(fs.existsSync(path.join(root, "..", "escape.json"))).toBe(false);
-  });
+  it.each(["../escape.json", "/etc/passwd", "raw//x.json", "raw/./x.json", `${LOCAL_TEMP_DIR}/x`, "raw\\x.json", ""])(
+    "refuses the key %j",
+    async (key) => {
+      await expect(store.putIfAbsent(key, "x")).rejects.toThrow(/invalid object key/);
+      await expect(store.get(key)).rejects.toThrow(/invalid object key/);
+      expect(fs.existsSync(path.join(root, "..", "escape.json"))).toBe(false);
+    },
+  );
 });
 
 describe("S3ObjectStore requests", () => {
@@ -213,7 +225,14 @@ describe("S3ObjectStore requests", () => {
   describe("409 ConditionalRequestConflict is retried", () => {
     function conflicts(count: number): StandInRoute {
       let left = count;
-      return (r) => (r.operation === "PutObject" && left-- > 0 ? s3ErrorResponse(409, "ConditionalRequestConflict", "A conflicting conditional operation is currently in progress against this resource.") : undefined);
+      return (r) =>
+        r.operation === "PutObject" && left-- > 0
+          ? s3ErrorResponse(
+              409,
+              "ConditionalRequestConflict",
+              "A conflicting conditional operation is currently in progress against this resource.",
+            )
+          : undefined;
     }
 
     it("and writes when the conflicting write went away", async () => {
@@ -252,7 +271,9 @@ describe("S3ObjectStore requests", () => {
   });
 
   it("passes other errors through", async () => {
-    const h = await s3Harness({ routes: [(r) => (r.operation === "PutObject" ? s3ErrorResponse(403, "AccessDenied", "Access Denied") : undefined)] });
+    const h = await s3Harness({
+      routes: [(r) => (r.operation === "PutObject" ? s3ErrorResponse(403, "AccessDenied", "Access Denied") : undefined)],
+    });
     try {
       await expect(h.store.putIfAbsent(KEY, "x")).rejects.toMatchObject({ name: "AccessDenied" });
       expect(h.standIn.ops("PutObject")).toHaveLength(1);

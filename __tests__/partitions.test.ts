@@ -89,6 +89,8 @@ describe("parseHour", () => {
     "0050-01-01T00",
     "2024-09-03T07:00z",
   ])("rejects %p naming the field that held it", (iso) => {
-    expect(() => parseHour(iso, "hours[3]")).toThrow(`hours[3] must be an ISO-8601 time such as 2024-09-03T07:00Z, got ${JSON.stringify(iso)}`);
+    expect(() => parseHour(iso, "hours[3]")).toThrow(
+      `hours[3] must be an ISO-8601 time such as 2024-09-03T07:00Z, got ${JSON.stringify(iso)}`,
+    );
   });
 });

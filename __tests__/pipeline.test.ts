@@ -64,7 +64,10 @@ beforeAll(async () => {
 
 describe("with no arguments", () => {
   test("builds IngestLake, AnalyticsLayer and Monitoring, and no Dashboards", () => {
-    const components = mocks.resourcesOf("x").filter((r) => r.type.startsWith(COMPONENT) && r.name === "x").map((r) => r.type.slice(COMPONENT.length));
+    const components = mocks
+      .resourcesOf("x")
+      .filter((r) => r.type.startsWith(COMPONENT) && r.name === "x")
+      .map((r) => r.type.slice(COMPONENT.length));
     expect(components.sort()).toEqual(["AnalyticsLayer", "CryptoAnalyticsPipeline", "IngestLake", "Monitoring"]);
     expect(bare.dashboards).toBeUndefined();
     expect(bare.dashboardUrl).toBeUndefined();
@@ -75,9 +78,12 @@ describe("with no arguments", () => {
     expect(all.filter((r) => /quicksight|aws-native/i.test(r.type) || r.name.includes("quicksight"))).toEqual([]);
     expect(all.filter((r) => r.type === T.workgroup).map((r) => r.name)).toEqual(["x-workgroup"]);
     // Each of the two scheduled functions has an execution role and a scheduler role; nothing else.
-    expect(all.filter((r) => r.type === T.role).map((r) => r.name).sort()).toEqual(
-      ["x-ingest-role", "x-ingest-scheduler-role", "x-transform-role", "x-transform-scheduler-role"].sort(),
-    );
+    expect(
+      all
+        .filter((r) => r.type === T.role)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["x-ingest-role", "x-ingest-scheduler-role", "x-transform-role", "x-transform-scheduler-role"].sort());
   });
 
   test("defaults come from the sub-components: keyless plan, no key parameter, a pipeline name of <name>-<stack>", async () => {
@@ -90,26 +96,31 @@ describe("with no arguments", () => {
 });
 
 describe("wiring: values flow from outputs", () => {
-  test.each(["x", "y"])("%s: the transform reads the archive IngestLake created, in the database and workgroup AnalyticsLayer created", async (name) => {
-    const archive = stringField(mocks.one(T.bucket, `${name}-archive`), "bucket");
-    const transform = env(mocks.one(T.fn, `${name}-transform-function`));
-    expect(transform[TRANSFORM_ENV.archiveBucket]).toBe(archive);
-    expect(transform[TRANSFORM_ENV.database]).toBe(stringField(mocks.one(T.database, `${name}-database`), "name"));
-    expect(transform[TRANSFORM_ENV.workGroup]).toBe(stringField(mocks.one(T.workgroup, `${name}-workgroup`), "name"));
-    const pipeline = name === "x" ? bare : full;
-    expect(await promiseOf(pipeline.archiveBucketName)).toBe(archive);
-    expect(await promiseOf(pipeline.analyticsBucketName)).toBe(stringField(mocks.one(T.bucket, `${name}-analytics`), "bucket"));
-    expect(await promiseOf(pipeline.queryResultsBucketName)).toBe(stringField(mocks.one(T.bucket, `${name}-query-results`), "bucket"));
-    expect(await promiseOf(pipeline.ingestFunctionName)).toBe(stringField(mocks.one(T.fn, `${name}-ingest-function`), "name"));
-    expect(await promiseOf(pipeline.transformFunctionName)).toBe(stringField(mocks.one(T.fn, `${name}-transform-function`), "name"));
-  });
+  test.each(["x", "y"])(
+    "%s: the transform reads the archive IngestLake created, in the database and workgroup AnalyticsLayer created",
+    async (name) => {
+      const archive = stringField(mocks.one(T.bucket, `${name}-archive`), "bucket");
+      const transform = env(mocks.one(T.fn, `${name}-transform-function`));
+      expect(transform[TRANSFORM_ENV.archiveBucket]).toBe(archive);
+      expect(transform[TRANSFORM_ENV.database]).toBe(stringField(mocks.one(T.database, `${name}-database`), "name"));
+      expect(transform[TRANSFORM_ENV.workGroup]).toBe(stringField(mocks.one(T.workgroup, `${name}-workgroup`), "name"));
+      const pipeline = name === "x" ? bare : full;
+      expect(await promiseOf(pipeline.archiveBucketName)).toBe(archive);
+      expect(await promiseOf(pipeline.analyticsBucketName)).toBe(stringField(mocks.one(T.bucket, `${name}-analytics`), "bucket"));
+      expect(await promiseOf(pipeline.queryResultsBucketName)).toBe(stringField(mocks.one(T.bucket, `${name}-query-results`), "bucket"));
+      expect(await promiseOf(pipeline.ingestFunctionName)).toBe(stringField(mocks.one(T.fn, `${name}-ingest-function`), "name"));
+      expect(await promiseOf(pipeline.transformFunctionName)).toBe(stringField(mocks.one(T.fn, `${name}-transform-function`), "name"));
+    },
+  );
 
   test.each(["x", "y"])("%s: both functions and every alarm name the same pipeline and namespace", async (name) => {
     const ingest = env(mocks.one(T.fn, `${name}-ingest-function`));
     const transform = env(mocks.one(T.fn, `${name}-transform-function`));
     expect(transform[TRANSFORM_ENV.pipeline]).toBe(ingest[INGEST_ENV.pipeline]);
     expect(transform[TRANSFORM_ENV.namespace]).toBe(ingest[INGEST_ENV.namespace]);
-    const custom = mocks.resourcesOf(name).filter((r) => r.type === T.alarm && (r.inputs.dimensions as Record<string, string>).Pipeline !== undefined);
+    const custom = mocks
+      .resourcesOf(name)
+      .filter((r) => r.type === T.alarm && (r.inputs.dimensions as Record<string, string>).Pipeline !== undefined);
     expect(custom.length).toBeGreaterThan(0);
     for (const alarm of custom) {
       expect(alarm.inputs.namespace).toBe(ingest[INGEST_ENV.namespace]);
@@ -122,14 +133,23 @@ describe("wiring: values flow from outputs", () => {
     ["y", 4, 2],
   ])("%s: Monitoring watches every function and every queue the pipeline created, and the workgroup", (name, queueCount, functionCount) => {
     const alarms = mocks.resourcesOf(name).filter((r) => r.type === T.alarm);
-    const dimension = (key: string) => alarms.map((a) => (a.inputs.dimensions as Record<string, string>)[key]).filter((v) => v !== undefined);
-    const queues = mocks.resourcesOf(name).filter((r) => r.type === T.queue).map((q) => stringField(q, "name"));
+    const dimension = (key: string) =>
+      alarms.map((a) => (a.inputs.dimensions as Record<string, string>)[key]).filter((v) => v !== undefined);
+    const queues = mocks
+      .resourcesOf(name)
+      .filter((r) => r.type === T.queue)
+      .map((q) => stringField(q, "name"));
     expect(queues).toHaveLength(queueCount);
     expect([...new Set(dimension("QueueName"))].sort()).toEqual([...queues].sort());
-    const functions = mocks.resourcesOf(name).filter((r) => r.type === T.fn).map((f) => stringField(f, "name"));
+    const functions = mocks
+      .resourcesOf(name)
+      .filter((r) => r.type === T.fn)
+      .map((f) => stringField(f, "name"));
     expect(functions).toHaveLength(functionCount);
     for (const fn of functions) {
-      const metrics = alarms.filter((a) => (a.inputs.dimensions as Record<string, string>).FunctionName === fn).map((a) => a.inputs.metricName);
+      const metrics = alarms
+        .filter((a) => (a.inputs.dimensions as Record<string, string>).FunctionName === fn)
+        .map((a) => a.inputs.metricName);
       expect(metrics.sort()).toEqual(["AsyncEventsDropped", "DestinationDeliveryFailures", "Errors", "Throttles"]);
     }
     expect(dimension("WorkGroup")).toEqual([stringField(mocks.one(T.workgroup, `${name}-workgroup`), "name")]);
@@ -141,7 +161,8 @@ describe("wiring: values flow from outputs", () => {
     expect(dataSets.length).toBeGreaterThan(0);
     const viewNames = await promiseOf(full.viewNames);
     for (const d of dataSets) {
-      const table = Object.values(d.inputs.physicalTableMap as Record<string, { relationalTable: { schema: string; name: string } }>)[0].relationalTable;
+      const table = Object.values(d.inputs.physicalTableMap as Record<string, { relationalTable: { schema: string; name: string } }>)[0]
+        .relationalTable;
       expect(table.schema).toBe(database);
       expect(viewNames).toContain(table.name);
     }
@@ -149,7 +170,9 @@ describe("wiring: values flow from outputs", () => {
     expect(policy).toContain(`${stringField(mocks.one(T.bucket, "y-analytics"), "arn")}/analytics/*`);
     expect(policy).toContain(`${stringField(mocks.one(T.bucket, "y-query-results"), "arn")}/query-results/quicksight/*`);
     expect(policy).toContain(`:database/${database}`);
-    expect(await promiseOf(full.dashboardUrl as pulumi.Output<string>)).toBe(await promiseOf((full.dashboards as NonNullable<typeof full.dashboards>).dashboardUrl));
+    expect(await promiseOf(full.dashboardUrl as pulumi.Output<string>)).toBe(
+      await promiseOf((full.dashboards as NonNullable<typeof full.dashboards>).dashboardUrl),
+    );
   });
 });
 
@@ -170,12 +193,21 @@ describe("the flat args reach the sub-components", () => {
     expect(mocks.one(T.schedule, "y-ingest-schedule").inputs.scheduleExpression).toBe("rate(10 minutes)");
     expect(mocks.one(T.schedule, "y-transform-schedule").inputs.scheduleExpression).toBe("cron(15 * * * ? *)");
     expect(stringField(mocks.one(T.database, "y-database"), "name")).toBe("crypto_data_y");
-    expect(new Set(mocks.resourcesOf("y").filter((r) => r.type === T.dataSet).map((d) => d.inputs.importMode))).toEqual(new Set(["DIRECT_QUERY"]));
+    expect(
+      new Set(
+        mocks
+          .resourcesOf("y")
+          .filter((r) => r.type === T.dataSet)
+          .map((d) => d.inputs.importMode),
+      ),
+    ).toEqual(new Set(["DIRECT_QUERY"]));
   });
 
   test("one bytes-scanned cutoff for both workgroups; one KMS key for every bucket and the dashboard role", () => {
     for (const wg of ["y-workgroup", "y-quicksight-workgroup"]) {
-      expect((mocks.one(T.workgroup, wg).inputs.configuration as { bytesScannedCutoffPerQuery: number }).bytesScannedCutoffPerQuery).toBe(200 * 1024 ** 2);
+      expect((mocks.one(T.workgroup, wg).inputs.configuration as { bytesScannedCutoffPerQuery: number }).bytesScannedCutoffPerQuery).toBe(
+        200 * 1024 ** 2,
+      );
     }
     const encryptions = mocks.resourcesOf("y").filter((r) => r.type === T.encryption);
     expect(encryptions).toHaveLength(3);
@@ -185,6 +217,8 @@ describe("the flat args reach the sub-components", () => {
 
   test("alert e-mails become subscriptions of the alarm topic", async () => {
     const subscriptions = mocks.resourcesOf("y").filter((r) => r.type === T.subscription);
-    expect(subscriptions.map((s) => [s.inputs.protocol, s.inputs.endpoint, s.inputs.topic])).toEqual([["email", "ops@example.com", await promiseOf(full.alarmTopicArn)]]);
+    expect(subscriptions.map((s) => [s.inputs.protocol, s.inputs.endpoint, s.inputs.topic])).toEqual([
+      ["email", "ops@example.com", await promiseOf(full.alarmTopicArn)],
+    ]);
   });
 });

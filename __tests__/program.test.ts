@@ -6,7 +6,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { INGEST_ENV } from "../functions/ingestHandler";
 import { parseStackOutputs } from "../verify/stackOutputs";
-import { installPulumiMocks, isSecretValue, MOCK_ACCOUNT_ID, MOCK_REGION, plainTextPaths, promiseOf, RecordedResource } from "./helpers/pulumiMocks";
+import {
+  installPulumiMocks,
+  isSecretValue,
+  MOCK_ACCOUNT_ID,
+  MOCK_REGION,
+  plainTextPaths,
+  promiseOf,
+  RecordedResource,
+} from "./helpers/pulumiMocks";
 
 const mocks = installPulumiMocks();
 // Every function is serialized; a serialization error makes a mocked deployment hang instead of failing.
@@ -33,10 +41,9 @@ const STACK_CONFIG: Record<string, string> = {
 };
 
 function setStackConfig(values: Record<string, string>): void {
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(values).map(([k, v]) => [`${PROJECT}:${k}`, v])),
-    [`${PROJECT}:coingeckoApiKey`],
-  );
+  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(values).map(([k, v]) => [`${PROJECT}:${k}`, v])), [
+    `${PROJECT}:coingeckoApiKey`,
+  ]);
 }
 
 const EXPORTS = [
@@ -69,7 +76,9 @@ beforeAll(async () => {
   setStackConfig(STACK_CONFIG);
   program = await import("../index");
   await mocks.settled();
-  values = Object.fromEntries(await Promise.all(Object.entries(program).map(async ([k, v]) => [k, v === undefined ? undefined : await promiseOf(v)] as const)));
+  values = Object.fromEntries(
+    await Promise.all(Object.entries(program).map(async ([k, v]) => [k, v === undefined ? undefined : await promiseOf(v)] as const)),
+  );
 });
 
 test("exports bucket names, the Glue database, workgroup, function names, topic ARN and dashboard URLs", () => {
@@ -84,7 +93,9 @@ test("exports bucket names, the Glue database, workgroup, function names, topic 
   expect(values.coingeckoKeyParameterName).toBe(one("aws:ssm/parameter:Parameter", "crypto-coingecko-key").state.name);
   const dashboardId = one("aws-native:quicksight:Dashboard", "crypto-quicksight-dashboard").inputs.dashboardId;
   expect(values.dashboardUrl).toBe(`https://${MOCK_REGION}.quicksight.aws.amazon.com/sn/dashboards/${dashboardId}`);
-  expect(values.opsDashboardUrl).toMatch(/^https:\/\/us-east-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=us-east-1#dashboards\/dashboard\//);
+  expect(values.opsDashboardUrl).toMatch(
+    /^https:\/\/us-east-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=us-east-1#dashboards\/dashboard\//,
+  );
   expect(values.viewNames).toEqual(expect.arrayContaining(["v_top_100", "v_total_market_cap"]));
 });
 
@@ -96,7 +107,10 @@ test("exports what `crypto-analytics verify` reads of QuickSight, in the shape i
   expect(values.quicksightDataSetArns).toEqual(Object.fromEntries(dataSets.map((d) => [viewOf(d), d.state.arn])));
   expect(values.quicksightImportMode).toBe("SPICE");
   const targets = parseStackOutputs(values, "program exports");
-  expect(targets.quicksight).toMatchObject({ dataSourceId: one("aws:quicksight/dataSource:DataSource", "crypto-quicksight-source").inputs.dataSourceId, importMode: "SPICE" });
+  expect(targets.quicksight).toMatchObject({
+    dataSourceId: one("aws:quicksight/dataSource:DataSource", "crypto-quicksight-source").inputs.dataSourceId,
+    importMode: "SPICE",
+  });
   expect(targets.quicksight?.dataSetIds).toEqual(Object.fromEntries(dataSets.map((d) => [viewOf(d), d.inputs.dataSetId])));
 });
 
@@ -105,9 +119,15 @@ test("config keys reach the pipeline", () => {
   expect(ingest.variables[INGEST_ENV.plan]).toBe("demo");
   expect(ingest.variables[INGEST_ENV.topN]).toBe("100");
   expect(one("aws:cloudwatch/logGroup:LogGroup", "crypto-ingest-logs").inputs.retentionInDays).toBe(14);
-  expect(one("aws:sns/topicSubscription:TopicSubscription", mocks.ofType("aws:sns/topicSubscription:TopicSubscription")[0].name).inputs.endpoint).toBe("ops@example.com");
+  expect(
+    one("aws:sns/topicSubscription:TopicSubscription", mocks.ofType("aws:sns/topicSubscription:TopicSubscription")[0].name).inputs.endpoint,
+  ).toBe("ops@example.com");
   expect(mocks.ofType("aws-native:quicksight:DataSet").map((d) => d.inputs.importMode)).toEqual(expect.arrayContaining(["SPICE"]));
-  expect((one("aws-native:quicksight:Dashboard", "crypto-quicksight-dashboard").inputs.permissions as { principal: string }[]).map((p) => p.principal)).toEqual([VIEWER]);
+  expect(
+    (one("aws-native:quicksight:Dashboard", "crypto-quicksight-dashboard").inputs.permissions as { principal: string }[]).map(
+      (p) => p.principal,
+    ),
+  ).toEqual([VIEWER]);
   // lakeFormationPermissions: grants for the two roles that query through Athena, none for the ingest role.
   const grantees = new Set(mocks.ofType("aws:lakeformation/permissions:Permissions").map((g) => g.inputs.principal));
   expect([...grantees].sort()).toEqual(
@@ -119,7 +139,9 @@ test("SPICE: the dashboard's refresh follows this stack's transform, and Monitor
   const transformArn = String(one("aws:lambda/function:Function", "crypto-transform-function").state.arn);
   const pattern = JSON.parse(String(one("aws:cloudwatch/eventRule:EventRule", "crypto-spice-refresh-rule").inputs.eventPattern));
   expect(pattern.detail.requestContext.functionArn).toEqual([transformArn, { prefix: `${transformArn}:` }]);
-  expect(one("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "crypto-transform-invoke-config").inputs.destinationConfig).toMatchObject({
+  expect(
+    one("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "crypto-transform-invoke-config").inputs.destinationConfig,
+  ).toMatchObject({
     onSuccess: { destination: `arn:aws:events:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:event-bus/default` },
   });
   const dimensions = mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.dimensions as Record<string, string>);
@@ -145,12 +167,21 @@ describe("malformed config fails before anything is created", () => {
   test.each([
     ["dashboardMode outside its values", { dashboardMode: "HYBRID" }, /dashboardMode.*HYBRID|HYBRID.*dashboardMode/],
     ["coingeckoPlan outside its values", { coingeckoPlan: "enterprise" }, /coingeckoPlan/],
-    ["alertEmails not a list", { alertEmails: JSON.stringify("ops@example.com") }, /config crypto-analytics:alertEmails must be a list of strings, got "ops@example.com"/],
-    ["quicksightPrincipalArns holding a number", { quicksightPrincipalArns: JSON.stringify([42]) }, /quicksightPrincipalArns must be a list of strings/],
+    [
+      "alertEmails not a list",
+      { alertEmails: JSON.stringify("ops@example.com") },
+      /config crypto-analytics:alertEmails must be a list of strings, got "ops@example.com"/,
+    ],
+    [
+      "quicksightPrincipalArns holding a number",
+      { quicksightPrincipalArns: JSON.stringify([42]) },
+      /quicksightPrincipalArns must be a list of strings/,
+    ],
   ])("%s", async (_label, override, message) => {
     setStackConfig({ ...STACK_CONFIG, ...override });
     const before = mocks.resources.length;
     // A fresh module registry, so index.ts runs again; the config is read before the pipeline is constructed.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- isolateModules re-runs the program, which only require can do
     expect(() => jest.isolateModules(() => require("../index"))).toThrow(message);
     await mocks.settled();
     expect(mocks.resources.length).toBe(before);

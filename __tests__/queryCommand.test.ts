@@ -41,13 +41,23 @@ describe("queryCommand", () => {
 
     const parsed = JSON.parse(await queryCommand({ lake, view: "v_total_market_cap", format: "json" })) as Record<string, unknown>[];
 
-    expect(parsed).toEqual([expect.objectContaining({ latest_timestamp: latest, total_market_cap: expectedTotal, coins: COINS, previous_timestamp: null, market_cap_change_pct: null })]);
+    expect(parsed).toEqual([
+      expect.objectContaining({
+        latest_timestamp: latest,
+        total_market_cap: expectedTotal,
+        coins: COINS,
+        previous_timestamp: null,
+        market_cap_change_pct: null,
+      }),
+    ]);
   });
 
   it("csv: a header, then one line per row sorted by the leading rank", async () => {
     const csv = await queryCommand({ lake, view: "v_top_100", format: "csv" });
     const lines = csv.split("\r\n");
-    expect(lines[0]).toBe("market_cap_rank,id,symbol,name,current_price,price_change_pct_1h,price_change_pct_24h,price_change_pct_7d,volume_24h,market_cap,timestamp");
+    expect(lines[0]).toBe(
+      "market_cap_rank,id,symbol,name,current_price,price_change_pct_1h,price_change_pct_24h,price_change_pct_7d,volume_24h,market_cap,timestamp",
+    );
     expect(lines.at(-1)).toBe("");
     // One simulated coin is unranked, so 11 rows.
     const data = lines.slice(1, -1);
@@ -59,22 +69,29 @@ describe("queryCommand", () => {
     const text = await queryCommand({ lake, view: "v_latest_partition" });
     const lines = text.trimEnd().split("\n");
     expect(lines[0].split(/\s+/)).toEqual(["latest_timestamp", "year", "month", "day", "hour"]);
-    expect(lines[1]).toMatch(/^-{16}  -{4}  -{5}  -{3}  -{4}$/);
+    expect(lines[1]).toMatch(/^-{16} {2}-{4} {2}-{5} {2}-{3} {2}-{4}$/);
     expect(lines[2].trim().split(/\s+/)[0]).toBe(String(latest));
     expect(lines[2].length).toBe(lines[1].length);
     expect(lines[3]).toBe("(1 row)");
   });
 
   it("defaults to the table format", async () => {
-    expect(await queryCommand({ lake, view: "v_latest_partition" })).toBe(await queryCommand({ lake, view: "v_latest_partition", format: "table" }));
+    expect(await queryCommand({ lake, view: "v_latest_partition" })).toBe(
+      await queryCommand({ lake, view: "v_latest_partition", format: "table" }),
+    );
   });
 
-  it.each(["v_nope", "analytics_prices", "v_top_100; DROP TABLE analytics_prices", "V_TOP_100", ""])("refuses %p, listing the valid views", async (view) => {
-    await expect(queryCommand({ lake, view })).rejects.toThrow(`valid views: ${viewNames().join(", ")}`);
-  });
+  it.each(["v_nope", "analytics_prices", "v_top_100; DROP TABLE analytics_prices", "V_TOP_100", ""])(
+    "refuses %p, listing the valid views",
+    async (view) => {
+      await expect(queryCommand({ lake, view })).rejects.toThrow(`valid views: ${viewNames().join(", ")}`);
+    },
+  );
 
   it("refuses an unknown format", async () => {
-    await expect(queryCommand({ lake, view: "v_top_100", format: "xml" as "json" })).rejects.toThrow(/unknown format "xml"; use one of table, json, csv/);
+    await expect(queryCommand({ lake, view: "v_top_100", format: "xml" as "json" })).rejects.toThrow(
+      /unknown format "xml"; use one of table, json, csv/,
+    );
   });
 
   it("prints no rows, not an error, on an empty lake", async () => {
@@ -134,7 +151,11 @@ describe("read commands on a folder that is not a lake", () => {
   const folders: [string, string, string][] = [
     ["a missing folder", missing, `${missing} is not a lake: no such folder ${how}`],
     ["an empty folder", empty, `${empty} is not a lake: a lake holds raw/, processed/, analytics/ and it holds nothing ${how}`],
-    ["a folder of other files", foreign, `${foreign} is not a lake: a lake holds raw/, processed/, analytics/ and it holds none of them ${how}`],
+    [
+      "a folder of other files",
+      foreign,
+      `${foreign} is not a lake: a lake holds raw/, processed/, analytics/ and it holds none of them ${how}`,
+    ],
     ["a file", file, `${file} is a file, not a lake folder`],
   ];
 
@@ -149,7 +170,7 @@ describe("read commands on a folder that is not a lake", () => {
     });
   });
 
-  it("`crypto-analytics query v_top_100 --lake <missing>` prints that one line and exits 1, not \"(0 rows)\" and 0", async () => {
+  it('`crypto-analytics query v_top_100 --lake <missing>` prints that one line and exits 1, not "(0 rows)" and 0', async () => {
     const stdout: string[] = [];
     const stderr: string[] = [];
     const out = jest.spyOn(process.stdout, "write").mockImplementation((chunk) => stdout.push(String(chunk)) > 0);

@@ -13,7 +13,10 @@ const START = Date.UTC(2024, 8, 3, 12, 3, 20) / 1000;
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString().slice(11, 16);
 
 /** Jobs that record what ran at which virtual time; `behaviour` can make a job slow or failing. */
-function recordingJobs(clock: VirtualClock, behaviour: { ingestMs?: (slot: number) => number; failIngest?: (slot: number) => boolean; failTransform?: boolean } = {}) {
+function recordingJobs(
+  clock: VirtualClock,
+  behaviour: { ingestMs?: (slot: number) => number; failIngest?: (slot: number) => boolean; failTransform?: boolean } = {},
+) {
   const runs: string[] = [];
   const jobs: SchedulerJobs = {
     async ingest(slot) {
@@ -93,8 +96,18 @@ describe("runScheduler", () => {
 
     await runScheduler({ jobs, clock, ingestEverySeconds: 1800 }, controller.signal);
 
-    expect(runs.filter((r) => r.includes("ingest"))).toEqual(["12:03 ingest 12:00", "12:30 ingest 12:30", "13:00 ingest 13:00", "13:30 ingest 13:30", "14:00 ingest 14:00"]);
-    expect(runs.filter((r) => r.includes("transform"))).toEqual(["12:03 transform catch-up", "12:05 transform hourly", "13:05 transform hourly"]);
+    expect(runs.filter((r) => r.includes("ingest"))).toEqual([
+      "12:03 ingest 12:00",
+      "12:30 ingest 12:30",
+      "13:00 ingest 13:00",
+      "13:30 ingest 13:30",
+      "14:00 ingest 14:00",
+    ]);
+    expect(runs.filter((r) => r.includes("transform"))).toEqual([
+      "12:03 transform catch-up",
+      "12:05 transform hourly",
+      "13:05 transform hourly",
+    ]);
   });
 
   it("reports failed jobs and keeps the schedule: a failed ingest is a missing slot, a failed transform is retried next hour", async () => {
@@ -106,7 +119,9 @@ describe("runScheduler", () => {
 
     const stats = await runScheduler({ jobs, clock, onEvent: (e) => events.push(e) }, controller.signal);
 
-    const failed = events.filter((e) => e.type === "job-failed").map((e) => (e.type === "job-failed" ? `${e.job} ${e.detail} ${(e.error as Error).message}` : ""));
+    const failed = events
+      .filter((e) => e.type === "job-failed")
+      .map((e) => (e.type === "job-failed" ? `${e.job} ${e.detail} ${(e.error as Error).message}` : ""));
     expect(failed).toEqual([
       "transform catch-up DuckDB failed",
       "transform hourly DuckDB failed",
@@ -127,7 +142,14 @@ describe("runScheduler", () => {
 
     const stats = await runScheduler({ jobs, clock, onEvent: (e) => events.push(e) }, controller.signal);
 
-    expect(runs.filter((r) => r.includes("ingest"))).toEqual(["12:03 ingest 12:00", "12:05 ingest 12:05", "12:10 ingest 12:10", "12:22 ingest 12:20", "12:25 ingest 12:25", "12:30 ingest 12:30"]);
+    expect(runs.filter((r) => r.includes("ingest"))).toEqual([
+      "12:03 ingest 12:00",
+      "12:05 ingest 12:05",
+      "12:10 ingest 12:10",
+      "12:22 ingest 12:20",
+      "12:25 ingest 12:25",
+      "12:30 ingest 12:30",
+    ]);
     expect(events).toContainEqual({ type: "slots-missed", firstSlot: Date.UTC(2024, 8, 3, 12, 15) / 1000, count: 1 });
     expect(stats.missedSlots).toBe(1);
   });
@@ -136,7 +158,11 @@ describe("runScheduler", () => {
     // Arrange: a clock whose sleeps last until the signal aborts, as a real wait for the next slot would.
     const controller = new AbortController();
     const virtual = new VirtualClock(START * 1000);
-    const clock = { now: () => virtual.now(), sleepUntil: (_t: number, signal: AbortSignal) => new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true })) };
+    const clock = {
+      now: () => virtual.now(),
+      sleepUntil: (_t: number, signal: AbortSignal) =>
+        new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true })),
+    };
     const { jobs, runs } = recordingJobs(virtual);
     let announceWait: () => void = () => undefined;
     const waiting = new Promise<void>((r) => (announceWait = r));

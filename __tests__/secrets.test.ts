@@ -120,18 +120,29 @@ describe("deploy side: the key reaches one resource, as a secret", () => {
 
   test("that search did read both serialized handlers (their code names the parameters they read)", async () => {
     expect(await plainTextPaths(mocks.resources, INGEST_ENV.keyParameter)).toEqual(["Function crypto-ingest-function.code[__index.js]"]);
-    expect(await plainTextPaths(mocks.resources, TRANSFORM_ENV.templateParameter)).toEqual(["Function crypto-transform-function.code[__index.js]"]);
+    expect(await plainTextPaths(mocks.resources, TRANSFORM_ENV.templateParameter)).toEqual([
+      "Function crypto-transform-function.code[__index.js]",
+    ]);
   });
 
   test("no output of the pipeline or of its four components holds it", async () => {
     const outputs: Record<string, string> = {};
-    const components = { pipeline, ingest: pipeline.ingest, analytics: pipeline.analytics, monitoring: pipeline.monitoring, dashboards: pipeline.dashboards };
+    const components = {
+      pipeline,
+      ingest: pipeline.ingest,
+      analytics: pipeline.analytics,
+      monitoring: pipeline.monitoring,
+      dashboards: pipeline.dashboards,
+    };
     for (const [component, value] of Object.entries(components)) {
       for (const [field, output] of Object.entries(value ?? {})) {
-        if (pulumi.Output.isInstance(output)) outputs[`${component}.${field}`] = JSON.stringify(await promiseOf(output as pulumi.Output<unknown>)) ?? "";
+        if (pulumi.Output.isInstance(output))
+          outputs[`${component}.${field}`] = JSON.stringify(await promiseOf(output as pulumi.Output<unknown>)) ?? "";
       }
     }
-    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(["pipeline.coingeckoKeyParameterName", "ingest.functionArn", "dashboards.dashboardUrl"]));
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining(["pipeline.coingeckoKeyParameterName", "ingest.functionArn", "dashboards.dashboardUrl"]),
+    );
     expect(leaks(outputs)).toEqual([]);
   });
 });
@@ -154,25 +165,75 @@ const resetConnection: ScriptedResponse = { destroy: true };
 const SCENARIOS: Scenario[] = [
   { what: "a snapshot written (demo plan)", responses: [fixturePage("recorded-5-coins.json")], outcome: "written" },
   { what: "a snapshot written (pro plan)", responses: [fixturePage("recorded-5-coins.json")], plan: "pro", outcome: "written" },
-  { what: "a two-page snapshot written", responses: [fixturePage("cgdata-page1-250.json"), fixturePage("cgdata-page2-250.json")], topN: 500, outcome: "written" },
+  {
+    what: "a two-page snapshot written",
+    responses: [fixturePage("cgdata-page1-250.json"), fixturePage("cgdata-page2-250.json")],
+    topN: 500,
+    outcome: "written",
+  },
   { what: "401 with error 10002 (key missing)", responses: [errorCodeResponse(401, 10002, "API Key Missing")], outcome: "configuration" },
-  { what: "401 with error 10011 (demo key on the pro host)", responses: [errorCodeResponse(401, 10011, "Demo API key used on pro host")], outcome: "configuration" },
+  {
+    what: "401 with error 10011 (demo key on the pro host)",
+    responses: [errorCodeResponse(401, 10011, "Demo API key used on pro host")],
+    outcome: "configuration",
+  },
   { what: "429 forever", responses: [], fallback: rateLimited("0"), outcome: "rate-limited" },
   { what: "500 forever", responses: [], fallback: serverError(500), outcome: "unavailable" },
   { what: "connections reset forever", responses: [], fallback: resetConnection, outcome: "unavailable" },
   { what: "an HTML page with status 200", responses: [htmlPage()], outcome: "invalid-response" },
-  { what: "a 401 error body echoing the key", responses: [errorCodeResponse(401, 10002, echoing("Invalid API key KEY"))], outcome: "configuration" },
-  { what: "a 403 error body echoing the key", responses: [errorCodeResponse(403, 1020, echoing("blocked request with key KEY"))], outcome: "configuration" },
-  { what: "429s echoing the key", responses: [], fallback: errorCodeResponse(429, 429, echoing("rate limit of key KEY exceeded"), { "retry-after": "0" }), outcome: "rate-limited" },
-  { what: "500s echoing the key", responses: [], fallback: { status: 500, headers: { "content-type": "text/plain" }, body: echoing("upstream failed for KEY") }, outcome: "unavailable" },
-  { what: "a 200 HTML page echoing the key", responses: [{ status: 200, headers: { "content-type": "text/html" }, body: echoing("<html><body>Invalid key KEY</body></html>") }], outcome: "invalid-response" },
-  { what: "a 200 text body starting with the key", responses: [{ status: 200, headers: { "content-type": "text/plain" }, body: echoing("KEY is not a valid key") }], outcome: "invalid-response" },
-  { what: "a 200 JSON object echoing the key", responses: [{ status: 200, body: JSON.stringify({ note: KEY }) }], outcome: "invalid-response" },
-  { what: "a 200 error object echoing the key", responses: [errorCodeResponse(200, 10011, echoing("KEY is a demo key"))], outcome: "configuration" },
-  { what: "a 200 page of coins with the key in a coin's name", responses: [marketsPage([coin(), coin({ id: "echo", name: KEY })])], outcome: "invalid-response" },
+  {
+    what: "a 401 error body echoing the key",
+    responses: [errorCodeResponse(401, 10002, echoing("Invalid API key KEY"))],
+    outcome: "configuration",
+  },
+  {
+    what: "a 403 error body echoing the key",
+    responses: [errorCodeResponse(403, 1020, echoing("blocked request with key KEY"))],
+    outcome: "configuration",
+  },
+  {
+    what: "429s echoing the key",
+    responses: [],
+    fallback: errorCodeResponse(429, 429, echoing("rate limit of key KEY exceeded"), { "retry-after": "0" }),
+    outcome: "rate-limited",
+  },
+  {
+    what: "500s echoing the key",
+    responses: [],
+    fallback: { status: 500, headers: { "content-type": "text/plain" }, body: echoing("upstream failed for KEY") },
+    outcome: "unavailable",
+  },
+  {
+    what: "a 200 HTML page echoing the key",
+    responses: [{ status: 200, headers: { "content-type": "text/html" }, body: echoing("<html><body>Invalid key KEY</body></html>") }],
+    outcome: "invalid-response",
+  },
+  {
+    what: "a 200 text body starting with the key",
+    responses: [{ status: 200, headers: { "content-type": "text/plain" }, body: echoing("KEY is not a valid key") }],
+    outcome: "invalid-response",
+  },
+  {
+    what: "a 200 JSON object echoing the key",
+    responses: [{ status: 200, body: JSON.stringify({ note: KEY }) }],
+    outcome: "invalid-response",
+  },
+  {
+    what: "a 200 error object echoing the key",
+    responses: [errorCodeResponse(200, 10011, echoing("KEY is a demo key"))],
+    outcome: "configuration",
+  },
+  {
+    what: "a 200 page of coins with the key in a coin's name",
+    responses: [marketsPage([coin(), coin({ id: "echo", name: KEY })])],
+    outcome: "invalid-response",
+  },
   {
     what: "a good first page, then a page echoing the key",
-    responses: [fixturePage("cgdata-page1-250.json"), marketsPage([...fixtureCoins("cgdata-page2-250.json").slice(1), coin({ id: "echo", symbol: KEY })])],
+    responses: [
+      fixturePage("cgdata-page1-250.json"),
+      marketsPage([...fixtureCoins("cgdata-page2-250.json").slice(1), coin({ id: "echo", symbol: KEY })]),
+    ],
     topN: 500,
     outcome: "invalid-response",
   },
@@ -193,8 +254,22 @@ describe("run side: runIngest against the CoinGecko stand-in", () => {
     let result: unknown;
     let thrown: unknown;
     try {
-      const source = createCoinGeckoSource({ ...FAST_RETRY_OPTIONS, maxRetries: 3, plan, apiKey: KEY, baseUrl: standIn.baseUrl, topN: scenario.topN });
-      result = await runIngest({ store: new LocalObjectStore(lakeDir), source, scheduledTime: SCHEDULED, vsCurrency: "usd", logger: rec.logger, metrics: rec.metrics });
+      const source = createCoinGeckoSource({
+        ...FAST_RETRY_OPTIONS,
+        maxRetries: 3,
+        plan,
+        apiKey: KEY,
+        baseUrl: standIn.baseUrl,
+        topN: scenario.topN,
+      });
+      result = await runIngest({
+        store: new LocalObjectStore(lakeDir),
+        source,
+        scheduledTime: SCHEDULED,
+        vsCurrency: "usd",
+        logger: rec.logger,
+        metrics: rec.metrics,
+      });
     } catch (err) {
       thrown = err;
     } finally {
@@ -226,14 +301,25 @@ describe("run side: runIngest against the CoinGecko stand-in", () => {
     const standIn = await startCoinGeckoStandIn({ responses: [marketsPage([coin({ name: KEY })])] });
     const source = createCoinGeckoSource({ ...FAST_RETRY_OPTIONS, plan: "demo", apiKey: KEY, baseUrl: standIn.baseUrl });
     const rec = recorder([]);
-    const run = runIngest({ store: new LocalObjectStore(lakeDir), source, scheduledTime: SCHEDULED, vsCurrency: "usd", logger: rec.logger, metrics: rec.metrics });
-    await expect(run).rejects.toThrow("CoinGecko page 1 echoed the API key in its body (HTTP 200); refused, so the key is neither stored nor logged");
+    const run = runIngest({
+      store: new LocalObjectStore(lakeDir),
+      source,
+      scheduledTime: SCHEDULED,
+      vsCurrency: "usd",
+      logger: rec.logger,
+      metrics: rec.metrics,
+    });
+    await expect(run).rejects.toThrow(
+      "CoinGecko page 1 echoed the API key in its body (HTTP 200); refused, so the key is neither stored nor logged",
+    );
     await standIn.close();
     expect(filesUnder(lakeDir)).toEqual({});
   });
 
   test("the leak check finds a piece of the key (so its silence above means something)", () => {
-    expect(leaks({ clean: "nothing here", excerpt: `Unexpected token 'C', "${KEY.slice(0, 12)}"... is not valid JSON`, whole: KEY })).toEqual(["excerpt", "whole"]);
+    expect(
+      leaks({ clean: "nothing here", excerpt: `Unexpected token 'C', "${KEY.slice(0, 12)}"... is not valid JSON`, whole: KEY }),
+    ).toEqual(["excerpt", "whole"]);
   });
 });
 
@@ -264,7 +350,11 @@ describe("run side: the Lambda handler, key from SSM, objects to S3, stdout capt
   test.each<[string, ScriptedResponse, "written" | CoinGeckoErrorKind]>([
     ["a snapshot written", fixturePage("recorded-5-coins.json"), "written"],
     ["a 401 error body echoing the key", errorCodeResponse(401, 10002, `Invalid API key ${KEY}`), "configuration"],
-    ["a 200 HTML page echoing the key", { status: 200, headers: { "content-type": "text/html" }, body: `<html>Invalid key ${KEY}</html>` }, "invalid-response"],
+    [
+      "a 200 HTML page echoing the key",
+      { status: 200, headers: { "content-type": "text/html" }, body: `<html>Invalid key ${KEY}</html>` },
+      "invalid-response",
+    ],
   ])("%s", async (_what, response, outcome) => {
     const coingecko = await startCoinGeckoStandIn({ responses: [response] });
     Object.assign(process.env, isolatedSdkEnv(aws, dir), {
@@ -313,7 +403,17 @@ describe("local mode: local --once --api-key KEY, then the dashboard server on t
     const logs: string[] = [];
     let thrown: unknown;
     try {
-      await localCommand({ lake: lakeDir, source: "live", apiUrl: standIn.baseUrl, apiKey: KEY, once: true, port: 0, backfill: false, status: (l) => status.push(l), logSink: (l) => logs.push(l) });
+      await localCommand({
+        lake: lakeDir,
+        source: "live",
+        apiUrl: standIn.baseUrl,
+        apiKey: KEY,
+        once: true,
+        port: 0,
+        backfill: false,
+        status: (l) => status.push(l),
+        logSink: (l) => logs.push(l),
+      });
     } catch (err) {
       thrown = err;
     } finally {
@@ -351,7 +451,9 @@ describe("local mode: local --once --api-key KEY, then the dashboard server on t
     const run = await runLocalOnce(errorCodeResponse(401, 10002, `Invalid API key ${KEY}`));
     expect(String(run.thrown)).toMatch(/ingest \S+ failed: CoinGecko error 10002/);
     expect(run.requests.every((r) => r.headers[KEY_HEADERS.demo] === KEY)).toBe(true);
-    expect(leaks({ ...lines(run.status, "status"), ...lines(run.logs, "log"), ...errorTexts(run.thrown), ...filesUnder(lakeDir) })).toEqual([]);
+    expect(leaks({ ...lines(run.status, "status"), ...lines(run.logs, "log"), ...errorTexts(run.thrown), ...filesUnder(lakeDir) })).toEqual(
+      [],
+    );
   });
 });
 

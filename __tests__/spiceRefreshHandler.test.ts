@@ -5,7 +5,12 @@
  */
 import { CreateIngestionCommand, QuickSightClient } from "@aws-sdk/client-quicksight";
 import { mockClient } from "aws-sdk-client-mock";
-import { createSpiceRefreshHandler, InvocationResultEvent, readSpiceRefreshSettings, SPICE_REFRESH_ENV } from "../functions/spiceRefreshHandler";
+import {
+  createSpiceRefreshHandler,
+  InvocationResultEvent,
+  readSpiceRefreshSettings,
+  SPICE_REFRESH_ENV,
+} from "../functions/spiceRefreshHandler";
 import { captureStdout } from "./helpers/factories";
 
 const quicksight = mockClient(QuickSightClient);
@@ -21,7 +26,10 @@ const ENV = {
 };
 
 /** The EventBridge event Lambda sends for a transform invocation record. */
-function invocationResult(condition: "Success" | "RetriesExhausted", hours: unknown[] = [{ partition: { year: 2024, month: 9, day: 3, hour: 8 } }]): InvocationResultEvent {
+function invocationResult(
+  condition: "Success" | "RetriesExhausted",
+  hours: unknown[] = [{ partition: { year: 2024, month: 9, day: 3, hour: 8 } }],
+): InvocationResultEvent {
   return {
     id: EVENT_ID,
     "detail-type": condition === "Success" ? "Lambda Function Invocation Result - Success" : "Lambda Function Invocation Result - Failure",
@@ -82,7 +90,11 @@ describe("createSpiceRefreshHandler", () => {
   });
 
   it.each([
-    ["a failed transform (its record is a Failure)", invocationResult("RetriesExhausted"), "the transform invocation ended RetriesExhausted, not Success"],
+    [
+      "a failed transform (its record is a Failure)",
+      invocationResult("RetriesExhausted"),
+      "the transform invocation ended RetriesExhausted, not Success",
+    ],
     ["a transform that materialised no hour", invocationResult("Success", []), "the transform materialised no hour"],
     ["an event that is no invocation record", {}, "the transform invocation ended without a condition, not Success"],
   ])("%s: no refresh at all", async (_name, event, reason) => {
@@ -93,7 +105,9 @@ describe("createSpiceRefreshHandler", () => {
   });
 
   it("any other error: every dataset is still tried, then the invocation fails naming the failed ones (Lambda retries, then the on-failure queue)", async () => {
-    quicksight.on(CreateIngestionCommand, { DataSetId: DATA_SETS[0] }).rejects(quicksightError("AccessDeniedException", "not authorized to perform quicksight:CreateIngestion"));
+    quicksight
+      .on(CreateIngestionCommand, { DataSetId: DATA_SETS[0] })
+      .rejects(quicksightError("AccessDeniedException", "not authorized to perform quicksight:CreateIngestion"));
 
     await expect(createSpiceRefreshHandler()(invocationResult("Success"))).rejects.toThrow(
       `SPICE refresh failed for 1 dataset(s): ${DATA_SETS[0]}: not authorized to perform quicksight:CreateIngestion`,
@@ -102,7 +116,9 @@ describe("createSpiceRefreshHandler", () => {
   });
 
   it("an event without an id (not from EventBridge) fails before any QuickSight call", async () => {
-    await expect(createSpiceRefreshHandler()({ ...invocationResult("Success"), id: undefined })).rejects.toThrow("SPICE refresh: the event has no usable id");
+    await expect(createSpiceRefreshHandler()({ ...invocationResult("Success"), id: undefined })).rejects.toThrow(
+      "SPICE refresh: the event has no usable id",
+    );
     expect(requests()).toEqual([]);
   });
 });
@@ -124,6 +140,10 @@ describe("readSpiceRefreshSettings", () => {
   });
 
   it("reads the dataset ids in order, trimmed", () => {
-    expect(readSpiceRefreshSettings({ ...ENV, [SPICE_REFRESH_ENV.dataSetIds]: ` ${DATA_SETS[0]} ,${DATA_SETS[1]}` })).toEqual({ accountId: ACCOUNT, dataSetIds: DATA_SETS, pipeline: "crypto-dev" });
+    expect(readSpiceRefreshSettings({ ...ENV, [SPICE_REFRESH_ENV.dataSetIds]: ` ${DATA_SETS[0]} ,${DATA_SETS[1]}` })).toEqual({
+      accountId: ACCOUNT,
+      dataSetIds: DATA_SETS,
+      pipeline: "crypto-dev",
+    });
   });
 });

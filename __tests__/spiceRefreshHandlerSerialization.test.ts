@@ -59,7 +59,11 @@ describe("the serialized handler in a fresh Node process", () => {
     const key = `${match[2]}/${match[3]}`;
     if (started.has(key)) return jsonError(409, "ResourceExistsException", `Ingestion ${match[3]} already exists`);
     started.add(key);
-    return { status: 201, headers: { "content-type": "application/json" }, body: JSON.stringify({ IngestionId: match[3], IngestionStatus: "INITIALIZED", RequestId: "r-1" }) };
+    return {
+      status: 201,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ IngestionId: match[3], IngestionStatus: "INITIALIZED", RequestId: "r-1" }),
+    };
   };
 
   beforeAll(async () => {
@@ -72,11 +76,21 @@ describe("the serialized handler in a fresh Node process", () => {
       id: "7c9e6679-7425-40de-944b-e07fc1f90ae7",
       source: "lambda",
       "detail-type": "Lambda Function Invocation Result - Success",
-      detail: { requestContext: { condition: "Success" }, responsePayload: { hours: [{ partition: { year: 2024, month: 9, day: 3, hour: 8 } }] } },
+      detail: {
+        requestContext: { condition: "Success" },
+        responsePayload: { hours: [{ partition: { year: 2024, month: 9, day: 3, hour: 8 } }] },
+      },
     };
-    const failure = { ...success, id: "0b0c0d0e-1111-4222-8333-444455556666", detail: { requestContext: { condition: "RetriesExhausted" } } };
+    const failure = {
+      ...success,
+      id: "0b0c0d0e-1111-4222-8333-444455556666",
+      detail: { requestContext: { condition: "RetriesExhausted" } },
+    };
 
-    const run = await runSerializedHandler(dir, [success, success, failure], { ...serializedHandlerEnv(dir, aws, SETTINGS), AWS_ENDPOINT_URL_QUICKSIGHT: aws.url });
+    const run = await runSerializedHandler(dir, [success, success, failure], {
+      ...serializedHandlerEnv(dir, aws, SETTINGS),
+      AWS_ENDPOINT_URL_QUICKSIGHT: aws.url,
+    });
 
     const ingestionId = `transform-${success.id}`;
     expect(run.outcomes).toEqual([
@@ -87,6 +101,8 @@ describe("the serialized handler in a fresh Node process", () => {
     const expected = DATA_SETS.map((id) => `/accounts/${ACCOUNT}/data-sets/${id}/ingestions/${ingestionId}`);
     expect(ingestions.map((r) => r.url.split("?")[0])).toEqual([...expected, ...expected]);
     expect(ingestions.map((r) => JSON.parse(r.body.toString("utf8")))).toEqual(Array(4).fill({ IngestionType: "FULL_REFRESH" }));
-    expect(run.jsonLines()).toContainEqual(expect.objectContaining({ message: "refresh requested", pipeline: "crypto-serialized-refresh", ingestionId }));
+    expect(run.jsonLines()).toContainEqual(
+      expect.objectContaining({ message: "refresh requested", pipeline: "crypto-serialized-refresh", ingestionId }),
+    );
   });
 });

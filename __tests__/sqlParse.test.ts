@@ -50,7 +50,11 @@ describe("Trino grammar check", () => {
   // One child process checks every text (see helpers/trinoGrammar.ts).
   const checks = new Map<string, TrinoCheck>();
   beforeAll(() => {
-    const texts = [...Object.values(TRINO_STATEMENTS).map((f) => f()), ...Object.keys(DUCKDB_ONLY).map(readSqlFile), ...NON_TRINO.map(([, sql]) => sql)];
+    const texts = [
+      ...Object.values(TRINO_STATEMENTS).map((f) => f()),
+      ...Object.keys(DUCKDB_ONLY).map(readSqlFile),
+      ...NON_TRINO.map(([, sql]) => sql),
+    ];
     checkTrino(texts).forEach((check, i) => checks.set(texts[i], check));
   });
   const check = (sql: string): TrinoCheck => checks.get(sql) as TrinoCheck;
@@ -79,7 +83,10 @@ describe("common Trino/DuckDB subset", () => {
   it.each([
     ["any_value (DuckDB name; Trino has arbitrary)", /\bany_value\s*\(/i],
     ["from_unixtime / to_timestamp (use epoch-second arithmetic)", /\b(from_unixtime|to_timestamp|to_unixtime|epoch)\s*\(/i],
-    ["INTERVAL other than the standard quoted day form, e.g. INTERVAL '7' DAY (for timestamps use epoch seconds)", /\bINTERVAL\b(?!\s+'\d+'\s+DAY\b)/i],
+    [
+      "INTERVAL other than the standard quoted day form, e.g. INTERVAL '7' DAY (for timestamps use epoch seconds)",
+      /\bINTERVAL\b(?!\s+'\d+'\s+DAY\b)/i,
+    ],
     ["a :: cast", /::/],
     ["date_add / date_diff (different signatures)", /\bdate_(add|diff)\s*\(/i],
   ])("no file uses %s", (_what, pattern) => {
@@ -110,6 +117,12 @@ describe("common Trino/DuckDB subset", () => {
     // literals only, the shape both Athena's projection and DuckDB's file pruning evaluate before reading.
     const comparisons = [...where.matchAll(/\bp\.[a-z]+\s*(?:>=|>|=)\s*([^\n]+)/g)].map((m) => m[1]);
     expect(comparisons.length).toBeGreaterThan(0);
-    for (const right of comparisons) expect(right.replace(/\b(current_date|current_timestamp|year|month|day|hour|CAST|AS|INTEGER|CASE|WHEN|THEN|ELSE|END|INTERVAL|DAY)\b|'\d+'|\d+|[-+()=\s]/gi, "")).toBe("");
+    for (const right of comparisons)
+      expect(
+        right.replace(
+          /\b(current_date|current_timestamp|year|month|day|hour|CAST|AS|INTEGER|CASE|WHEN|THEN|ELSE|END|INTERVAL|DAY)\b|'\d+'|\d+|[-+()=\s]/gi,
+          "",
+        ),
+      ).toBe("");
   });
 });

@@ -15,11 +15,41 @@
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import * as fc from "fast-check";
 import { athenaInsertTemplate, duckDbInsertTemplate } from "../functions/sqlFiles";
-import { fillPlaceholders, HOUR_PLACEHOLDERS, MAX_PARTITION_YEAR, MIN_PARTITION_YEAR, placeholdersIn, sqlStringLiteral } from "../functions/sqlTemplate";
+import {
+  fillPlaceholders,
+  HOUR_PLACEHOLDERS,
+  MAX_PARTITION_YEAR,
+  MIN_PARTITION_YEAR,
+  placeholdersIn,
+  sqlStringLiteral,
+} from "../functions/sqlTemplate";
 import { renderDuckDbInsert, STAGING_PLACEHOLDER } from "../local/duckdbEngine";
 
 /** Fragments that matter to SQL and to placeholder syntax, mixed into arbitrary text. */
-const TRICKY = ["'", "''", "\\", "\\'", "--", "/*", "*/", ";", "\n", "\r\n", '"', "${", "}", "${year}", "${hour}", "${staging_dir}", "${evil}", "$$", "E'", "\u2028", "é", "🦀"];
+const TRICKY = [
+  "'",
+  "''",
+  "\\",
+  "\\'",
+  "--",
+  "/*",
+  "*/",
+  ";",
+  "\n",
+  "\r\n",
+  '"',
+  "${",
+  "}",
+  "${year}",
+  "${hour}",
+  "${staging_dir}",
+  "${evil}",
+  "$$",
+  "E'",
+  "\u2028",
+  "é",
+  "🦀",
+];
 
 /** Arbitrary well-formed text without NUL, biased towards {@link TRICKY} fragments. */
 const text = fc
@@ -80,7 +110,9 @@ describe("the DuckDB INSERT", () => {
     fc.assert(
       fc.property(hour, text, (h, dir) => {
         const values: Record<string, string> = { year: String(h.year), month: String(h.month), day: String(h.day), hour: String(h.hour) };
-        const expected = template.replace(/\$\{([a-z_]+)\}/g, (_m, name: string) => (name === STAGING_PLACEHOLDER ? sqlStringLiteral(dir) : values[name]));
+        const expected = template.replace(/\$\{([a-z_]+)\}/g, (_m, name: string) =>
+          name === STAGING_PLACEHOLDER ? sqlStringLiteral(dir) : values[name],
+        );
         expect(renderDuckDbInsert(h, dir)).toBe(expected);
       }),
       { numRuns: 500 },
@@ -108,7 +140,9 @@ describe("fillPlaceholders", () => {
   test("a placeholder without a value, or a malformed one, is an error, never text left in the SQL", () => {
     fc.assert(
       fc.property(chunk, chunk, fc.constantFrom("${missing}", "${", "${Year}", "${a b}", "${ year }"), (before, after, bad) => {
-        expect(() => fillPlaceholders(`${before}${bad}${after}`, { year: "2024" })).toThrow(/placeholders with no value|malformed placeholder/);
+        expect(() => fillPlaceholders(`${before}${bad}${after}`, { year: "2024" })).toThrow(
+          /placeholders with no value|malformed placeholder/,
+        );
       }),
     );
   });

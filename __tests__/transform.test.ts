@@ -13,7 +13,14 @@ import { QueryEngine } from "../functions/queryEngine";
 import { LAKE_TABLES, PARTITION_COLUMNS, PROCESSED_COLUMNS } from "../functions/schema";
 import { athenaInsertTemplate, readSqlFile, TRANSFORM_FILES } from "../functions/sqlFiles";
 import { checkHourPartition, fillPlaceholders, renderTemplate, sqlStringLiteral } from "../functions/sqlTemplate";
-import { DEFAULT_LOOKBACK_HOURS, manifestKey, runTransform, TransformDeps, TransformManifest, transformIdempotencyKey } from "../functions/transform";
+import {
+  DEFAULT_LOOKBACK_HOURS,
+  manifestKey,
+  runTransform,
+  TransformDeps,
+  TransformManifest,
+  transformIdempotencyKey,
+} from "../functions/transform";
 import { DuckDbEngine, renderDuckDbInsert, STAGING_DIR } from "../local/duckdbEngine";
 import { makeTempDir, recorder, removeTempDir } from "./helpers/factories";
 import { simulateInto } from "./helpers/simulatedLake";
@@ -53,10 +60,20 @@ async function ingestHours(fromHour: number, toHour: number): Promise<void> {
   await simulateInto(lake, { from: BASE + fromHour * HOUR, to: BASE + toHour * HOUR - 1, every: EVERY, coins: COINS });
 }
 async function ingestSlots(hour: number, firstSlot: number, lastSlot: number): Promise<void> {
-  await simulateInto(lake, { from: BASE + hour * HOUR + firstSlot * EVERY, to: BASE + hour * HOUR + lastSlot * EVERY, every: EVERY, coins: COINS });
+  await simulateInto(lake, {
+    from: BASE + hour * HOUR + firstSlot * EVERY,
+    to: BASE + hour * HOUR + lastSlot * EVERY,
+    every: EVERY,
+    coins: COINS,
+  });
 }
 
-function transformDeps(engine: QueryEngine & { renderInsert?(p: HourPartition): string }, nowMs: number, rec = recorder(), render?: (p: HourPartition) => string): TransformDeps {
+function transformDeps(
+  engine: QueryEngine & { renderInsert?(p: HourPartition): string },
+  nowMs: number,
+  rec = recorder(),
+  render?: (p: HourPartition) => string,
+): TransformDeps {
   const store = new LocalObjectStore(lake);
   return {
     processed: store,
@@ -84,7 +101,10 @@ function manifestOf(p: HourPartition): TransformManifest | undefined {
 
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => e.name);
 }
 
 const slotsOf = (h: number, count = PER_HOUR): number[] => Array.from({ length: count }, (_, i) => BASE + h * HOUR + i * EVERY);
@@ -99,7 +119,11 @@ describe("runTransform on DuckDB", () => {
     const summary = await runTransform(transformDeps(engine, clock(3, 35), rec));
 
     expect(summary.hours.map((h) => h.partition)).toEqual([hourAt(0), hourAt(1), hourAt(2)]);
-    expect(summary.hours.map((h) => [h.snapshots, h.rowsWritten])).toEqual([[6, 180], [6, 180], [6, 180]]);
+    expect(summary.hours.map((h) => [h.snapshots, h.rowsWritten])).toEqual([
+      [6, 180],
+      [6, 180],
+      [6, 180],
+    ]);
     expect(summary).toMatchObject({ rowsMaterialised: 3 * PER_HOUR * COINS, hoursCaughtUp: 2, lagHours: 0 });
     for (const h of [0, 1, 2]) {
       expect(await analyticsCount(engine, hourAt(h))).toEqual({ rows: 180, keys: 180 });
@@ -188,7 +212,8 @@ describe("runTransform on DuckDB", () => {
     await ingestHours(0, 4);
     const engine = await openEngine();
     const failing: QueryEngine = {
-      execute: (sql, options) => (sql.includes("r.hour = 2\n") ? Promise.reject(new Error("engine exploded")) : engine.execute(sql, options)),
+      execute: (sql, options) =>
+        sql.includes("r.hour = 2\n") ? Promise.reject(new Error("engine exploded")) : engine.execute(sql, options),
     };
     const rec = recorder();
 
@@ -198,7 +223,10 @@ describe("runTransform on DuckDB", () => {
 
     expect([0, 1, 2, 3].map((h) => manifestOf(hourAt(h)) !== undefined)).toEqual([true, true, false, true]);
     expect(rec.emf()[0]).toMatchObject({ HoursMaterialised: 3, TransformLagHours: 0 });
-    expect(rec.logs().find((l) => l.message === "hour failed")).toMatchObject({ partition: "year=2024/month=9/day=3/hour=2", errorMessage: "engine exploded" });
+    expect(rec.logs().find((l) => l.message === "hour failed")).toMatchObject({
+      partition: "year=2024/month=9/day=3/hour=2",
+      errorMessage: "engine exploded",
+    });
 
     const retry = await runTransform(transformDeps(engine, clock(4)));
     expect(retry.hours.map((h) => h.partition)).toEqual([hourAt(2)]);
@@ -221,7 +249,14 @@ describe("runTransform on DuckDB", () => {
   it("types strings safely: bad numbers become NULL, rows without id are dropped, repeated keys collapse", async () => {
     const t = BASE + 600;
     const row = (fields: Record<string, unknown>): string =>
-      JSON.stringify({ ...Object.fromEntries(PROCESSED_COLUMNS.map((c) => [c.name, null])), symbol: "x", name: "X", vs_currency: "usd", timestamp: t, ...fields });
+      JSON.stringify({
+        ...Object.fromEntries(PROCESSED_COLUMNS.map((c) => [c.name, null])),
+        symbol: "x",
+        name: "X",
+        vs_currency: "usd",
+        timestamp: t,
+        ...fields,
+      });
     const lines = [
       row({ id: "good", current_price: 8.64e-7, market_cap: 123456789012, market_cap_rank: 1, price_change_pct_24h: -1.5e-3 }),
       row({ id: "bad", current_price: "not a number", market_cap: "12.5e", market_cap_rank: "first" }),
@@ -236,7 +271,9 @@ describe("runTransform on DuckDB", () => {
 
     await runTransform(transformDeps(engine, clock(1)));
 
-    const { rows } = await engine.execute(`SELECT id, current_price, market_cap, market_cap_rank, price_change_pct_24h FROM analytics_prices ORDER BY id`);
+    const { rows } = await engine.execute(
+      `SELECT id, current_price, market_cap, market_cap_rank, price_change_pct_24h FROM analytics_prices ORDER BY id`,
+    );
     expect(rows).toEqual([
       { id: "bad", current_price: null, market_cap: null, market_cap_rank: null, price_change_pct_24h: null },
       { id: "good", current_price: 8.64e-7, market_cap: 123456789012, market_cap_rank: 1, price_change_pct_24h: -1.5e-3 },
@@ -280,14 +317,18 @@ describe("runTransform on DuckDB", () => {
 
   it.each([0, -1, 1.5])("rejects lookbackHours %p", async (lookbackHours) => {
     const engine = await openEngine();
-    await expect(runTransform({ ...transformDeps(engine, clock(1)), lookbackHours })).rejects.toThrow(/lookbackHours must be a positive integer/);
+    await expect(runTransform({ ...transformDeps(engine, clock(1)), lookbackHours })).rejects.toThrow(
+      /lookbackHours must be a positive integer/,
+    );
   });
 
   it("the hourly SELECT returns the analytics schema: processed columns in order, partition columns last", async () => {
     const engine = await openEngine();
     const { rows } = await engine.execute(`DESCRIBE ${renderTemplate(readSqlFile(TRANSFORM_FILES.select), hourAt(0))}`);
     const duckTypes: Record<string, string> = { string: "VARCHAR", double: "DOUBLE", bigint: "BIGINT", int: "INTEGER" };
-    expect(rows.map((r) => [r.column_name, r.column_type])).toEqual([...PROCESSED_COLUMNS, ...PARTITION_COLUMNS].map((c) => [c.name, duckTypes[c.type]]));
+    expect(rows.map((r) => [r.column_name, r.column_type])).toEqual(
+      [...PROCESSED_COLUMNS, ...PARTITION_COLUMNS].map((c) => [c.name, duckTypes[c.type]]),
+    );
   });
 });
 
@@ -315,7 +356,10 @@ describe("transformCommand", () => {
     const { rows } = await engine.execute(`SELECT hour, count(*) AS n FROM ${LAKE_TABLES.analytics} GROUP BY hour ORDER BY hour`);
 
     expect([first.rowsMaterialised, second.rowsMaterialised]).toEqual([PER_HOUR * COINS, PER_HOUR * COINS]);
-    expect(rows).toEqual([{ hour: hourAt(0).hour, n: PER_HOUR * COINS }, { hour: hourAt(1).hour, n: PER_HOUR * COINS }]);
+    expect(rows).toEqual([
+      { hour: hourAt(0).hour, n: PER_HOUR * COINS },
+      { hour: hourAt(1).hour, n: PER_HOUR * COINS },
+    ]);
   });
 
   it("refuses --hour together with --all", async () => {
@@ -323,9 +367,14 @@ describe("transformCommand", () => {
   });
 
   // The parser itself (offsets, calendar checks) is covered in partitions.test.ts; this pins the CLI's wording.
-  it.each(["yesterday", "2024-09-03", "2023-02-29T00:00Z", "2024-09-03T24:00Z", ""])("rejects --hour %p with the CLI's wording", async (iso) => {
-    await expect(transformCommand({ lake, hour: iso })).rejects.toThrow(`--hour must be an ISO-8601 time such as 2024-09-03T07:00Z, got ${JSON.stringify(iso)}`);
-  });
+  it.each(["yesterday", "2024-09-03", "2023-02-29T00:00Z", "2024-09-03T24:00Z", ""])(
+    "rejects --hour %p with the CLI's wording",
+    async (iso) => {
+      await expect(transformCommand({ lake, hour: iso })).rejects.toThrow(
+        `--hour must be an ISO-8601 time such as 2024-09-03T07:00Z, got ${JSON.stringify(iso)}`,
+      );
+    },
+  );
 });
 
 describe("SQL template rendering", () => {
@@ -367,7 +416,12 @@ describe("SQL template rendering", () => {
     const anyValue = fc.oneof(fc.integer({ min: -5, max: 2200 }), fc.double(), fc.string(), fc.constant(null), fc.bigInt(), fc.anything());
     const candidate = fc.oneof(
       fc.record({ year: anyValue, month: anyValue, day: anyValue, hour: anyValue }),
-      fc.record({ year: fc.integer({ min: 2000, max: 2110 }), month: fc.integer({ min: -1, max: 14 }), day: fc.integer({ min: -1, max: 33 }), hour: fc.integer({ min: -1, max: 25 }) }),
+      fc.record({
+        year: fc.integer({ min: 2000, max: 2110 }),
+        month: fc.integer({ min: -1, max: 14 }),
+        day: fc.integer({ min: -1, max: 33 }),
+        hour: fc.integer({ min: -1, max: 25 }),
+      }),
     );
     fc.assert(
       fc.property(candidate, (partition) => {

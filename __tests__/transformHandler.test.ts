@@ -14,7 +14,13 @@ import { HOUR_SECONDS, HourPartition, partitionOf, partitionPath, partitionStart
 import { athenaInsertTemplate } from "../functions/sqlFiles";
 import { renderTemplate } from "../functions/sqlTemplate";
 import { manifestKey, transformIdempotencyKey } from "../functions/transform";
-import { createTransformHandler, MAX_MANUAL_HOURS, manualHoursOf, TRANSFORM_DEADLINE_MARGIN_MS, TRANSFORM_ENV } from "../functions/transformHandler";
+import {
+  createTransformHandler,
+  MAX_MANUAL_HOURS,
+  manualHoursOf,
+  TRANSFORM_DEADLINE_MARGIN_MS,
+  TRANSFORM_ENV,
+} from "../functions/transformHandler";
 import { captureStdout, lambdaContext } from "./helpers/factories";
 
 const athena = mockClient(AthenaClient);
@@ -45,12 +51,16 @@ const BASE_ENV = {
 function fakeS3(seed: Record<string, Record<string, string>>) {
   const buckets = new Map(Object.entries(seed).map(([b, objects]) => [b, new Map(Object.entries(objects))]));
   s3.on(ListObjectsV2Command).callsFake((input: { Bucket: string; Prefix: string }) => ({
-    Contents: [...(buckets.get(input.Bucket)?.keys() ?? [])].filter((k) => k.startsWith(input.Prefix)).sort().map((Key) => ({ Key })),
+    Contents: [...(buckets.get(input.Bucket)?.keys() ?? [])]
+      .filter((k) => k.startsWith(input.Prefix))
+      .sort()
+      .map((Key) => ({ Key })),
     IsTruncated: false,
   }));
   s3.on(GetObjectCommand).callsFake((input: { Bucket: string; Key: string }) => {
     const body = buckets.get(input.Bucket)?.get(input.Key);
-    if (body === undefined) throw Object.assign(new Error("The specified key does not exist."), { name: "NoSuchKey", $metadata: { httpStatusCode: 404 } });
+    if (body === undefined)
+      throw Object.assign(new Error("The specified key does not exist."), { name: "NoSuchKey", $metadata: { httpStatusCode: 404 } });
     return { Body: { transformToByteArray: async () => new Uint8Array(Buffer.from(body)) } };
   });
   s3.on(PutObjectCommand).callsFake((input: PutObjectCommandInput) => {
@@ -86,7 +96,9 @@ function seedLake() {
 }
 
 function queryExecution(id: string, State: string, extra: object = {}): GetQueryExecutionOutput {
-  return { QueryExecution: { QueryExecutionId: id, StatementType: "DML", SubstatementType: "INSERT", Status: { State, ...extra } } } as GetQueryExecutionOutput;
+  return {
+    QueryExecution: { QueryExecutionId: id, StatementType: "DML", SubstatementType: "INSERT", Status: { State, ...extra } },
+  } as GetQueryExecutionOutput;
 }
 
 /** Athena that succeeds every statement with `UpdateCount` = 250 unless `fate` says otherwise for its hour. */
@@ -101,7 +113,10 @@ function fakeAthena(fate: (sql: string) => string = () => "SUCCEEDED") {
     const state = fate(bySql.get(input.QueryExecutionId) ?? "");
     const extra =
       state === "FAILED"
-        ? { AthenaError: { ErrorCategory: 2, ErrorType: 1002, ErrorMessage: "HIVE_PARTITION_SCHEMA_MISMATCH: hour 7" }, StateChangeReason: "schema mismatch" }
+        ? {
+            AthenaError: { ErrorCategory: 2, ErrorType: 1002, ErrorMessage: "HIVE_PARTITION_SCHEMA_MISMATCH: hour 7" },
+            StateChangeReason: "schema mismatch",
+          }
         : {};
     return queryExecution(input.QueryExecutionId, state, extra);
   });
@@ -143,7 +158,11 @@ afterEach(() => {
 
 const startInputs = () => athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
 const puts = () => s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
-const jsonLines = () => stdout.flatMap((s) => s.split("\n")).filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+const jsonLines = () =>
+  stdout
+    .flatMap((s) => s.split("\n"))
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe("createTransformHandler", () => {
   it("reads the template from SSM once per container, across invocations", async () => {
@@ -214,7 +233,10 @@ describe("createTransformHandler", () => {
       [ANALYTICS, manifestKey(hourOf(7)), "application/json"],
       [ANALYTICS, manifestKey(hourOf(8)), "application/json"],
     ]);
-    expect(JSON.parse(buckets.get(ANALYTICS)?.get(manifestKey(hourOf(7))) ?? "")).toMatchObject({ snapshots: slots(7, 0, 5), queryId: "q-hour-7" });
+    expect(JSON.parse(buckets.get(ANALYTICS)?.get(manifestKey(hourOf(7))) ?? "")).toMatchObject({
+      snapshots: slots(7, 0, 5),
+      queryId: "q-hour-7",
+    });
     // Each manifest is written only after the statement's results were read.
     const resultsCalls = athena.commandCalls(GetQueryResultsCommand);
     const putCalls = s3.commandCalls(PutObjectCommand);
@@ -230,7 +252,13 @@ describe("createTransformHandler", () => {
 
     const emf = jsonLines().filter((l) => l._aws !== undefined);
     expect(emf).toHaveLength(1);
-    expect(emf[0]).toMatchObject({ Pipeline: "crypto-dev", RowsMaterialised: 500, HoursMaterialised: 2, HoursCaughtUp: 1, TransformLagHours: 0 });
+    expect(emf[0]).toMatchObject({
+      Pipeline: "crypto-dev",
+      RowsMaterialised: 500,
+      HoursMaterialised: 2,
+      HoursCaughtUp: 1,
+      TransformLagHours: 0,
+    });
     expect((emf[0]._aws as { CloudWatchMetrics: { Namespace: string }[] }).CloudWatchMetrics[0].Namespace).toBe("CryptoAnalyticsTest");
     const started = jsonLines().filter((l) => l.message === "athena query started");
     expect(started.map((l) => [l.queryId, l.pipeline, l.service])).toEqual([
@@ -247,7 +275,9 @@ describe("createTransformHandler", () => {
 
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toContain("year=2024/month=9/day=3/hour=7");
-    expect((error as Error).message).toContain("Athena query q-hour-7 FAILED; ErrorCategory=2 (USER) ErrorType=1002: HIVE_PARTITION_SCHEMA_MISMATCH");
+    expect((error as Error).message).toContain(
+      "Athena query q-hour-7 FAILED; ErrorCategory=2 (USER) ErrorType=1002: HIVE_PARTITION_SCHEMA_MISMATCH",
+    );
     expect(puts().map((p) => p.Key)).toEqual([manifestKey(hourOf(8))]);
     expect(jsonLines()).toContainEqual(expect.objectContaining({ level: "error", queryId: "q-hour-7", state: "FAILED" }));
   });
@@ -285,7 +315,11 @@ describe("createTransformHandler", () => {
 
   it.each([
     ["empty", "", "${year}, ${month}, ${day}, ${hour}"],
-    ["without the hour placeholder", "INSERT INTO analytics_prices SELECT 1 WHERE year = ${year} AND month = ${month} AND day = ${day}", "${hour}"],
+    [
+      "without the hour placeholder",
+      "INSERT INTO analytics_prices SELECT 1 WHERE year = ${year} AND month = ${month} AND day = ${day}",
+      "${hour}",
+    ],
   ])("a template parameter that is %s fails the invocation with its name and starts nothing", async (_name, value, missing) => {
     seedLake();
     fakeAthena();
@@ -335,24 +369,32 @@ describe("manual re-run event", () => {
     fakeAthena();
 
     // 08:00Z and 08:30 are one hour; 11:20+02:00 is 09:20 UTC, the current hour.
-    const summary = await settle(createTransformHandler()(manualEvent("2024-09-03T08:00Z", "2024-09-01T10", "2024-09-03T08:30", "2024-09-03T11:20+02:00"), context()));
+    const summary = await settle(
+      createTransformHandler()(manualEvent("2024-09-03T08:00Z", "2024-09-01T10", "2024-09-03T08:30", "2024-09-03T11:20+02:00"), context()),
+    );
 
     const named = [OLD, hourOf(8), hourOf(9)];
-    expect(s3.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix)).toEqual(named.map((p) => `processed/${partitionPath(p)}/`));
-    expect(startInputs()).toEqual([
-      [OLD, slots(OLD, 0, 15)],
-      [hourOf(8), slots(8)],
-      [hourOf(9), slots(9, 0, 15)],
-    ].map(([p, snapshots]) => ({
-      QueryString: renderTemplate(TEMPLATE, p as HourPartition),
-      ClientRequestToken: transformIdempotencyKey(p as HourPartition, snapshots as number[], NOW / 1000),
-      WorkGroup: "crypto_wg",
-      QueryExecutionContext: { Database: "crypto_data" },
-    })));
+    expect(s3.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix)).toEqual(
+      named.map((p) => `processed/${partitionPath(p)}/`),
+    );
+    expect(startInputs()).toEqual(
+      [
+        [OLD, slots(OLD, 0, 15)],
+        [hourOf(8), slots(8)],
+        [hourOf(9), slots(9, 0, 15)],
+      ].map(([p, snapshots]) => ({
+        QueryString: renderTemplate(TEMPLATE, p as HourPartition),
+        ClientRequestToken: transformIdempotencyKey(p as HourPartition, snapshots as number[], NOW / 1000),
+        WorkGroup: "crypto_wg",
+        QueryExecutionContext: { Database: "crypto_data" },
+      })),
+    );
     // Hour 7 has a pending snapshot but was not named: untouched.
     expect(puts().map((p) => p.Key)).toEqual(named.map(manifestKey));
     expect(summary).toMatchObject({ hours: named.map((partition) => ({ partition, rowsWritten: 250 })), rowsMaterialised: 750 });
-    expect(jsonLines()).toContainEqual(expect.objectContaining({ message: "manual re-run", hours: named.map(partitionPath), pipeline: "crypto-dev" }));
+    expect(jsonLines()).toContainEqual(
+      expect.objectContaining({ message: "manual re-run", hours: named.map(partitionPath), pipeline: "crypto-dev" }),
+    );
   });
 
   it("skips a named hour whose manifest lists every snapshot; deleting the manifest object makes the next run redo it", async () => {
@@ -387,16 +429,42 @@ describe("manual re-run event", () => {
     expect(jsonLines().filter((l) => l.message === "manual re-run")).toEqual([]);
   });
 
-  const tooMany = Array.from({ length: MAX_MANUAL_HOURS + 1 }, (_, i) => new Date((partitionStart(hourOf(9)) - i * HOUR_SECONDS) * 1000).toISOString());
+  const tooMany = Array.from({ length: MAX_MANUAL_HOURS + 1 }, (_, i) =>
+    new Date((partitionStart(hourOf(9)) - i * HOUR_SECONDS) * 1000).toISOString(),
+  );
   it.each([
-    ["hours that is not an array", { hours: "2024-09-03T07" }, "manual transform event: hours must be a non-empty array of ISO-8601 times such as \"2024-09-03T07\", got string"],
-    ["null hours", { hours: null }, "hours must be a non-empty array of ISO-8601 times such as \"2024-09-03T07\", got null"],
-    ["empty hours", manualEvent(), "hours must be a non-empty array of ISO-8601 times such as \"2024-09-03T07\", got an empty array"],
-    ["too many distinct hours", { hours: tooMany }, `manual transform event: at most ${MAX_MANUAL_HOURS} distinct hours per invocation, got ${MAX_MANUAL_HOURS + 1}; split them over several events`],
-    ["a string that is no time", manualEvent("yesterday"), 'manual transform event: hours[0] must be an ISO-8601 time such as 2024-09-03T07:00Z, got "yesterday"'],
-    ["a day that does not exist, after a valid hour", manualEvent("2024-09-03T07", "2024-02-30T00"), 'hours[1] must be an ISO-8601 time such as 2024-09-03T07:00Z, got "2024-02-30T00"'],
-    ["an hour that has not started", manualEvent("2024-09-03T10:00Z"), 'hours[0] "2024-09-03T10:00Z" is in the future (now 2024-09-03T09:20:00.000Z)'],
-    ["an hour before the tables' year range", manualEvent("2001-01-01T00"), 'hours[0] "2001-01-01T00" is out of range: hour partition year must be within 2009..2100, got 2001'],
+    [
+      "hours that is not an array",
+      { hours: "2024-09-03T07" },
+      'manual transform event: hours must be a non-empty array of ISO-8601 times such as "2024-09-03T07", got string',
+    ],
+    ["null hours", { hours: null }, 'hours must be a non-empty array of ISO-8601 times such as "2024-09-03T07", got null'],
+    ["empty hours", manualEvent(), 'hours must be a non-empty array of ISO-8601 times such as "2024-09-03T07", got an empty array'],
+    [
+      "too many distinct hours",
+      { hours: tooMany },
+      `manual transform event: at most ${MAX_MANUAL_HOURS} distinct hours per invocation, got ${MAX_MANUAL_HOURS + 1}; split them over several events`,
+    ],
+    [
+      "a string that is no time",
+      manualEvent("yesterday"),
+      'manual transform event: hours[0] must be an ISO-8601 time such as 2024-09-03T07:00Z, got "yesterday"',
+    ],
+    [
+      "a day that does not exist, after a valid hour",
+      manualEvent("2024-09-03T07", "2024-02-30T00"),
+      'hours[1] must be an ISO-8601 time such as 2024-09-03T07:00Z, got "2024-02-30T00"',
+    ],
+    [
+      "an hour that has not started",
+      manualEvent("2024-09-03T10:00Z"),
+      'hours[0] "2024-09-03T10:00Z" is in the future (now 2024-09-03T09:20:00.000Z)',
+    ],
+    [
+      "an hour before the tables' year range",
+      manualEvent("2001-01-01T00"),
+      'hours[0] "2001-01-01T00" is out of range: hour partition year must be within 2009..2100, got 2001',
+    ],
     ["a number", manualEvent(partitionStart(hourOf(7))), 'hours[0] must be an ISO-8601 time string such as "2024-09-03T07", got number'],
   ])("rejects an event with %s before any AWS call", async (_name, event, message) => {
     seedLake();

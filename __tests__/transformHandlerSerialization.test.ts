@@ -86,7 +86,10 @@ describe("the serialized handler in a fresh Node process", () => {
     if (!/^INSERT/.test(sql)) return {};
     if (failingInserts > 0) {
       failingInserts -= 1;
-      return { states: ["RUNNING", "FAILED"], athenaError: { ErrorCategory: 1, ErrorType: 401, ErrorMessage: "GENERIC_INTERNAL_ERROR: worker lost" } };
+      return {
+        states: ["RUNNING", "FAILED"],
+        athenaError: { ErrorCategory: 1, ErrorType: 401, ErrorMessage: "GENERIC_INTERNAL_ERROR: worker lost" },
+      };
     }
     return { states: ["RUNNING", "SUCCEEDED"], updateCount: 250 };
   });
@@ -123,9 +126,15 @@ describe("the serialized handler in a fresh Node process", () => {
     expect(JSON.parse(manifest?.body.toString("utf8") ?? "null")).toMatchObject({ snapshots, queryId });
     expect(manifest?.contentType).toBe("application/json");
     // S3 calls went path-style to the IP endpoint: /<bucket>/<key>.
-    expect(aws.ops("PutObject").map((r) => r.url.split("?")[0])).toEqual([`/${ANALYTICS}/${manifestKey(hour).split("/").map(encodeURIComponent).join("/")}`]);
-    expect(run.jsonLines()).toContainEqual(expect.objectContaining({ message: "athena query started", queryId, pipeline: "crypto-serialized" }));
-    expect(run.jsonLines()).toContainEqual(expect.objectContaining({ Pipeline: "crypto-serialized", RowsMaterialised: 250, HoursMaterialised: 1 }));
+    expect(aws.ops("PutObject").map((r) => r.url.split("?")[0])).toEqual([
+      `/${ANALYTICS}/${manifestKey(hour).split("/").map(encodeURIComponent).join("/")}`,
+    ]);
+    expect(run.jsonLines()).toContainEqual(
+      expect.objectContaining({ message: "athena query started", queryId, pipeline: "crypto-serialized" }),
+    );
+    expect(run.jsonLines()).toContainEqual(
+      expect.objectContaining({ Pipeline: "crypto-serialized", RowsMaterialised: 250, HoursMaterialised: 1 }),
+    );
   });
 
   it("an INSERT that Athena FAILED is run again by the retry, under the next attempt token, and the hour is materialised once", async () => {
@@ -145,8 +154,17 @@ describe("the serialized handler in a fresh Node process", () => {
     const [failed, retried] = athena.queries.slice(queriesBefore);
     expect(athena.queries.slice(queriesBefore)).toHaveLength(2);
     expect(run.outcomes).toEqual([
-      { error: expect.stringContaining(`Athena query ${failed.id} FAILED; ErrorCategory=1 (SYSTEM) ErrorType=401: GENERIC_INTERNAL_ERROR: worker lost`) },
-      { result: expect.objectContaining({ hours: [{ partition: hour, snapshots: 1, rowsWritten: 250, queryId: retried.id }], rowsMaterialised: 250 }) },
+      {
+        error: expect.stringContaining(
+          `Athena query ${failed.id} FAILED; ErrorCategory=1 (SYSTEM) ErrorType=401: GENERIC_INTERNAL_ERROR: worker lost`,
+        ),
+      },
+      {
+        result: expect.objectContaining({
+          hours: [{ partition: hour, snapshots: 1, rowsWritten: 250, queryId: retried.id }],
+          rowsMaterialised: 250,
+        }),
+      },
       { result: expect.objectContaining({ hours: [], rowsMaterialised: 0 }) },
     ]);
     // Same statement, a new token: the reused token would have returned the FAILED execution again.
@@ -154,7 +172,10 @@ describe("the serialized handler in a fresh Node process", () => {
     expect(retried.token).not.toBe(failed.token);
     // Exactly one statement succeeded and one manifest was written, naming it.
     expect(aws.ops("PutObject").slice(putsBefore)).toHaveLength(1);
-    expect(JSON.parse(aws.buckets.get(ANALYTICS)?.get(manifestKey(hour))?.body.toString("utf8") ?? "null")).toMatchObject({ snapshots: [hourStart], queryId: retried.id });
+    expect(JSON.parse(aws.buckets.get(ANALYTICS)?.get(manifestKey(hour))?.body.toString("utf8") ?? "null")).toMatchObject({
+      snapshots: [hourStart],
+      queryId: retried.id,
+    });
   });
 
   it("a manual re-run event materialises a named hour outside the lookback, and an invalid one fails with a clear error", async () => {
@@ -169,16 +190,30 @@ describe("the serialized handler in a fresh Node process", () => {
     const listsBefore = aws.ops("ListObjectsV2").length;
     const iso = new Date(hourStart * 1000).toISOString().slice(0, 13);
 
-    const run = await runSerializedHandler(dir, [{ hours: ["2024-02-30T00"] }, { hours: [iso, `${iso}:45Z`] }], serializedHandlerEnv(dir, aws, TRANSFORM_SETTINGS));
+    const run = await runSerializedHandler(
+      dir,
+      [{ hours: ["2024-02-30T00"] }, { hours: [iso, `${iso}:45Z`] }],
+      serializedHandlerEnv(dir, aws, TRANSFORM_SETTINGS),
+    );
 
     const newQueries = athena.queries.slice(queriesBefore);
     expect(run.outcomes).toEqual([
       { error: 'manual transform event: hours[0] must be an ISO-8601 time such as 2024-09-03T07:00Z, got "2024-02-30T00"' },
-      { result: expect.objectContaining({ hours: [{ partition: hour, snapshots: 1, rowsWritten: 250, queryId: newQueries[0]?.id }], rowsMaterialised: 250 }) },
+      {
+        result: expect.objectContaining({
+          hours: [{ partition: hour, snapshots: 1, rowsWritten: 250, queryId: newQueries[0]?.id }],
+          rowsMaterialised: 250,
+        }),
+      },
     ]);
     expect(newQueries.map((q) => q.sql)).toEqual([renderTemplate(template, hour)]);
     // Only the named hour was listed: no lookback hour was looked at.
-    expect(aws.ops("ListObjectsV2").slice(listsBefore).map((r) => new URL(r.url, aws.url).searchParams.get("prefix"))).toEqual([`processed/${partitionPath(hour)}/`]);
+    expect(
+      aws
+        .ops("ListObjectsV2")
+        .slice(listsBefore)
+        .map((r) => new URL(r.url, aws.url).searchParams.get("prefix")),
+    ).toEqual([`processed/${partitionPath(hour)}/`]);
     expect(aws.buckets.get(ANALYTICS)?.has(manifestKey(hour))).toBe(true);
   });
 });

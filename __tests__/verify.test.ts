@@ -82,8 +82,14 @@ function result(report: VerifyReport, name: string): CheckResult {
 
 const ingestCalls = (): RecordedCall[] => [
   { command: "InvokeCommand", input: { FunctionName: INGEST_FN, InvocationType: "RequestResponse", Payload: { scheduledTime: SLOT_ISO } } },
-  { command: "ListObjectsV2Command", input: { Bucket: ARCHIVE, Prefix: `${hourPrefix("raw", HOUR)}${SLOT}`, ContinuationToken: undefined } },
-  { command: "ListObjectsV2Command", input: { Bucket: ARCHIVE, Prefix: `${hourPrefix("processed", HOUR)}${SLOT}`, ContinuationToken: undefined } },
+  {
+    command: "ListObjectsV2Command",
+    input: { Bucket: ARCHIVE, Prefix: `${hourPrefix("raw", HOUR)}${SLOT}`, ContinuationToken: undefined },
+  },
+  {
+    command: "ListObjectsV2Command",
+    input: { Bucket: ARCHIVE, Prefix: `${hourPrefix("processed", HOUR)}${SLOT}`, ContinuationToken: undefined },
+  },
 ];
 const transformCalls = (): RecordedCall[] => [
   { command: "InvokeCommand", input: { FunctionName: TRANSFORM_FN, InvocationType: "RequestResponse", Payload: { hours: [HOUR_ISO] } } },
@@ -92,9 +98,14 @@ const transformCalls = (): RecordedCall[] => [
 ];
 const allViewCalls = (): RecordedCall[] => VIEWS.flatMap(viewCalls);
 const topicCalls = (): RecordedCall[] => [{ command: "GetTopicAttributesCommand", input: { TopicArn: TOPIC_ARN } }];
-const dataSourceCalls = (): RecordedCall[] => [{ command: "DescribeDataSourceCommand", input: { AwsAccountId: ACCOUNT, DataSourceId: DATA_SOURCE_ID } }];
+const dataSourceCalls = (): RecordedCall[] => [
+  { command: "DescribeDataSourceCommand", input: { AwsAccountId: ACCOUNT, DataSourceId: DATA_SOURCE_ID } },
+];
 const ingestionCalls = (view: string, pages: (string | undefined)[] = [undefined]): RecordedCall[] =>
-  pages.map((NextToken) => ({ command: "ListIngestionsCommand", input: { AwsAccountId: ACCOUNT, DataSetId: dataSetId(view), MaxResults: 100, NextToken } }));
+  pages.map((NextToken) => ({
+    command: "ListIngestionsCommand",
+    input: { AwsAccountId: ACCOUNT, DataSetId: dataSetId(view), MaxResults: 100, NextToken },
+  }));
 const quicksightCalls = (): RecordedCall[] => [...dataSourceCalls(), ...DATA_SET_VIEWS.flatMap((v) => ingestionCalls(v))];
 
 beforeEach(() => healthyStack(SLOT));
@@ -126,10 +137,14 @@ describe("a healthy stack", () => {
     ]);
     expect(recordedCalls()).toEqual([...ingestCalls(), ...transformCalls(), ...allViewCalls(), ...topicCalls(), ...quicksightCalls()]);
     expect(report.lines[0]).toBe(`PASS ingest (0.0 s): slot ${SLOT_ISO} written: ${rawKey(SLOT)} and ${processedKey(SLOT)} (250 coins)`);
-    expect(report.lines[1]).toMatch(/^PASS transform \(0\.0 s\): hour 2026-12-02T15:00:00Z: manifest lists the slot \(2 snapshots\), 1 file\(s\) under analytics\/year=2026\/month=12\/day=2\/hour=15\/, 250 row\(s\) written now$/);
+    expect(report.lines[1]).toMatch(
+      /^PASS transform \(0\.0 s\): hour 2026-12-02T15:00:00Z: manifest lists the slot \(2 snapshots\), 1 file\(s\) under analytics\/year=2026\/month=12\/day=2\/hour=15\/, 250 row\(s\) written now$/,
+    );
     expect(report.lines).toContain(`PASS view v_top_100 (0.5 s): 2 row(s) (query q-v_top_100)`);
     expect(report.lines).toContain(`PASS alarm topic (0.0 s): ${TOPIC_ARN}: 1 confirmed subscription(s)`);
-    expect(report.lines).toContain(`PASS spice v_top_100 (0.0 s): ingestion ${dataSetId("v_top_100")}-hourly of 2026-12-02T15:45:00.000Z COMPLETED, 250 row(s)`);
+    expect(report.lines).toContain(
+      `PASS spice v_top_100 (0.0 s): ingestion ${dataSetId("v_top_100")}-hourly of 2026-12-02T15:45:00.000Z COMPLETED, 250 row(s)`,
+    );
   });
 
   it("invokes the ingest function exactly as EventBridge Scheduler would for the current slot, with a live abort signal per call", async () => {
@@ -142,7 +157,15 @@ describe("a healthy stack", () => {
   });
 
   it("reports an already-written slot (the Scheduler got there first) as a pass", async () => {
-    lambda.on(InvokeCommand, { FunctionName: INGEST_FN }).resolves(invokeResponse({ ...JSON.parse('{"coins":250,"dropped":0}'), timestamp: SLOT, status: "already-written", rawKeys: [rawKey(SLOT)], processedKey: processedKey(SLOT) }));
+    lambda.on(InvokeCommand, { FunctionName: INGEST_FN }).resolves(
+      invokeResponse({
+        ...JSON.parse('{"coins":250,"dropped":0}'),
+        timestamp: SLOT,
+        status: "already-written",
+        rawKeys: [rawKey(SLOT)],
+        processedKey: processedKey(SLOT),
+      }),
+    );
     const report = await verify();
     expect(result(report, "ingest")).toMatchObject({ status: "pass", detail: expect.stringContaining("already-written") });
     expect(report.exitCode).toBe(0);
@@ -163,7 +186,10 @@ describe("failures, each as one clear line", () => {
       detail: `timed out after 210 s during lambda:InvokeFunction (function ${INGEST_FN})`,
       fix: "raise --ingest-timeout if the function needs longer",
     });
-    expect(result(report, "transform")).toMatchObject({ status: "skip", detail: "the ingest check failed, so the hour has no new snapshot to materialise" });
+    expect(result(report, "transform")).toMatchObject({
+      status: "skip",
+      detail: "the ingest check failed, so the hour has no new snapshot to materialise",
+    });
     expect(report.lines[1]).toBe("SKIP transform (0.0 s): the ingest check failed, so the hour has no new snapshot to materialise");
     expect(signalsOf("InvokeCommand")[0]?.aborted).toBe(true);
     expect(recordedCalls()).toEqual([ingestCalls()[0], ...allViewCalls(), ...topicCalls(), ...quicksightCalls()]);
@@ -173,7 +199,9 @@ describe("failures, each as one clear line", () => {
     const message =
       "User: arn:aws:sts::123456789012:assumed-role/crypto-ingest-role-4e1d2c3/crypto-ingest-5f2a9c1 is not authorized to perform: s3:PutObject on resource: " +
       `arn:aws:s3:::${ARCHIVE}/raw/year=2026/month=12/day=2/hour=15/${SLOT}.json because no identity-based policy allows the s3:PutObject action`;
-    lambda.on(InvokeCommand, { FunctionName: INGEST_FN }).resolves(invokeResponse({ errorType: "AccessDenied", errorMessage: message, trace: [] }, "Unhandled"));
+    lambda
+      .on(InvokeCommand, { FunctionName: INGEST_FN })
+      .resolves(invokeResponse({ errorType: "AccessDenied", errorMessage: message, trace: [] }, "Unhandled"));
 
     const report = await verify();
 
@@ -186,7 +214,14 @@ describe("failures, each as one clear line", () => {
   });
 
   it("the transform function fails: its error message and where its logs are", async () => {
-    lambda.on(InvokeCommand, { FunctionName: TRANSFORM_FN }).resolves(invokeResponse({ errorType: "Error", errorMessage: "transform failed for 1 hour(s): year=2026/month=12/day=2/hour=15: HIVE_BAD_DATA" }, "Unhandled"));
+    lambda
+      .on(InvokeCommand, { FunctionName: TRANSFORM_FN })
+      .resolves(
+        invokeResponse(
+          { errorType: "Error", errorMessage: "transform failed for 1 hour(s): year=2026/month=12/day=2/hour=15: HIVE_BAD_DATA" },
+          "Unhandled",
+        ),
+      );
     const report = await verify();
     expect(result(report, "transform")).toMatchObject({
       status: "fail",
@@ -199,8 +234,17 @@ describe("failures, each as one clear line", () => {
   it("the transform succeeds but its manifest does not list the slot", async () => {
     s3.on(GetObjectCommand).rejects(serviceError("NoSuchKey", "The specified key does not exist.", 404));
     const report = await verify();
-    expect(result(report, "transform")).toMatchObject({ status: "fail", detail: expect.stringContaining(`s3://${ANALYTICS}/${manifestKey(HOUR)} does not exist`) });
-    expect(recordedCalls()).toEqual([...ingestCalls(), ...transformCalls().slice(0, 2), ...allViewCalls(), ...topicCalls(), ...quicksightCalls()]);
+    expect(result(report, "transform")).toMatchObject({
+      status: "fail",
+      detail: expect.stringContaining(`s3://${ANALYTICS}/${manifestKey(HOUR)} does not exist`),
+    });
+    expect(recordedCalls()).toEqual([
+      ...ingestCalls(),
+      ...transformCalls().slice(0, 2),
+      ...allViewCalls(),
+      ...topicCalls(),
+      ...quicksightCalls(),
+    ]);
   });
 
   describe.each([
@@ -223,22 +267,45 @@ describe("failures, each as one clear line", () => {
 
       expect(report.exitCode).toBe(1);
       for (const view of VIEWS) {
-        expect(result(report, `view ${view}`)).toMatchObject({ status: "fail", detail: `athena:StartQueryExecution failed: AccessDeniedException: ${message}`, fix });
+        expect(result(report, `view ${view}`)).toMatchObject({
+          status: "fail",
+          detail: `athena:StartQueryExecution failed: AccessDeniedException: ${message}`,
+          fix,
+        });
       }
-      expect(report.lines).toContain(`FAIL view v_top_100 (0.0 s): athena:StartQueryExecution failed: AccessDeniedException: ${message}; fix: ${fix}`);
+      expect(report.lines).toContain(
+        `FAIL view v_top_100 (0.0 s): athena:StartQueryExecution failed: AccessDeniedException: ${message}; fix: ${fix}`,
+      );
       expect(result(report, "ingest").status).toBe("pass");
       expect(result(report, "alarm topic").status).toBe("pass");
-      expect(recordedCalls()).toEqual([...ingestCalls(), ...transformCalls(), ...VIEWS.map((v) => viewCalls(v)[0]), ...topicCalls(), ...quicksightCalls()]);
+      expect(recordedCalls()).toEqual([
+        ...ingestCalls(),
+        ...transformCalls(),
+        ...VIEWS.map((v) => viewCalls(v)[0]),
+        ...topicCalls(),
+        ...quicksightCalls(),
+      ]);
     });
   });
 
   describe.each([
-    ["a column the query cannot resolve", "line 4:3: Column 'p.price_change_pct_7d' cannot be resolved", "Athena says: line 4:3: Column 'p.price_change_pct_7d' cannot be resolved"],
-    ["a view older than its columns", "VIEW_IS_STALE: line 1:15: View 'awsdatacatalog.crypto_data_dev.v_trending' is stale or in invalid state", "the catalog does not match this version's views (VIEW_IS_STALE: line 1:15: View 'awsdatacatalog.crypto_data_dev.v_trending' is stale or in invalid state): run `pulumi up`"],
+    [
+      "a column the query cannot resolve",
+      "line 4:3: Column 'p.price_change_pct_7d' cannot be resolved",
+      "Athena says: line 4:3: Column 'p.price_change_pct_7d' cannot be resolved",
+    ],
+    [
+      "a view older than its columns",
+      "VIEW_IS_STALE: line 1:15: View 'awsdatacatalog.crypto_data_dev.v_trending' is stale or in invalid state",
+      "the catalog does not match this version's views (VIEW_IS_STALE: line 1:15: View 'awsdatacatalog.crypto_data_dev.v_trending' is stale or in invalid state): run `pulumi up`",
+    ],
   ])("a FAILED view query: %s", (_case, reason, fix) => {
     it("fails that view with Athena's StateChangeReason; the other views pass", async () => {
       athena.on(GetQueryExecutionCommand, { QueryExecutionId: "q-v_trending" }).resolves(
-        selectExecution("q-v_trending", "FAILED", { StateChangeReason: reason, AthenaError: { ErrorCategory: 2, ErrorType: 1006, ErrorMessage: reason } }) as never,
+        selectExecution("q-v_trending", "FAILED", {
+          StateChangeReason: reason,
+          AthenaError: { ErrorCategory: 2, ErrorType: 1006, ErrorMessage: reason },
+        }) as never,
       );
 
       const report = await verify();
@@ -256,11 +323,19 @@ describe("failures, each as one clear line", () => {
   });
 
   it("a view that returns no rows fails, pointing at the partition layout", async () => {
-    athena.on(StartQueryExecutionCommand).callsFake((input: StartQueryExecutionInput) => ({ QueryExecutionId: queryIdOf(input.QueryString ?? "") }));
+    athena
+      .on(StartQueryExecutionCommand)
+      .callsFake((input: StartQueryExecutionInput) => ({ QueryExecutionId: queryIdOf(input.QueryString ?? "") }));
     const { GetQueryResultsCommand } = await import("@aws-sdk/client-athena");
-    athena.on(GetQueryResultsCommand, { QueryExecutionId: "q-v_btc_24h" }).resolves({ ResultSet: { ResultSetMetadata: { ColumnInfo: [{ Name: "timestamp" }] }, Rows: [{ Data: [{ VarCharValue: "timestamp" }] }] } } as never);
+    athena.on(GetQueryResultsCommand, { QueryExecutionId: "q-v_btc_24h" }).resolves({
+      ResultSet: { ResultSetMetadata: { ColumnInfo: [{ Name: "timestamp" }] }, Rows: [{ Data: [{ VarCharValue: "timestamp" }] }] },
+    } as never);
     const report = await verify();
-    expect(result(report, "view v_btc_24h")).toMatchObject({ status: "fail", detail: "v_btc_24h returned no rows (query q-v_btc_24h)", fix: expect.stringContaining("unpadded") });
+    expect(result(report, "view v_btc_24h")).toMatchObject({
+      status: "fail",
+      detail: "v_btc_24h returned no rows (query q-v_btc_24h)",
+      fix: expect.stringContaining("unpadded"),
+    });
   });
 
   it("the topic is missing: says so, and to deploy", async () => {
@@ -280,14 +355,21 @@ describe("failures, each as one clear line", () => {
   it("a subscription still pending confirmation fails the topic check", async () => {
     sns.on(GetTopicAttributesCommand).resolves({ Attributes: { SubscriptionsConfirmed: "0", SubscriptionsPending: "1" } });
     const report = await verify();
-    expect(result(report, "alarm topic")).toMatchObject({ status: "fail", detail: `${TOPIC_ARN}: 1 subscription(s) pending confirmation, 0 confirmed`, fix: expect.stringContaining("confirmation link") });
+    expect(result(report, "alarm topic")).toMatchObject({
+      status: "fail",
+      detail: `${TOPIC_ARN}: 1 subscription(s) pending confirmation, 0 confirmed`,
+      fix: expect.stringContaining("confirmation link"),
+    });
   });
 
   it("a SPICE ingestion FAILED: the data set, QuickSight's error type and message", async () => {
     quicksight.on(ListIngestionsCommand, { DataSetId: dataSetId("v_total_market_cap") }).resolves({
       Ingestions: [
         ingestion("older-ok", "COMPLETED", SLOT - 3600),
-        ingestion("newest", "FAILED", SLOT - 60, { Type: "SQL_TABLE_NOT_FOUND", Message: "Table v_total_market_cap not found in crypto_data_dev" }),
+        ingestion("newest", "FAILED", SLOT - 60, {
+          Type: "SQL_TABLE_NOT_FOUND",
+          Message: "Table v_total_market_cap not found in crypto_data_dev",
+        }),
       ],
     } as never);
 
@@ -295,7 +377,8 @@ describe("failures, each as one clear line", () => {
 
     expect(result(report, "spice v_total_market_cap")).toMatchObject({
       status: "fail",
-      detail: "ingestion newest of 2026-12-02T15:44:00.000Z FAILED: SQL_TABLE_NOT_FOUND: Table v_total_market_cap not found in crypto_data_dev",
+      detail:
+        "ingestion newest of 2026-12-02T15:44:00.000Z FAILED: SQL_TABLE_NOT_FOUND: Table v_total_market_cap not found in crypto_data_dev",
       fix: "fix the cause shown, then refresh the data set (QuickSight console: Datasets, Refresh now) or wait for the hourly refresh",
     });
     expect(result(report, "spice v_top_100").status).toBe("pass");
@@ -305,9 +388,14 @@ describe("failures, each as one clear line", () => {
 
   it("a failed data source: its status and QuickSight's error", async () => {
     const { DescribeDataSourceCommand } = await import("@aws-sdk/client-quicksight");
-    quicksight.on(DescribeDataSourceCommand).resolves({ DataSource: { Status: "UPDATE_FAILED", ErrorInfo: { Type: "ACCESS_DENIED", Message: "Unable to assume role" } } });
+    quicksight
+      .on(DescribeDataSourceCommand)
+      .resolves({ DataSource: { Status: "UPDATE_FAILED", ErrorInfo: { Type: "ACCESS_DENIED", Message: "Unable to assume role" } } });
     const report = await verify();
-    expect(result(report, "quicksight data source")).toMatchObject({ status: "fail", detail: `${DATA_SOURCE_ID}: UPDATE_FAILED (ACCESS_DENIED: Unable to assume role)` });
+    expect(result(report, "quicksight data source")).toMatchObject({
+      status: "fail",
+      detail: `${DATA_SOURCE_ID}: UPDATE_FAILED (ACCESS_DENIED: Unable to assume role)`,
+    });
   });
 });
 
@@ -320,7 +408,8 @@ describe("QuickSight", () => {
       name: "quicksight",
       status: "skip",
       seconds: 0,
-      detail: "the stack has no QuickSight dashboard (no quicksightDataSourceArn output; set quicksightPrincipalArns to deploy one): data source and SPICE checks skipped",
+      detail:
+        "the stack has no QuickSight dashboard (no quicksightDataSourceArn output; set quicksightPrincipalArns to deploy one): data source and SPICE checks skipped",
     });
     expect(quicksight.calls()).toHaveLength(0);
     expect(recordedCalls()).toEqual([...ingestCalls(), ...transformCalls(), ...allViewCalls(), ...topicCalls()]);
@@ -328,7 +417,10 @@ describe("QuickSight", () => {
 
   it("direct query data sets: the data source is checked, SPICE is skipped", async () => {
     const report = await verify(targets(stackOutputs({ quicksightImportMode: "DIRECT_QUERY" })));
-    expect(result(report, "spice")).toMatchObject({ status: "skip", detail: "the data sets use DIRECT_QUERY: no SPICE ingestions to check" });
+    expect(result(report, "spice")).toMatchObject({
+      status: "skip",
+      detail: "the data sets use DIRECT_QUERY: no SPICE ingestions to check",
+    });
     expect(recordedCalls()).toEqual([...ingestCalls(), ...transformCalls(), ...allViewCalls(), ...topicCalls(), ...dataSourceCalls()]);
   });
 
@@ -345,7 +437,11 @@ describe("QuickSight", () => {
 
     const report = await verify();
 
-    expect(result(report, `spice ${view}`)).toMatchObject({ status: "pass", detail: "ingestion new of 2026-12-02T15:45:00.000Z COMPLETED, 250 row(s)", seconds: QUICKSIGHT_POLL_MS / 1000 });
+    expect(result(report, `spice ${view}`)).toMatchObject({
+      status: "pass",
+      detail: "ingestion new of 2026-12-02T15:45:00.000Z COMPLETED, 250 row(s)",
+      seconds: QUICKSIGHT_POLL_MS / 1000,
+    });
     expect(recordedCalls().filter((c) => c.command === "ListIngestionsCommand")).toEqual([
       ...ingestionCalls(view, [undefined, "page-2", undefined, "page-2"]),
       ...ingestionCalls("v_total_market_cap"),
@@ -353,7 +449,9 @@ describe("QuickSight", () => {
   });
 
   it("an ingestion that keeps running times out at the QuickSight limit", async () => {
-    quicksight.on(ListIngestionsCommand, { DataSetId: dataSetId("v_top_100") }).resolves({ Ingestions: [ingestion("slow", "RUNNING", SLOT)] } as never);
+    quicksight
+      .on(ListIngestionsCommand, { DataSetId: dataSetId("v_top_100") })
+      .resolves({ Ingestions: [ingestion("slow", "RUNNING", SLOT)] } as never);
     const report = await verify();
     expect(result(report, "spice v_top_100")).toMatchObject({
       status: "fail",
@@ -384,6 +482,9 @@ describe("clients and limits", () => {
     lambda.on(InvokeCommand, { FunctionName: INGEST_FN }).callsFake(() => new Promise(() => undefined));
     const t = targets();
     const report = await runVerify(t, { clock: new IdleClock(NOW), clients: createVerifyClients(t), timeouts: { ingestMs: 5_000 } });
-    expect(result(report, "ingest")).toMatchObject({ seconds: 5, detail: `timed out after 5 s during lambda:InvokeFunction (function ${INGEST_FN})` });
+    expect(result(report, "ingest")).toMatchObject({
+      seconds: 5,
+      detail: `timed out after 5 s during lambda:InvokeFunction (function ${INGEST_FN})`,
+    });
   });
 });

@@ -13,7 +13,15 @@ import { createVerifyClients } from "../verify/checks";
 import { EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, parseStackOutputs, pulumiOutputArgs, readStackOutputs } from "../verify/stackOutputs";
 import { captureStdout, tempDirsRemovedAfterAll } from "./helpers/factories";
 import { IdleClock } from "./helpers/idleClock";
-import { changingCalls, healthyStack, lambda, recordedCalls, stackOutputs, stackOutputsWithoutQuickSight, TRANSFORM_FN } from "./helpers/verifyStack";
+import {
+  changingCalls,
+  healthyStack,
+  lambda,
+  recordedCalls,
+  stackOutputs,
+  stackOutputsWithoutQuickSight,
+  TRANSFORM_FN,
+} from "./helpers/verifyStack";
 
 const tempDir = tempDirsRemovedAfterAll();
 // Real time here (main builds its own clock): one view and no QuickSight keep the run to one Athena poll.
@@ -37,7 +45,9 @@ afterEach(() => {
   jest.restoreAllMocks();
   process.exitCode = undefined;
   process.env.PATH = originalPath;
-  expect(changingCalls(recordedCalls()).every((c) => c.command === "InvokeCommand" || c.command === "StartQueryExecutionCommand")).toBe(true);
+  expect(changingCalls(recordedCalls()).every((c) => c.command === "InvokeCommand" || c.command === "StartQueryExecutionCommand")).toBe(
+    true,
+  );
 });
 
 /** Runs `crypto-analytics verify ...args` in-process; returns the exit code it set. */
@@ -76,16 +86,29 @@ describe("verify --outputs FILE", () => {
   it("prints one line per check and a summary, and exits 0 when all pass", async () => {
     expect(await cli("--outputs", outputsFile(ONE_VIEW))).toBe(EXIT_OK);
     const lines = stdout.join("").trimEnd().split("\n");
-    expect(lines.map((l) => l.split(" (")[0])).toEqual(["PASS ingest", "PASS transform", "PASS view v_top_100", "PASS alarm topic", "SKIP quicksight", "verify: 4 passed, 0 failed, 1 skipped"]);
+    expect(lines.map((l) => l.split(" (")[0])).toEqual([
+      "PASS ingest",
+      "PASS transform",
+      "PASS view v_top_100",
+      "PASS alarm topic",
+      "SKIP quicksight",
+      "verify: 4 passed, 0 failed, 1 skipped",
+    ]);
     expect(lines.every((l) => !l.includes("\n"))).toBe(true);
     expect(stderr.join("")).not.toContain("crypto-analytics:");
   });
 
   it("exits 1 when a check fails, the failing line saying what to fix", async () => {
-    lambda.on(InvokeCommand, { FunctionName: TRANSFORM_FN }).resolves({ StatusCode: 200, FunctionError: "Unhandled", Payload: Buffer.from('{"errorType":"Error","errorMessage":"boom"}') as never });
+    lambda.on(InvokeCommand, { FunctionName: TRANSFORM_FN }).resolves({
+      StatusCode: 200,
+      FunctionError: "Unhandled",
+      Payload: Buffer.from('{"errorType":"Error","errorMessage":"boom"}') as never,
+    });
     expect(await cli("--outputs", outputsFile(ONE_VIEW))).toBe(EXIT_CHECK_FAILED);
     expect(stdout.join("")).toContain(`FAIL transform`);
-    expect(stdout.join("")).toContain(`returned FunctionError Unhandled: Error: boom; fix: see the function's log group /aws/lambda/${TRANSFORM_FN} in CloudWatch Logs`);
+    expect(stdout.join("")).toContain(
+      `returned FunctionError Unhandled: Error: boom; fix: see the function's log group /aws/lambda/${TRANSFORM_FN} in CloudWatch Logs`,
+    );
     expect(stdout.join("")).toContain("verify: 3 passed, 1 failed, 1 skipped");
   });
 });
@@ -94,7 +117,11 @@ describe("usage and configuration errors exit 2 before any AWS call", () => {
   it.each([
     ["neither --stack nor --outputs", [], "pass exactly one of --stack NAME"],
     ["both --stack and --outputs", ["--stack", "dev", "--outputs", "x.json"], "pass exactly one of --stack NAME"],
-    ["a timeout that is not a number", ["--outputs", "x.json", "--ingest-timeout", "soon"], '--ingest-timeout must be a positive number of seconds, got "soon"'],
+    [
+      "a timeout that is not a number",
+      ["--outputs", "x.json", "--ingest-timeout", "soon"],
+      '--ingest-timeout must be a positive number of seconds, got "soon"',
+    ],
     ["a zero timeout", ["--outputs", "x.json", "--view-timeout", "0"], '--view-timeout must be a positive number of seconds, got "0"'],
     ["an outputs file that does not exist", ["--outputs", "/nonexistent/outputs.json"], "cannot read --outputs /nonexistent/outputs.json"],
   ])("%s", async (_case, args, message) => {
@@ -142,24 +169,46 @@ describe("verify --stack NAME runs `pulumi stack output --json`", () => {
 
   it("no pulumi on PATH: says to install it or pass --outputs", async () => {
     process.env.PATH = tempDir("empty-path");
-    await expect(readStackOutputs({ stack: "dev" })).rejects.toMatchObject({ exitCode: EXIT_USAGE, message: expect.stringContaining("the pulumi CLI is not on PATH") });
+    await expect(readStackOutputs({ stack: "dev" })).rejects.toMatchObject({
+      exitCode: EXIT_USAGE,
+      message: expect.stringContaining("the pulumi CLI is not on PATH"),
+    });
   });
 
   it("pulumi printing something that is not JSON", async () => {
     const run = async () => ({ code: 0, stdout: "Current stack outputs (3):", stderr: "" });
-    await expect(readStackOutputs({ stack: "dev" }, run)).rejects.toMatchObject({ exitCode: EXIT_USAGE, message: expect.stringContaining("did not give JSON") });
+    await expect(readStackOutputs({ stack: "dev" }, run)).rejects.toMatchObject({
+      exitCode: EXIT_USAGE,
+      message: expect.stringContaining("did not give JSON"),
+    });
   });
 });
 
 describe("stack outputs that cannot be trusted are refused", () => {
   it.each([
     ["not an object", [], "is not a JSON object of stack outputs"],
-    ["a view name that is not an identifier (it would reach SQL)", { viewNames: ['v_top_100"; DROP TABLE x; --'] }, "viewNames must be a non-empty list of view names"],
+    [
+      "a view name that is not an identifier (it would reach SQL)",
+      { viewNames: ['v_top_100"; DROP TABLE x; --'] },
+      "viewNames must be a non-empty list of view names",
+    ],
     ["a topic that is not an ARN", { alarmTopicArn: "crypto-topic" }, 'alarmTopicArn is not an ARN: "crypto-topic"'],
-    ["a data source ARN of another kind", { quicksightDataSourceArn: "arn:aws:quicksight:eu-west-1:123456789012:dataset/x" }, "quicksightDataSourceArn is not a QuickSight data source ARN"],
-    ["a data set that is not an ARN", { quicksightDataSetArns: { v_top_100: "x" } }, 'quicksightDataSetArns.v_top_100 is not a QuickSight data set ARN: "x"'],
+    [
+      "a data source ARN of another kind",
+      { quicksightDataSourceArn: "arn:aws:quicksight:eu-west-1:123456789012:dataset/x" },
+      "quicksightDataSourceArn is not a QuickSight data source ARN",
+    ],
+    [
+      "a data set that is not an ARN",
+      { quicksightDataSetArns: { v_top_100: "x" } },
+      'quicksightDataSetArns.v_top_100 is not a QuickSight data set ARN: "x"',
+    ],
     ["an unknown import mode", { quicksightImportMode: "CACHED" }, 'quicksightImportMode must be one of SPICE, DIRECT_QUERY, got "CACHED"'],
-    ["a secret (pulumi prints [secret] without --show-secrets)", { ingestFunctionName: "[secret]" }, "ingestFunctionName is a secret in this stack; verify reads plain outputs only"],
+    [
+      "a secret (pulumi prints [secret] without --show-secrets)",
+      { ingestFunctionName: "[secret]" },
+      "ingestFunctionName is a secret in this stack; verify reads plain outputs only",
+    ],
     ["a number where a name belongs", { glueDatabase: 7 }, "glueDatabase must be a non-empty string, got 7"],
   ])("%s", (_case, overrides, message) => {
     const outputs = Array.isArray(overrides) ? overrides : stackOutputs(overrides);
@@ -167,7 +216,11 @@ describe("stack outputs that cannot be trusted are refused", () => {
   });
 
   it("takes the region, account and partition from the alarm topic's ARN", () => {
-    expect(parseStackOutputs(stackOutputs({ alarmTopicArn: "arn:aws-cn:sns:cn-north-1:210987654321:t" }), "outputs")).toMatchObject({ partition: "aws-cn", region: "cn-north-1", account: "210987654321" });
+    expect(parseStackOutputs(stackOutputs({ alarmTopicArn: "arn:aws-cn:sns:cn-north-1:210987654321:t" }), "outputs")).toMatchObject({
+      partition: "aws-cn",
+      region: "cn-north-1",
+      account: "210987654321",
+    });
   });
 });
 
@@ -176,8 +229,16 @@ describe("timeout flags", () => {
     lambda.on(InvokeCommand, { FunctionName: TRANSFORM_FN }).callsFake(() => new Promise(() => undefined));
     const lines: string[] = [];
     const targets = parseStackOutputs(ONE_VIEW, "outputs");
-    const code = await verifyCommand({ outputs: outputsFile(ONE_VIEW), transformTimeout: "7", clients: createVerifyClients(targets), clock: new IdleClock(Date.now()), write: (l) => lines.push(l) });
+    const code = await verifyCommand({
+      outputs: outputsFile(ONE_VIEW),
+      transformTimeout: "7",
+      clients: createVerifyClients(targets),
+      clock: new IdleClock(Date.now()),
+      write: (l) => lines.push(l),
+    });
     expect(code).toBe(EXIT_CHECK_FAILED);
-    expect(lines[1]).toBe(`FAIL transform (7.0 s): timed out after 7 s during lambda:InvokeFunction (function ${TRANSFORM_FN}); fix: raise --transform-timeout if the function needs longer`);
+    expect(lines[1]).toBe(
+      `FAIL transform (7.0 s): timed out after 7 s during lambda:InvokeFunction (function ${TRANSFORM_FN}); fix: raise --transform-timeout if the function needs longer`,
+    );
   });
 });

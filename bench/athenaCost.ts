@@ -55,7 +55,11 @@ export async function windowChunks(engine: DuckDbEngine): Promise<WindowChunks> 
   const { rows } = await engine.execute("SELECT DISTINCT year, month, day, hour FROM v_recent_prices");
   const files: string[] = [];
   for (const r of rows) {
-    const dir = path.join(engine.lake, LAKE_PREFIXES.analytics, ...partitionPath({ year: Number(r.year), month: Number(r.month), day: Number(r.day), hour: Number(r.hour) }).split("/"));
+    const dir = path.join(
+      engine.lake,
+      LAKE_PREFIXES.analytics,
+      ...partitionPath({ year: Number(r.year), month: Number(r.month), day: Number(r.day), hour: Number(r.hour) }).split("/"),
+    );
     for (const name of await fs.readdir(dir)) if (name.endsWith(".parquet")) files.push(path.join(dir, name));
   }
   const sizes: ColumnChunkSizes = new Map();

@@ -50,7 +50,12 @@ async function main(): Promise<void> {
       await refresh();
       refreshMs.push(performance.now() - t);
     }
-    const report: DashboardProcessReport = { startMs, rssAfterStartBytes, refreshMs, rssBytes: Math.max(rssAfterStartBytes, process.memoryUsage().rss) };
+    const report: DashboardProcessReport = {
+      startMs,
+      rssAfterStartBytes,
+      refreshMs,
+      rssBytes: Math.max(rssAfterStartBytes, process.memoryUsage().rss),
+    };
     process.stdout.write(JSON.stringify(report) + "\n");
   } finally {
     await server.close();

@@ -52,7 +52,8 @@ export async function compareFormats(engine: DuckDbEngine, label: string, runs: 
 
   const [fromRaw, fromView] = [(await engine.execute(RAW_TOP_100_SQL)).rows, (await engine.execute(VIEW_TOP_100_SQL)).rows];
   const key = (rows: Record<string, unknown>[]): string => JSON.stringify(rows.map((r) => [r.market_cap_rank, r.id, r.timestamp]));
-  if (fromView.length === 0 || key(fromRaw) !== key(fromView)) throw new Error(`${label}: the NDJSON query and v_top_100 disagree on the newest top 100`);
+  if (fromView.length === 0 || key(fromRaw) !== key(fromView))
+    throw new Error(`${label}: the NDJSON query and v_top_100 disagree on the newest top 100`);
 
   const raw: number[] = [];
   const parquet: number[] = [];

@@ -24,7 +24,8 @@ import { Figure, single, summarize } from "./stats";
 export const MODULE_LOAD_RUNS = 15;
 
 /** Prints the wall time of loading the archive's module, ms, and nothing else. */
-const LOAD_SCRIPT = 'const t = process.hrtime.bigint(); require("./__index.js"); process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e6));';
+const LOAD_SCRIPT =
+  'const t = process.hrtime.bigint(); require("./__index.js"); process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e6));';
 
 /** The functions measured: the component-made logical name and the module holding the handler factory. */
 export const FUNCTION_MODULES = [
@@ -69,7 +70,9 @@ export async function measureArchives(repoRoot: string): Promise<ArchiveBench> {
     const sizes: ArchiveSizes[] = [];
     for (const fn of FUNCTION_MODULES) {
       const files = await zipOf(mocks, fn.logicalName);
-      const environment = (mocks.one("aws:lambda/function:Function", fn.logicalName).inputs.environment as { variables: Record<string, string> }).variables;
+      const environment = (
+        mocks.one("aws:lambda/function:Function", fn.logicalName).inputs.environment as { variables: Record<string, string> }
+      ).variables;
       const bundle = await bundleOf(path.join(repoRoot, fn.module));
       sizes.push({
         function: fn.function,
@@ -106,8 +109,14 @@ export function moduleLoadSamples(files: Map<string, Uint8Array>, environment: R
   try {
     const code = path.join(dir, "code");
     writeArchiveFiles(code, files);
-    const env = { PATH: process.env.PATH ?? "", NODE_PATH: lambdaRuntimeNodePath(path.join(dir, "runtime")), AWS_REGION: "us-east-1", ...environment };
-    const load = (): number => Number(execFileSync(process.execPath, ["-e", LOAD_SCRIPT], { cwd: code, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
+    const env = {
+      PATH: process.env.PATH ?? "",
+      NODE_PATH: lambdaRuntimeNodePath(path.join(dir, "runtime")),
+      AWS_REGION: "us-east-1",
+      ...environment,
+    };
+    const load = (): number =>
+      Number(execFileSync(process.execPath, ["-e", LOAD_SCRIPT], { cwd: code, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
     return Array.from({ length: runs }, load);
   } finally {
     removeTempDir(dir);

@@ -63,18 +63,30 @@ export async function measureIngest(options: IngestBenchOptions): Promise<Ingest
     const own: number[] = [];
     const writes: number[] = [];
     const totals: number[] = [];
-    await timeRuns(options.runs, async (i) => {
-      timing.storeMs = 0;
-      const start = nowMs();
-      const result = await runIngest({ store, source, scheduledTime: (FIRST_SLOT + i * SNAPSHOT_SLOT_SECONDS) * 1000, vsCurrency: "usd", logger, metrics });
-      const total = nowMs() - start;
-      if (result.status !== "written" || result.coins !== 250) throw new Error(`ingest run ${i} wrote ${result.coins} coins (${result.status}); expected 250, written`);
-      if (i < options.warmup) return;
-      totals.push(total);
-      fetch.push(timing.fetchMs);
-      own.push(total - timing.fetchMs);
-      writes.push(timing.storeMs);
-    }, options.warmup);
+    await timeRuns(
+      options.runs,
+      async (i) => {
+        timing.storeMs = 0;
+        const start = nowMs();
+        const result = await runIngest({
+          store,
+          source,
+          scheduledTime: (FIRST_SLOT + i * SNAPSHOT_SLOT_SECONDS) * 1000,
+          vsCurrency: "usd",
+          logger,
+          metrics,
+        });
+        const total = nowMs() - start;
+        if (result.status !== "written" || result.coins !== 250)
+          throw new Error(`ingest run ${i} wrote ${result.coins} coins (${result.status}); expected 250, written`);
+        if (i < options.warmup) return;
+        totals.push(total);
+        fetch.push(timing.fetchMs);
+        own.push(total - timing.fetchMs);
+        writes.push(timing.storeMs);
+      },
+      options.warmup,
+    );
     const snapshots = options.warmup + options.runs;
     const raw = await folderBytes(path.join(lake, LAKE_PREFIXES.raw));
     const processed = await folderBytes(path.join(lake, LAKE_PREFIXES.processed));

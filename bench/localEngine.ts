@@ -28,14 +28,30 @@ export interface MemoryViews {
  * Opens an engine holding the window in memory on `lake`, loads it with a first view statement (timed with
  * the open), then times {@link viewQuery} of each view as {@link queryLatency} does.
  */
-export async function measureMemoryViews(lake: string, views: readonly string[], label: string, runs: number, budgetMs: number): Promise<MemoryViews> {
+export async function measureMemoryViews(
+  lake: string,
+  views: readonly string[],
+  label: string,
+  runs: number,
+  budgetMs: number,
+): Promise<MemoryViews> {
   const started = nowMs();
   const engine = await DuckDbEngine.open(lake, { window: "memory" });
   try {
     await engine.execute(viewQuery("v_recent_prices"));
     const loadMs = nowMs() - started;
     const latencies = [];
-    for (const view of views) latencies.push({ view, latency: await queryLatency(engine, `view ${view}: latency on the long-lived engine (window in memory), ${label}`, viewQuery(view), runs, budgetMs) });
+    for (const view of views)
+      latencies.push({
+        view,
+        latency: await queryLatency(
+          engine,
+          `view ${view}: latency on the long-lived engine (window in memory), ${label}`,
+          viewQuery(view),
+          runs,
+          budgetMs,
+        ),
+      });
     return { latencies, loadMs };
   } finally {
     engine.close();
@@ -53,9 +69,17 @@ export interface DashboardProcessBench {
 
 /** Runs bench/dashboardProcess.ts on `lake` under ts-node (as `npm start` runs local mode) and reads its report. */
 export async function measureDashboardProcess(repoRoot: string, lake: string, label: string, runs: number): Promise<DashboardProcessBench> {
-  const { stdout } = await run(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(repoRoot, "bench", "dashboardProcess.ts"), lake, String(runs)], repoRoot);
+  const { stdout } = await run(
+    process.execPath,
+    ["-r", "ts-node/register/transpile-only", path.join(repoRoot, "bench", "dashboardProcess.ts"), lake, String(runs)],
+    repoRoot,
+  );
   const report = JSON.parse(stdout.trim().split("\n").pop() ?? "") as DashboardProcessReport;
-  const refresh = summarize(`dashboard: full refresh (the spec and every view the page fetches, over HTTP), ${label}`, "ms", report.refreshMs);
+  const refresh = summarize(
+    `dashboard: full refresh (the spec and every view the page fetches, over HTTP), ${label}`,
+    "ms",
+    report.refreshMs,
+  );
   return {
     refreshMs: refresh.median,
     rssBytes: report.rssBytes,
@@ -79,15 +103,29 @@ export async function transpileCli(repoRoot: string, outDir: string): Promise<st
   // Each include is `<folder>/**/*.ts`; components/ is left out, as the CLI never loads it (nor Pulumi).
   const dirs = include.map((pattern) => pattern.split("/")[0]).filter((dir) => dir !== "components");
   for (const dir of dirs) {
-    for (const name of await fs.readdir(path.join(repoRoot, dir))) if (name.endsWith(".ts")) entryPoints.push(path.join(repoRoot, dir, name));
+    for (const name of await fs.readdir(path.join(repoRoot, dir)))
+      if (name.endsWith(".ts")) entryPoints.push(path.join(repoRoot, dir, name));
   }
-  await build({ entryPoints, outdir: outDir, outbase: repoRoot, bundle: false, format: "cjs", platform: "node", target: "node20", logLevel: "silent" });
+  await build({
+    entryPoints,
+    outdir: outDir,
+    outbase: repoRoot,
+    bundle: false,
+    format: "cjs",
+    platform: "node",
+    target: "node20",
+    logLevel: "silent",
+  });
   return path.join(outDir, "cli", "main.js");
 }
 
 /** End-to-end wall time of `crypto-analytics query VIEW --lake LAKE --format json` in a fresh process, `runs` times after one warm-up. */
 export async function measureCliQuery(cliMain: string, lake: string, view: string, label: string, runs: number): Promise<Figure> {
-  const samples = await timeRuns(runs, () => run(process.execPath, [cliMain, "query", view, "--lake", lake, "--format", "json"], path.dirname(cliMain)), 1);
+  const samples = await timeRuns(
+    runs,
+    () => run(process.execPath, [cliMain, "query", view, "--lake", lake, "--format", "json"], path.dirname(cliMain)),
+    1,
+  );
   return summarize(`cli: query ${view} end to end (a fresh process, window read from the files), ${label}`, "ms", samples);
 }
 
@@ -100,6 +138,10 @@ function run(command: string, args: string[], cwd: string): Promise<{ stdout: st
     child.stdout.on("data", (b: Buffer) => out.push(b));
     child.stderr.on("data", (b: Buffer) => err.push(b));
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve({ stdout: Buffer.concat(out).toString("utf8") }) : reject(new Error(`${path.basename(args[0] ?? command)} exited ${code}: ${Buffer.concat(err).toString("utf8").slice(0, 2000)}`))));
+    child.on("close", (code) =>
+      code === 0
+        ? resolve({ stdout: Buffer.concat(out).toString("utf8") })
+        : reject(new Error(`${path.basename(args[0] ?? command)} exited ${code}: ${Buffer.concat(err).toString("utf8").slice(0, 2000)}`)),
+    );
   });
 }

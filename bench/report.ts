@@ -93,7 +93,14 @@ function fractionDigits(value: number, unit: string): number {
 /** The printed report: machine, every figure and every target marked met / NOT met, as aligned text. */
 export function renderReport(results: BenchResults): string {
   const m = results.machine;
-  const figureRows = results.figures.map((f) => [f.name, f.unit, formatNumber(f.median, f.unit), formatNumber(f.min, f.unit), formatNumber(f.max, f.unit), String(f.runs)]);
+  const figureRows = results.figures.map((f) => [
+    f.name,
+    f.unit,
+    formatNumber(f.median, f.unit),
+    formatNumber(f.min, f.unit),
+    formatNumber(f.max, f.unit),
+    String(f.runs),
+  ]);
   const targetRows = results.targets.map((t) => [t.name, formatNumber(t.measured, t.unit), t.unit, t.met ? "met" : "NOT met"]);
   const met = results.targets.filter((t) => t.met).length;
   return [
@@ -130,13 +137,18 @@ export function renderMarkdown(results: BenchResults): string {
     "",
     "| target | measured | unit | result |",
     "|---|---:|---|---|",
-    ...results.targets.map((t) => `| ${cell(t.name)} | ${formatNumber(t.measured, t.unit)} | ${t.unit} | ${t.met ? "met" : "**NOT met**"} |`),
+    ...results.targets.map(
+      (t) => `| ${cell(t.name)} | ${formatNumber(t.measured, t.unit)} | ${t.unit} | ${t.met ? "met" : "**NOT met**"} |`,
+    ),
     "",
     "## Figures",
     "",
     "| figure | unit | median | min | max | runs |",
     "|---|---|---:|---:|---:|---:|",
-    ...results.figures.map((f) => `| ${cell(f.name)} | ${f.unit} | ${formatNumber(f.median, f.unit)} | ${formatNumber(f.min, f.unit)} | ${formatNumber(f.max, f.unit)} | ${f.runs} |`),
+    ...results.figures.map(
+      (f) =>
+        `| ${cell(f.name)} | ${f.unit} | ${formatNumber(f.median, f.unit)} | ${formatNumber(f.min, f.unit)} | ${formatNumber(f.max, f.unit)} | ${f.runs} |`,
+    ),
     "",
     "## How the figures are obtained",
     "",
@@ -148,6 +160,10 @@ export function renderMarkdown(results: BenchResults): string {
 /** Columns padded to their widest cell, right-aligned where `right` says so, with a rule under the header. */
 function alignedTable(header: string[], rows: string[][], right: boolean[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }

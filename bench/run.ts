@@ -148,7 +148,10 @@ function parseArgs(argv: readonly string[]): BenchArgs {
 
 /** A history in words, e.g. `30 days, 250 coins (seed 42): every 5 min for the newest 12 days, every 15 min before`. */
 function historyText(h: HistorySpec): string {
-  const cadence = h.denseDays > 0 ? `every ${h.denseEverySeconds / 60} min for the newest ${h.denseDays} days, every ${h.everySeconds / 60} min before` : `every ${h.everySeconds / 60} min`;
+  const cadence =
+    h.denseDays > 0
+      ? `every ${h.denseEverySeconds / 60} min for the newest ${h.denseDays} days, every ${h.everySeconds / 60} min before`
+      : `every ${h.everySeconds / 60} min`;
   return `${h.days} days, ${h.coins} coins (seed ${h.seed}): ${cadence}`;
 }
 
@@ -206,7 +209,9 @@ async function measureLake(run: LakeRun): Promise<LakeMeasurement> {
   const incremental = await measureIncremental(run.cacheDir, dir, run.heldOut, label, profile.engineStartRuns, run.nowMs);
   transformFigures.push(...incremental.figures);
   const memory = await measureMemoryViews(dir, viewNames(), label, profile.viewRuns, profile.viewBudgetMs);
-  transformFigures.push(single(`views: long-lived engine opened and the window loaded into memory (in the benchmark's process), ${label}`, "ms", memory.loadMs));
+  transformFigures.push(
+    single(`views: long-lived engine opened and the window loaded into memory (in the benchmark's process), ${label}`, "ms", memory.loadMs),
+  );
   const dashboard = await measureDashboardProcess(REPO_ROOT, dir, label, profile.refreshRuns);
   const cliQuery = await measureCliQuery(run.cliMain, dir, CLI_QUERY_VIEW, label, profile.cliRuns);
   const engine = await DuckDbEngine.open(dir);
@@ -215,7 +220,18 @@ async function measureLake(run: LakeRun): Promise<LakeMeasurement> {
     const formats = await compareFormats(engine, label, profile.top100Runs, run.scratch);
     const window = await windowChunks(engine);
     const billed = new Map(views.map((v) => [v.view, billedBytes(modelledScanBytes(v.profile, window))]));
-    return { label, transformFigures, views, memoryViews: memory.latencies, dashboard, cliQuery, formats, incrementalMs: incremental.medianMs, billed, windowPartitions: window.partitions };
+    return {
+      label,
+      transformFigures,
+      views,
+      memoryViews: memory.latencies,
+      dashboard,
+      cliQuery,
+      formats,
+      incrementalMs: incremental.medianMs,
+      billed,
+      windowPartitions: window.partitions,
+    };
   } finally {
     engine.close();
   }
@@ -228,7 +244,8 @@ async function measureLake(run: LakeRun): Promise<LakeMeasurement> {
 function athenaFigures(short: LakeMeasurement, long: LakeMeasurement, dashboard: readonly string[], longSnapshots: number): Figure[] {
   const figures: Figure[] = [];
   const refresh = (m: LakeMeasurement): number => dashboard.reduce((sum, v) => sum + (m.billed.get(v) ?? 0), 0);
-  for (const v of long.views) figures.push(single(`athena: view ${v.view} billed scan per query, ${long.label}`, "bytes", long.billed.get(v.view) ?? 0));
+  for (const v of long.views)
+    figures.push(single(`athena: view ${v.view} billed scan per query, ${long.label}`, "bytes", long.billed.get(v.view) ?? 0));
   const refreshes = [
     { label: short.label, bytes: refresh(short), partitions: short.windowPartitions },
     { label: long.label, bytes: refresh(long), partitions: long.windowPartitions },
@@ -244,9 +261,17 @@ function athenaFigures(short: LakeMeasurement, long: LakeMeasurement, dashboard:
   // NDJSON has no columns to skip and the query no partitions to prune: it reads every object. A year at
   // the production cadence, from the bytes per snapshot the long lake holds.
   const rawYear = billedBytes((long.formats.processedBytes / longSnapshots) * ((365 * DAY_SECONDS) / SNAPSHOT_SLOT_SECONDS));
-  figures.push(single(`athena: top 100 over processed NDJSON.gz (every object), billed scan, ${long.label}`, "bytes", billedBytes(long.formats.processedBytes)));
+  figures.push(
+    single(
+      `athena: top 100 over processed NDJSON.gz (every object), billed scan, ${long.label}`,
+      "bytes",
+      billedBytes(long.formats.processedBytes),
+    ),
+  );
   figures.push(single("athena: top 100 over processed NDJSON.gz (every object), billed scan, 365 days at 5 min", "bytes", rawYear));
-  figures.push(single("athena: top 100 over processed NDJSON.gz hourly, monthly cost, 365 days at 5 min", "USD/month", monthlyCostUsd(rawYear)));
+  figures.push(
+    single("athena: top 100 over processed NDJSON.gz hourly, monthly cost, 365 days at 5 min", "USD/month", monthlyCostUsd(rawYear)),
+  );
   return figures;
 }
 
@@ -274,8 +299,21 @@ async function main(): Promise<void> {
         progress(`  ingested ${done}/${total}`);
       }
     });
-    figures.push(single(`lake: snapshots ingested to bring the ${spec.days}-day cache up to date (of ${cached.slots.length})`, "snapshots", cached.ingested));
-    if (cached.ingested > 0) figures.push(single(`lake: simulate + runIngest per snapshot while building the ${spec.days}-day cache`, "ms", cached.ingestMs / cached.ingested));
+    figures.push(
+      single(
+        `lake: snapshots ingested to bring the ${spec.days}-day cache up to date (of ${cached.slots.length})`,
+        "snapshots",
+        cached.ingested,
+      ),
+    );
+    if (cached.ingested > 0)
+      figures.push(
+        single(
+          `lake: simulate + runIngest per snapshot while building the ${spec.days}-day cache`,
+          "ms",
+          cached.ingestMs / cached.ingested,
+        ),
+      );
     caches.push(cached);
   }
   const [cache, yearCache] = caches;
@@ -301,8 +339,22 @@ async function main(): Promise<void> {
     const dir = path.join(args.lakes, `work-${lake.days}d`);
     const first = last - lake.days * DAY_SECONDS;
     const linked = await linkProcessed(lake.cacheDir, dir, (t) => t > first && !heldOut.includes(t));
-    progress(`${lake.label}: ${linked} snapshots linked; full materialisation x${lake.runs}, ${heldOut.length} incremental runs, views, dashboard, CLI query, top 100, Parquet metadata`);
-    measured.push(await measureLake({ dir, cacheDir: lake.cacheDir, label: lake.label, materialiseRuns: lake.runs, heldOut, profile, nowMs, scratch, cliMain }));
+    progress(
+      `${lake.label}: ${linked} snapshots linked; full materialisation x${lake.runs}, ${heldOut.length} incremental runs, views, dashboard, CLI query, top 100, Parquet metadata`,
+    );
+    measured.push(
+      await measureLake({
+        dir,
+        cacheDir: lake.cacheDir,
+        label: lake.label,
+        materialiseRuns: lake.runs,
+        heldOut,
+        profile,
+        nowMs,
+        scratch,
+        cliMain,
+      }),
+    );
   }
   const [short, long, year] = measured;
 
@@ -327,8 +379,20 @@ async function main(): Promise<void> {
 
   const targets: Target[] = [
     target("ingest: own work per 250-coin snapshot (median)", "<=", TARGETS.ingestOwnWorkMs, ingest.ownWorkMedianMs, "ms"),
-    ...archives.sizes.map((s) => target(`archive ${s.function}: zipped, within 2x the minified esbuild floor`, "<=", ZIP_BUDGET_BYTES, s.zipped, "bytes")),
-    ...[long, year].flatMap((m) => m.memoryViews.map((v) => target(`view ${v.view}: median latency on the long-lived engine over ${m.label}`, "<=", TARGETS.viewLatencyMs, v.latency.median, "ms"))),
+    ...archives.sizes.map((s) =>
+      target(`archive ${s.function}: zipped, within 2x the minified esbuild floor`, "<=", ZIP_BUDGET_BYTES, s.zipped, "bytes"),
+    ),
+    ...[long, year].flatMap((m) =>
+      m.memoryViews.map((v) =>
+        target(
+          `view ${v.view}: median latency on the long-lived engine over ${m.label}`,
+          "<=",
+          TARGETS.viewLatencyMs,
+          v.latency.median,
+          "ms",
+        ),
+      ),
+    ),
     ...[long, year].flatMap((m) =>
       m.views.map((v) => {
         const before = short.views.find((s) => s.view === v.view)?.profile.filesRead ?? Number.NaN;

@@ -20,7 +20,8 @@ const silentLogger = createLogger("bench-transform", { sink: () => undefined });
 
 /** Deletes everything the transform wrote, so the next run materialises the whole lake again. */
 export async function clearMaterialisation(lake: string): Promise<void> {
-  for (const area of [LAKE_PREFIXES.analytics, LAKE_PREFIXES.manifests, STAGING_DIR]) await fs.rm(path.join(lake, ...area.split("/")), { recursive: true, force: true });
+  for (const area of [LAKE_PREFIXES.analytics, LAKE_PREFIXES.manifests, STAGING_DIR])
+    await fs.rm(path.join(lake, ...area.split("/")), { recursive: true, force: true });
 }
 
 /**
@@ -42,7 +43,11 @@ export async function measureFullMaterialisation(lake: string, label: string, ru
   }
   return [
     summarize(`transform: full materialisation, ${label} (${hours[0]} hours, ${rows[0]} rows)`, "ms", samples),
-    summarize(`transform: full materialisation rate, ${label}`, "rows/s", samples.map((ms, i) => rows[i] / (ms / 1000))),
+    summarize(
+      `transform: full materialisation rate, ${label}`,
+      "rows/s",
+      samples.map((ms, i) => rows[i] / (ms / 1000)),
+    ),
   ];
 }
 
@@ -61,7 +66,14 @@ export interface IncrementalBench {
  * open engine, as local mode's scheduled transforms do; opening DuckDB over the lake is timed apart,
  * `openRuns` times.
  */
-export async function measureIncremental(cacheDir: string, lake: string, heldOut: readonly number[], label: string, openRuns: number, nowMs: number): Promise<IncrementalBench> {
+export async function measureIncremental(
+  cacheDir: string,
+  lake: string,
+  heldOut: readonly number[],
+  label: string,
+  openRuns: number,
+  nowMs: number,
+): Promise<IncrementalBench> {
   if (heldOut.length === 0) throw new Error("the incremental run needs at least one held-out snapshot");
   // Local mode keeps one engine open across its scheduled runs, so the engine's start is timed apart.
   const engine = await DuckDbEngine.open(lake);
@@ -71,7 +83,9 @@ export async function measureIncremental(cacheDir: string, lake: string, heldOut
       await linkKey(cacheDir, lake, processedKey(heldOut[i]));
       const summary = await transformCommand({ lake, engine, logger: silentLogger, nowMs: () => nowMs });
       if (summary.hours.length !== 1 || summary.rowsMaterialised === 0) {
-        throw new Error(`incremental run ${i} materialised ${summary.hours.length} hours and ${summary.rowsMaterialised} rows; expected one hour with the new snapshot's rows`);
+        throw new Error(
+          `incremental run ${i} materialised ${summary.hours.length} hours and ${summary.rowsMaterialised} rows; expected one hour with the new snapshot's rows`,
+        );
       }
     });
   } finally {

@@ -124,11 +124,24 @@ function materialiseSql(query: string): string {
  * Latency ({@link queryLatency} of {@link viewQuery}) and a profile of the whole view's result, for each view
  * over the engine's lake.
  */
-export async function measureViews(engine: DuckDbEngine, views: readonly string[], label: string, runs: number, budgetMs: number, scratchDir: string): Promise<ViewMeasurement[]> {
+export async function measureViews(
+  engine: DuckDbEngine,
+  views: readonly string[],
+  label: string,
+  runs: number,
+  budgetMs: number,
+  scratchDir: string,
+): Promise<ViewMeasurement[]> {
   const out: ViewMeasurement[] = [];
   for (const view of views) {
     // The names come from sql/views file names, so they are plain identifiers.
-    const latency = await queryLatency(engine, `view ${view}: latency reading the window's files (one-shot engine), ${label}`, viewQuery(view), runs, budgetMs);
+    const latency = await queryLatency(
+      engine,
+      `view ${view}: latency reading the window's files (one-shot engine), ${label}`,
+      viewQuery(view),
+      runs,
+      budgetMs,
+    );
     const profile = await profileQuery(engine, materialiseSql(`SELECT * FROM ${view}`), engine.lake, scratchDir);
     await engine.execute(`DROP TABLE ${RESULT_TABLE}`);
     out.push({ view, latency, profile });

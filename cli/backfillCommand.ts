@@ -59,14 +59,27 @@ export async function backfillCommand(opts: BackfillCommandOptions): Promise<Bac
   const secrets = live.apiKey === undefined ? [] : [live.apiKey];
   const sink = opts.logSink ?? ((line: string) => process.stderr.write(line + "\n"));
   const logger = createLogger("backfill", { secrets, sink });
-  const store: ObjectStore = opts.bucket !== undefined ? new S3ObjectStore(opts.s3Client ?? new S3Client({}), opts.bucket) : new LocalObjectStore(opts.lake as string);
+  const store: ObjectStore =
+    opts.bucket !== undefined
+      ? new S3ObjectStore(opts.s3Client ?? new S3Client({}), opts.bucket)
+      : new LocalObjectStore(opts.lake as string);
   // A wait of a minute between retries is said, not silent.
   const client = live.createClient((notice) => sink(redact(describeRetry(notice), secrets)), count);
   const nowMs = (opts.now ?? Date.now)();
   const coins = await topCoins(store, client, count, nowMs, DEFAULT_VS_CURRENCY);
   const progress = createProgress({ label: "coins", stream: opts.progressStream });
   try {
-    const result = await runBackfill({ store, client, coins, days, nowMs, vsCurrency: DEFAULT_VS_CURRENCY, pacingMs: opts.pacingMs, logger, onProgress: (done, total, detail) => progress.update(done, total, detail) });
+    const result = await runBackfill({
+      store,
+      client,
+      coins,
+      days,
+      nowMs,
+      vsCurrency: DEFAULT_VS_CURRENCY,
+      pacingMs: opts.pacingMs,
+      logger,
+      onProgress: (done, total, detail) => progress.update(done, total, detail),
+    });
     progress.finish();
     return { ...result, coins: coins.length, target: opts.bucket !== undefined ? `s3://${opts.bucket}` : (opts.lake as string) };
   } finally {

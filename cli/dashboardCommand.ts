@@ -85,7 +85,11 @@ export function renderStaticDashboard(spec: DashboardSpec, views: Record<string,
   for (const asset of assets.filter((a) => a.urlPath !== "/")) {
     const ref = asset.urlPath.slice(1);
     const tag = asset.urlPath.endsWith(".css") ? `<link rel="stylesheet" href="${ref}">` : `<script src="${ref}"></script>`;
-    const inline = asset.urlPath.endsWith(".css") ? `<style>\n${read(asset.urlPath)}\n</style>` : asset.urlPath === "/app.js" ? `${data}\n${script(asset.urlPath)}` : script(asset.urlPath);
+    const inline = asset.urlPath.endsWith(".css")
+      ? `<style>\n${read(asset.urlPath)}\n</style>`
+      : asset.urlPath === "/app.js"
+        ? `${data}\n${script(asset.urlPath)}`
+        : script(asset.urlPath);
     const parts = html.split(tag);
     if (parts.length !== 2) throw new Error(`the page must reference ${ref} exactly once as ${tag}`);
     // Joined, not String.replace: Chart.js's code holds "$&"-like sequences that replace() would expand.
@@ -96,5 +100,8 @@ export function renderStaticDashboard(spec: DashboardSpec, views: Record<string,
 
 /** JSON safe inside a <script> element: no `<` (so no `</script>` or `<!--`), no U+2028/2029. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(value)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }

@@ -6,7 +6,16 @@
  * only current prices, the command trusts its user to know that the snapshot holds the prices of now,
  * labelled with the slot of `--at` (for example to fill a slot by hand right after an outage).
  */
-import { COINGECKO_PLANS, CoinGeckoClient, CoinGeckoPlan, createCoinGeckoClient, DEFAULT_BASE_URLS, DEFAULT_VS_CURRENCY, resolvePlan, RetryNotice } from "../functions/coingeckoClient";
+import {
+  COINGECKO_PLANS,
+  CoinGeckoClient,
+  CoinGeckoPlan,
+  createCoinGeckoClient,
+  DEFAULT_BASE_URLS,
+  DEFAULT_VS_CURRENCY,
+  resolvePlan,
+  RetryNotice,
+} from "../functions/coingeckoClient";
 import { IngestResult, parseIsoTime, runIngest, SnapshotSource } from "../functions/ingest";
 import { LocalObjectStore } from "../functions/localObjectStore";
 import { createLogger, createMetrics, LineSink, redact } from "../functions/telemetry";

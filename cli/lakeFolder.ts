@@ -46,7 +46,9 @@ export function requireLake(lake: string): void {
   const entries = entriesOf(lake);
   if (entries === undefined) throw new Error(`${lake} is not a lake: no such folder (create one with ingest, simulate or local)`);
   if (!entries.some((e) => lakeMarkers().includes(e))) {
-    throw new Error(`${lake} is not a lake: ${WHAT_A_LAKE_HOLDS} and it holds ${entries.length === 0 ? "nothing" : "none of them"} (create one with ingest, simulate or local)`);
+    throw new Error(
+      `${lake} is not a lake: ${WHAT_A_LAKE_HOLDS} and it holds ${entries.length === 0 ? "nothing" : "none of them"} (create one with ingest, simulate or local)`,
+    );
   }
 }
 

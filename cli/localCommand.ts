@@ -19,12 +19,28 @@ import { ObjectStore } from "../functions/objectStore";
 import { createLogger, LineSink, redact } from "../functions/telemetry";
 import { DASHBOARD_SPEC } from "../dashboard/spec";
 import { DashboardServer, DEFAULT_DASHBOARD_PORT, startDashboardServer } from "../local/dashboardServer";
-import { acquireLakeLock, BACKFILL_DAYS, BACKFILL_EVERY_SECONDS, createLocalJobs, lakeIsEmpty, removeAbandonedWrites, RepairResult, repairInterruptedSnapshots } from "../local/localPipeline";
+import {
+  acquireLakeLock,
+  BACKFILL_DAYS,
+  BACKFILL_EVERY_SECONDS,
+  createLocalJobs,
+  lakeIsEmpty,
+  removeAbandonedWrites,
+  RepairResult,
+  repairInterruptedSnapshots,
+} from "../local/localPipeline";
 import { Clock, runScheduler, SchedulerEvent, SchedulerStats, SYSTEM_CLOCK } from "../local/scheduler";
-import { CORE_COINS, DEFAULT_SIMULATED_COINS, DEFAULT_SIMULATOR_SEED, ingestSimulatedHistory, MarketSimulator, SIMULATOR_VS_CURRENCY } from "../local/simulator";
+import {
+  CORE_COINS,
+  DEFAULT_SIMULATED_COINS,
+  DEFAULT_SIMULATOR_SEED,
+  ingestSimulatedHistory,
+  MarketSimulator,
+  SIMULATOR_VS_CURRENCY,
+} from "../local/simulator";
 import { dashboardCommand } from "./dashboardCommand";
 import { requireLakeOrNew } from "./lakeFolder";
-import { API_KEY_ENV, describeRetry, LiveSource, liveSourceFromFlags } from "./ingestCommand";
+import { describeRetry, LiveSource, liveSourceFromFlags } from "./ingestCommand";
 import { createProgress, ProgressStream } from "./progress";
 
 /** Where `local` takes snapshots from: CoinGecko, or the offline simulator. */
@@ -118,7 +134,8 @@ export interface LocalRunResult {
 export async function localCommand(options: LocalCommandOptions): Promise<LocalRunResult> {
   const env = options.env ?? process.env;
   const source = (options.source ?? DEFAULT_LOCAL_SOURCE) as LocalSource;
-  if (!LOCAL_SOURCES.includes(source)) throw new Error(`--source must be one of ${LOCAL_SOURCES.join(", ")}; got ${JSON.stringify(options.source)}`);
+  if (!LOCAL_SOURCES.includes(source))
+    throw new Error(`--source must be one of ${LOCAL_SOURCES.join(", ")}; got ${JSON.stringify(options.source)}`);
   const liveOnly = { "--api-url": options.apiUrl, "--api-key": options.apiKey, "--plan": options.plan };
   const simulateOnly = { "--coins": options.coins, "--seed": options.seed };
   for (const [flag, value] of Object.entries(source === "live" ? simulateOnly : liveOnly)) {
@@ -130,8 +147,13 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
   const lake = path.resolve(options.lake);
   const live: LiveSource | undefined = source === "live" ? liveSourceFromFlags(options, env) : undefined;
   const secrets = live?.apiKey === undefined ? [] : [live.apiKey];
-  const say = (line: string): void => (options.status ?? ((l: string) => process.stdout.write(l + "\n")))(`${new Date(clock.now()).toISOString().slice(11, 19)} ${redact(line, secrets)}`);
-  const logSink = options.logSink ?? ((line: string) => (options.verbose === true || !line.startsWith('{"level":"info"') ? process.stderr.write(line + "\n") : undefined));
+  const say = (line: string): void =>
+    (options.status ?? ((l: string) => process.stdout.write(l + "\n")))(
+      `${new Date(clock.now()).toISOString().slice(11, 19)} ${redact(line, secrets)}`,
+    );
+  const logSink =
+    options.logSink ??
+    ((line: string) => (options.verbose === true || !line.startsWith('{"level":"info"') ? process.stderr.write(line + "\n") : undefined));
   const logger = createLogger("local", { secrets, sink: logSink });
   const metrics = { emit: () => undefined };
 
@@ -139,7 +161,10 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
   let snapshotSource = options.snapshotSource;
   let describeSource: string;
   if (live === undefined) {
-    simulator = new MarketSimulator({ coins: integerOption("--coins", options.coins ?? DEFAULT_SIMULATED_COINS, 4, 100_000), seed: integerOption("--seed", options.seed ?? DEFAULT_SIMULATOR_SEED, 0, 2 ** 32 - 1) });
+    simulator = new MarketSimulator({
+      coins: integerOption("--coins", options.coins ?? DEFAULT_SIMULATED_COINS, 4, 100_000),
+      seed: integerOption("--seed", options.seed ?? DEFAULT_SIMULATOR_SEED, 0, 2 ** 32 - 1),
+    });
     snapshotSource ??= simulator.source();
     describeSource = "simulated market (offline)";
   } else {
@@ -156,9 +181,16 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
   try {
     say(`lake ${lake}; snapshots from ${describeSource}`);
     const removedLeftovers = await removeAbandonedWrites(lake);
-    if (removedLeftovers.length > 0) say(`removed ${removedLeftovers.length} temporary file(s) and staging folder(s) that killed processes left`);
+    if (removedLeftovers.length > 0)
+      say(`removed ${removedLeftovers.length} temporary file(s) and staging folder(s) that killed processes left`);
     if (options.once !== true) {
-      server = await startDashboardServer({ lake, port, now: () => clock.now(), onError: (view, err) => logger.error("dashboard view failed", { view, errorMessage: err instanceof Error ? err.message : String(err) }) });
+      server = await startDashboardServer({
+        lake,
+        port,
+        now: () => clock.now(),
+        onError: (view, err) =>
+          logger.error("dashboard view failed", { view, errorMessage: err instanceof Error ? err.message : String(err) }),
+      });
       say(`dashboard ${server.url} (refreshes every ${DASHBOARD_SPEC.refreshSeconds} s; Ctrl+C stops)`);
       options.onServerReady?.(server.url);
     }
@@ -168,10 +200,21 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
     // Only when CoinGecko is the source: an injected snapshot source (tests, fault injection) is not.
     if (live !== undefined && options.snapshotSource === undefined && backfillDays > 0 && !signal.aborted && (await lakeIsEmpty(lake))) {
       const coins = CORE_COINS.map(({ id, symbol, name }) => ({ id, symbol, name }));
-      say(`empty lake: backfilling ${backfillDays} days of CoinGecko history of ${coins.map((c) => c.id).join(", ")} (one request each), so the 7-day charts are real at once (--no-backfill skips it)`);
+      say(
+        `empty lake: backfilling ${backfillDays} days of CoinGecko history of ${coins.map((c) => c.id).join(", ")} (one request each), so the 7-day charts are real at once (--no-backfill skips it)`,
+      );
       const progress = createProgress({ label: "coins", stream: options.progressStream });
       try {
-        const r = await runBackfill({ store, client: live.createClient((notice) => say(describeRetry(notice))), coins, days: backfillDays, nowMs: clock.now(), vsCurrency, logger, onProgress: (done, total, detail) => progress.update(done, total, detail) });
+        const r = await runBackfill({
+          store,
+          client: live.createClient((notice) => say(describeRetry(notice))),
+          coins,
+          days: backfillDays,
+          nowMs: clock.now(),
+          vsCurrency,
+          logger,
+          onProgress: (done, total, detail) => progress.update(done, total, detail),
+        });
         progress.finish(`${r.slotsWritten} snapshots`);
         backfilled = r.slotsWritten;
       } catch (err) {
@@ -200,7 +243,8 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
 
     const repair = await repairInterruptedSnapshots(deps, "lake");
     if (repair.repaired.length > 0) say(`finished ${repair.repaired.length} snapshot(s) a stopped run had left half-written`);
-    if (repair.unrecoverable.length > 0) say(`${repair.unrecoverable.length} half-written snapshot(s) cannot be finished (see the log); they stay in raw/ only`);
+    if (repair.unrecoverable.length > 0)
+      say(`${repair.unrecoverable.length} half-written snapshot(s) cannot be finished (see the log); they stay in raw/ only`);
 
     const failures: string[] = [];
     let announcedWait = false;
@@ -211,14 +255,20 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
         failures.push(`${event.job} ${event.detail} failed: ${reason}`);
         say(`${event.job} ${event.detail} FAILED (${seconds(event.durationMs)}): ${reason}`);
       }
-      if (event.type === "slots-missed") say(`${event.count} ingest slot(s) from ${new Date(event.firstSlot * 1000).toISOString()} passed while a job ran; they stay empty`);
+      if (event.type === "slots-missed")
+        say(`${event.count} ingest slot(s) from ${new Date(event.firstSlot * 1000).toISOString()} passed while a job ran; they stay empty`);
       if (event.type === "waiting" && !announcedWait) {
         announcedWait = true;
-        say(`running: next ingest ${new Date(event.nextIngest * 1000).toISOString()}, next transform ${new Date(event.nextTransform * 1000).toISOString()}`);
+        say(
+          `running: next ingest ${new Date(event.nextIngest * 1000).toISOString()}, next transform ${new Date(event.nextTransform * 1000).toISOString()}`,
+        );
       }
     };
     const jobs = createLocalJobs(deps);
-    const stats = await runScheduler({ jobs, clock, ingestEverySeconds: options.ingestEverySeconds, once: options.once, onEvent }, signal).finally(() => jobs.close());
+    const stats = await runScheduler(
+      { jobs, clock, ingestEverySeconds: options.ingestEverySeconds, once: options.once, onEvent },
+      signal,
+    ).finally(() => jobs.close());
 
     if (options.once === true) {
       const written = await dashboardCommand({ lake, out: options.out ?? path.join(lake, STATIC_DASHBOARD_FILE), now: () => clock.now() });
@@ -226,7 +276,9 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
       if (failures.length > 0) throw new Error(failures.join("; "));
       return { dashboardFile: written.out, stats, backfilled, repair, removedLeftovers };
     }
-    say(`stopped: ${stats.ingests} ingest(s) (${stats.ingestFailures} failed), ${stats.transforms} transform(s) (${stats.transformFailures} failed)`);
+    say(
+      `stopped: ${stats.ingests} ingest(s) (${stats.ingestFailures} failed), ${stats.transforms} transform(s) (${stats.transformFailures} failed)`,
+    );
     return { url: server?.url, stats, backfilled, repair, removedLeftovers };
   } finally {
     await server?.close();
@@ -237,7 +289,8 @@ export async function localCommand(options: LocalCommandOptions): Promise<LocalR
 /** An integer option from CLI text or a number, within bounds; throws a clear Error naming the flag. */
 export function integerOption(flag: string, value: number | string, min: number, max: number): number {
   const n = typeof value === "number" ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
   return n;
 }
 

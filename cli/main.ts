@@ -52,7 +52,11 @@ export function buildProgram(): Command {
     .command("backfill")
     .description("fetch CoinGecko's hourly history of the top coins into the lake (raw/ and processed/, marked source=backfill); resumable")
     .requiredOption("--days <n>", "days of history, 1-90")
-    .option("--coins <n>", "how many of the top coins (of the newest snapshot, else of a fresh /coins/markets page)", String(DEFAULT_BACKFILL_COINS))
+    .option(
+      "--coins <n>",
+      "how many of the top coins (of the newest snapshot, else of a fresh /coins/markets page)",
+      String(DEFAULT_BACKFILL_COINS),
+    )
     .option("--lake <dir>", `lake folder (default ${DEFAULT_LAKE_DIR})`)
     .option("--bucket <name>", "S3 bucket of a deployed lake, instead of --lake")
     .option("--api-url <url>", "CoinGecko base URL (defaults to the plan's host)")
@@ -60,9 +64,12 @@ export function buildProgram(): Command {
     .option("--plan <plan>", "demo, pro or keyless (defaults to demo with a key, else keyless)")
     .action(async (o: { days: string; coins: string; lake?: string; bucket?: string; apiUrl?: string; apiKey?: string; plan?: string }) => {
       const r = await backfillCommand({ ...o, lake: o.bucket === undefined ? (o.lake ?? DEFAULT_LAKE_DIR) : o.lake });
-      const what = r.alreadyCovered ? "every hour already held a snapshot, nothing fetched" : `${r.slotsWritten} snapshot(s), ${r.rows} rows written, ${r.slotsSkipped} slot(s) left to snapshots already there; ${r.requests} request(s), ${r.reused} stored response(s) reused`;
+      const what = r.alreadyCovered
+        ? "every hour already held a snapshot, nothing fetched"
+        : `${r.slotsWritten} snapshot(s), ${r.rows} rows written, ${r.slotsSkipped} slot(s) left to snapshots already there; ${r.requests} request(s), ${r.reused} stored response(s) reused`;
       process.stdout.write(`backfilled ${r.coins} coin(s) into ${r.target} from ${new Date(r.fromSlot * 1000).toISOString()}: ${what}\n`);
-      if (o.bucket === undefined && r.slotsWritten > 0) process.stdout.write("run `crypto-analytics transform --all` to materialise them (`local` does at start)\n");
+      if (o.bucket === undefined && r.slotsWritten > 0)
+        process.stdout.write("run `crypto-analytics transform --all` to materialise them (`local` does at start)\n");
     });
 
   program
@@ -94,7 +101,9 @@ export function buildProgram(): Command {
 
   program
     .command("sql")
-    .description("run one read-only SELECT or WITH query over the lake; tables and views as in the Glue catalog (crypto_data.v_top_100 or v_top_100)")
+    .description(
+      "run one read-only SELECT or WITH query over the lake; tables and views as in the Glue catalog (crypto_data.v_top_100 or v_top_100)",
+    )
     .argument("<query>", "one SELECT or WITH statement")
     .option("--lake <dir>", "lake folder", DEFAULT_LAKE_DIR)
     .addOption(new Option("--format <format>", "output format").choices([...QUERY_FORMATS]).default("table"))
@@ -113,9 +122,18 @@ export function buildProgram(): Command {
     .action(async (o: { lake: string; days: string; coins: string; seed: string; every: string }) => {
       const progress = createProgress({ label: "snapshots" });
       try {
-        const r = await simulateCommand({ lake: o.lake, days: o.days, coins: o.coins, seed: o.seed, everyMinutes: o.every, onProgress: (done, total) => progress.update(done, total) });
+        const r = await simulateCommand({
+          lake: o.lake,
+          days: o.days,
+          coins: o.coins,
+          seed: o.seed,
+          everyMinutes: o.every,
+          onProgress: (done, total) => progress.update(done, total),
+        });
         progress.finish();
-        process.stdout.write(`simulated ${r.snapshots} snapshot(s) from ${new Date(r.from * 1000).toISOString()} to ${new Date(r.to * 1000).toISOString()}\n`);
+        process.stdout.write(
+          `simulated ${r.snapshots} snapshot(s) from ${new Date(r.from * 1000).toISOString()} to ${new Date(r.to * 1000).toISOString()}\n`,
+        );
       } finally {
         progress.finish();
       }
@@ -145,7 +163,10 @@ export function buildProgram(): Command {
     .option("--once", "one ingest, one transform, write the static dashboard, then exit")
     .option("--out <file>", `static dashboard of --once (default: <lake>/${STATIC_DASHBOARD_FILE})`)
     .option("--verbose", "print every JSON log line on stderr, not only warnings and errors")
-    .option("--no-backfill", "start an empty lake without history (live: CoinGecko's 7 days of the trendline coins; simulate: simulated days)")
+    .option(
+      "--no-backfill",
+      "start an empty lake without history (live: CoinGecko's 7 days of the trendline coins; simulate: simulated days)",
+    )
     .action(async (o: Omit<LocalCommandOptions, "signal">) => {
       const controller = new AbortController();
       const stop = (signalName: NodeJS.Signals): void => {

@@ -62,7 +62,12 @@ export function createProgress(options: ProgressOptions): Progress {
     const counts = `${done}/${total} ${options.label}`;
     const percent = `${Math.floor(ratio * 100)}%`;
     const elapsed = now() - started;
-    const eta = done > 0 && done < total ? `ETA ${duration(((total - done) * elapsed) / done)}` : done >= total ? `in ${duration(elapsed)}` : "ETA --";
+    const eta =
+      done > 0 && done < total
+        ? `ETA ${duration(((total - done) * elapsed) / done)}`
+        : done >= total
+          ? `in ${duration(elapsed)}`
+          : "ETA --";
     const suffix = detail === undefined ? "" : ` ${detail}`;
     if (!tty) return `${counts} (${percent}, ${eta})${suffix}`;
     const filled = Math.round(ratio * BAR_WIDTH);

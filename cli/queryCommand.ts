@@ -29,7 +29,8 @@ export interface QueryCommandArgs {
  */
 export async function queryCommand(args: QueryCommandArgs): Promise<string> {
   const format = args.format ?? "table";
-  if (!(QUERY_FORMATS as readonly string[]).includes(format)) throw new Error(`unknown format ${JSON.stringify(format)}; use one of ${QUERY_FORMATS.join(", ")}`);
+  if (!(QUERY_FORMATS as readonly string[]).includes(format))
+    throw new Error(`unknown format ${JSON.stringify(format)}; use one of ${QUERY_FORMATS.join(", ")}`);
   const views = viewNames();
   if (!views.includes(args.view)) throw new Error(`unknown view ${JSON.stringify(args.view)}; valid views: ${views.join(", ")}`);
   requireLake(args.lake);
@@ -51,9 +52,11 @@ export async function queryCommand(args: QueryCommandArgs): Promise<string> {
  * header first). Throws for an unknown format.
  */
 export function formatRows(columns: string[], rows: Record<string, unknown>[], format: QueryFormat): string {
-  if (!(QUERY_FORMATS as readonly string[]).includes(format)) throw new Error(`unknown format ${JSON.stringify(format)}; use one of ${QUERY_FORMATS.join(", ")}`);
+  if (!(QUERY_FORMATS as readonly string[]).includes(format))
+    throw new Error(`unknown format ${JSON.stringify(format)}; use one of ${QUERY_FORMATS.join(", ")}`);
   if (format === "json") return JSON.stringify(rows, null, 2) + "\n";
-  if (format === "csv") return [columns, ...rows.map((r) => columns.map((c) => r[c]))].map((cells) => cells.map(csvCell).join(",")).join("\r\n") + "\r\n";
+  if (format === "csv")
+    return [columns, ...rows.map((r) => columns.map((c) => r[c]))].map((cells) => cells.map(csvCell).join(",")).join("\r\n") + "\r\n";
   return table(columns, rows);
 }
 
@@ -66,8 +69,21 @@ function csvCell(value: unknown): string {
 /** An aligned text table; numbers right-aligned, nulls blank, with a row count at the end. */
 function table(columns: string[], rows: Record<string, unknown>[]): string {
   const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? "" : String(r[c]))));
-  const numeric = columns.map((c) => rows.some((r) => typeof r[c] === "number") && rows.every((r) => r[c] === null || typeof r[c] === "number"));
+  const numeric = columns.map(
+    (c) => rows.some((r) => typeof r[c] === "number") && rows.every((r) => r[c] === null || typeof r[c] === "number"),
+  );
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
-  const line = (values: string[]): string => values.map((v, i) => (numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join("  ").trimEnd();
-  return [line(columns), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line), `(${rows.length} row${rows.length === 1 ? "" : "s"})`].join("\n") + "\n";
+  const line = (values: string[]): string =>
+    values
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
+  return (
+    [
+      line(columns),
+      widths.map((w) => "-".repeat(w)).join("  "),
+      ...cells.map(line),
+      `(${rows.length} row${rows.length === 1 ? "" : "s"})`,
+    ].join("\n") + "\n"
+  );
 }

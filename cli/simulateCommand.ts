@@ -48,10 +48,25 @@ export interface SimulateResult {
 
 /** Validates the options (before writing anything) and writes the history. */
 export async function simulateCommand(options: SimulateCommandOptions): Promise<SimulateResult> {
-  const days = numberOption("--days", options.days, (n) => n > 0 && n <= MAX_SIMULATED_DAYS, `a number of days above 0 and at most ${MAX_SIMULATED_DAYS}`);
-  const coins = numberOption("--coins", options.coins ?? DEFAULT_SIMULATED_COINS, (n) => Number.isInteger(n) && n >= 4, "an integer of at least 4");
+  const days = numberOption(
+    "--days",
+    options.days,
+    (n) => n > 0 && n <= MAX_SIMULATED_DAYS,
+    `a number of days above 0 and at most ${MAX_SIMULATED_DAYS}`,
+  );
+  const coins = numberOption(
+    "--coins",
+    options.coins ?? DEFAULT_SIMULATED_COINS,
+    (n) => Number.isInteger(n) && n >= 4,
+    "an integer of at least 4",
+  );
   const seed = numberOption("--seed", options.seed ?? DEFAULT_SIMULATOR_SEED, (n) => Number.isSafeInteger(n), "an integer");
-  const everyMinutes = numberOption("--every", options.everyMinutes ?? DEFAULT_SIMULATE_EVERY_MINUTES, (n) => Number.isInteger(n) && n > 0 && (n * 60) % SNAPSHOT_SLOT_SECONDS === 0, "a whole number of minutes, a multiple of 5");
+  const everyMinutes = numberOption(
+    "--every",
+    options.everyMinutes ?? DEFAULT_SIMULATE_EVERY_MINUTES,
+    (n) => Number.isInteger(n) && n > 0 && (n * 60) % SNAPSHOT_SLOT_SECONDS === 0,
+    "a whole number of minutes, a multiple of 5",
+  );
   const every = everyMinutes * 60;
   requireLakeOrNew(options.lake);
   const now = floorToSlot(Math.floor((options.now ?? Date.now)() / 1000));

@@ -41,7 +41,8 @@ export interface TransformCommandArgs {
  * fails (after the others ran).
  */
 export async function transformCommand(args: TransformCommandArgs): Promise<TransformSummary> {
-  if (args.hour !== undefined && args.all === true) throw new Error("--hour and --all exclude each other: pass one of them, or neither for the scheduled behaviour");
+  if (args.hour !== undefined && args.all === true)
+    throw new Error("--hour and --all exclude each other: pass one of them, or neither for the scheduled behaviour");
   const hours = args.hour !== undefined ? [parseHour(args.hour, "--hour")] : undefined;
   requireLake(args.lake);
   const store = new LocalObjectStore(args.lake);

@@ -71,11 +71,15 @@ function summaryLine(results: readonly CheckResult[]): string {
 
 function parseTimeouts(o: VerifyCommandOptions): VerifyTimeouts {
   const timeouts: VerifyTimeouts = {};
-  for (const [option, [flag, field]] of Object.entries(TIMEOUT_FLAGS) as [keyof typeof TIMEOUT_FLAGS, (typeof TIMEOUT_FLAGS)[keyof typeof TIMEOUT_FLAGS]][]) {
+  for (const [option, [flag, field]] of Object.entries(TIMEOUT_FLAGS) as [
+    keyof typeof TIMEOUT_FLAGS,
+    (typeof TIMEOUT_FLAGS)[keyof typeof TIMEOUT_FLAGS],
+  ][]) {
     const value = o[option];
     if (value === undefined) continue;
     const seconds = Number(value);
-    if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(seconds > 0)) throw verifyConfigError(`${flag} must be a positive number of seconds, got ${JSON.stringify(value)}`);
+    if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(seconds > 0))
+      throw verifyConfigError(`${flag} must be a positive number of seconds, got ${JSON.stringify(value)}`);
     timeouts[field] = seconds * 1000;
   }
   return timeouts;

@@ -144,11 +144,13 @@ const companion = (c: AlarmContext, key: MetricKey, stat: string, rightAxis = fa
   stat,
   ...(rightAxis ? { rightAxis } : {}),
 });
-const lambda = (metricName: string) => (_c: AlarmContext, t: AlarmTarget): MetricRef => ({
-  namespace: "AWS/Lambda",
-  metricName,
-  dimensions: { FunctionName: t.name },
-});
+const lambda =
+  (metricName: string) =>
+  (_c: AlarmContext, t: AlarmTarget): MetricRef => ({
+    namespace: "AWS/Lambda",
+    metricName,
+    dimensions: { FunctionName: t.name },
+  });
 const athenaQueries = (t: AlarmTarget, queryState: string): MetricRef => ({
   namespace: ATHENA_FAILED_QUERIES_METRIC.namespace,
   metricName: ATHENA_FAILED_QUERIES_METRIC.metricName,

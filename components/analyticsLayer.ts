@@ -174,7 +174,11 @@ export class AnalyticsLayer extends pulumi.ComponentResource {
       args.databaseName ?? DEFAULT_DATABASE_NAME,
       matching(`${what}: databaseName`, /^[a-z][a-z0-9_]{0,254}$/, "lower_snake (a-z, 0-9, _; starting with a letter; at most 255)"),
     );
-    const years = projectionYears(what, args.projectionYearFrom ?? DEFAULT_PROJECTION_YEAR_FROM, args.projectionYearTo ?? DEFAULT_PROJECTION_YEAR_TO);
+    const years = projectionYears(
+      what,
+      args.projectionYearFrom ?? DEFAULT_PROJECTION_YEAR_FROM,
+      args.projectionYearTo ?? DEFAULT_PROJECTION_YEAR_TO,
+    );
     const lookbackHours = checked(args.lookbackHours ?? DEFAULT_LOOKBACK_HOURS, integerIn(`${what}: lookbackHours`, 1, MAX_LOOKBACK_HOURS));
     const bytesScannedCutoff = checked(
       args.bytesScannedCutoffPerQuery ?? DEFAULT_BYTES_SCANNED_CUTOFF,
@@ -187,7 +191,11 @@ export class AnalyticsLayer extends pulumi.ComponentResource {
     const job = jobSettings(args, TRANSFORM_JOB_DEFAULTS);
     const timeoutSeconds = checked(
       job.timeoutSeconds as pulumi.Input<number>,
-      integerIn(`${what}: timeoutSeconds (the handler keeps ${TRANSFORM_DEADLINE_MARGIN_MS / 1000} s back)`, MIN_TRANSFORM_TIMEOUT_SECONDS, 900),
+      integerIn(
+        `${what}: timeoutSeconds (the handler keeps ${TRANSFORM_DEADLINE_MARGIN_MS / 1000} s back)`,
+        MIN_TRANSFORM_TIMEOUT_SECONDS,
+        900,
+      ),
     );
     const namespace = checked(args.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE, metricsNamespaceFormat(`${what}: metricsNamespace`));
     const pipelineName = checked(args.pipelineName ?? `${name}-${pulumi.getStack()}`, pipelineNameFormat(`${what}: pipelineName`));
@@ -305,7 +313,11 @@ export class AnalyticsLayer extends pulumi.ComponentResource {
       child,
     );
 
-    const views = createAthenaViews(name, { databaseName: database.name, tables: [tables.processedRaw, tables.processed, tables.analytics] }, this);
+    const views = createAthenaViews(
+      name,
+      { databaseName: database.name, tables: [tables.processedRaw, tables.processed, tables.analytics] },
+      this,
+    );
     if (lakeFormation) {
       grantLakeFormationAccess(
         `${transformName}-role`,
@@ -406,7 +418,11 @@ function transformStatements(r: TransformResources): PolicyStatement[] {
     athenaDefaultDatabaseStatement(r.catalog),
     // GetPartition/GetPartitions: before an INSERT writes an hour, Athena looks that partition up in the
     // catalog to know whether to register it or add files to it (AmazonAthenaFullAccess lists both).
-    allow("ReadLakeTables", ["glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions"], [catalogArn, r.databaseArn, ...r.readTableArns]),
+    allow(
+      "ReadLakeTables",
+      ["glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions"],
+      [catalogArn, r.databaseArn, ...r.readTableArns],
+    ),
     // What an INSERT INTO analytics_prices (projection enabled) does to its partitions, from Athena's docs:
     // - a new hour: the INSERT "adds the data and the relevant partition to the table"
     //   (https://docs.aws.amazon.com/athena/latest/ug/ctas-insert-into-etl.html), in one batch call,
@@ -422,8 +438,14 @@ function transformStatements(r: TransformResources): PolicyStatement[] {
     // and glue:BatchUpdatePartition (absent from AmazonAthenaFullAccess, so Athena cannot depend on it).
     // Partitions are not IAM resources: both are authorised on the table and its ancestors
     // (https://docs.aws.amazon.com/athena/latest/ug/fine-grained-access-to-glue-resources.html).
-    allow("AddAnalyticsPartitions", ["glue:BatchCreatePartition", "glue:UpdatePartition"], [catalogArn, r.databaseArn, r.analyticsTableArn]),
-    allow("ListProcessedSnapshots", ["s3:ListBucket"], [r.archiveBucketArn], { StringLike: { "s3:prefix": `${LAKE_PREFIXES.processed}/*` } }),
+    allow(
+      "AddAnalyticsPartitions",
+      ["glue:BatchCreatePartition", "glue:UpdatePartition"],
+      [catalogArn, r.databaseArn, r.analyticsTableArn],
+    ),
+    allow("ListProcessedSnapshots", ["s3:ListBucket"], [r.archiveBucketArn], {
+      StringLike: { "s3:prefix": `${LAKE_PREFIXES.processed}/*` },
+    }),
     // Separate from the listing: s3:prefix does not exist for GetBucketLocation, so its condition would never match.
     allow("LocateArchiveBucket", ["s3:GetBucketLocation"], [r.archiveBucketArn]),
     allow("ReadProcessedSnapshots", ["s3:GetObject"], [objects(r.archiveBucketArn, LAKE_PREFIXES.processed)]),

@@ -61,7 +61,7 @@ export function matching(what: string, pattern: RegExp, expected: string): Check
 
 /** `what` must be a CloudWatch namespace of the project's own: 1-255 allowed characters, not starting with `AWS/`. */
 export function metricsNamespaceFormat(what: string): Check<string> {
-  return matching(what, /^(?!AWS\/)[A-Za-z0-9 _.\/#:-]{1,255}$/, "a CloudWatch namespace not starting with AWS/");
+  return matching(what, /^(?!AWS\/)[A-Za-z0-9 _./#:-]{1,255}$/, "a CloudWatch namespace not starting with AWS/");
 }
 
 /** `what` must be a pipeline name (the `Pipeline` metric dimension): 1-128 letters, digits, `_`, `.`, `-`. */

@@ -92,7 +92,11 @@ export interface LakeFormationAccessArgs {
  * https://docs.aws.amazon.com/lake-formation/latest/dg/lf-permissions-reference.html). The deploying
  * identity must be a Lake Formation data lake administrator (or hold these permissions with grant option).
  */
-export function grantLakeFormationAccess(name: string, args: LakeFormationAccessArgs, parent: pulumi.Resource): aws.lakeformation.Permissions[] {
+export function grantLakeFormationAccess(
+  name: string,
+  args: LakeFormationAccessArgs,
+  parent: pulumi.Resource,
+): aws.lakeformation.Permissions[] {
   const database = new aws.lakeformation.Permissions(
     `${name}-lf-database`,
     { principal: args.principalArn, permissions: ["DESCRIBE"], database: { name: args.databaseName } },
@@ -102,7 +106,11 @@ export function grantLakeFormationAccess(name: string, args: LakeFormationAccess
     (grant) =>
       new aws.lakeformation.Permissions(
         `${name}-lf-${grant.table.replace(/_/g, "-")}`,
-        { principal: args.principalArn, permissions: [...grant.permissions], table: { databaseName: args.databaseName, name: grant.table } },
+        {
+          principal: args.principalArn,
+          permissions: [...grant.permissions],
+          table: { databaseName: args.databaseName, name: grant.table },
+        },
         { parent },
       ),
   );

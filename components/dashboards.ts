@@ -174,13 +174,19 @@ export class Dashboards extends pulumi.ComponentResource {
       throw new Error(`${what}: principalArns is empty; name at least one QuickSight user or group, or leave Dashboards out.`);
     }
     args.principalArns.forEach(
-      matching(`${what}: principalArns entry`, PRINCIPAL, "a QuickSight user or group ARN such as arn:aws:quicksight:us-east-1:123456789012:user/default/alice"),
+      matching(
+        `${what}: principalArns entry`,
+        PRINCIPAL,
+        "a QuickSight user or group ARN such as arn:aws:quicksight:us-east-1:123456789012:user/default/alice",
+      ),
     );
     const mode = args.dashboardMode ?? DEFAULT_DASHBOARD_MODE;
     oneOf(`${what}: dashboardMode`, DASHBOARD_MODES)(mode);
     const transformFunctionArn = args.transformFunctionArn;
     if (mode === "SPICE" && transformFunctionArn === undefined) {
-      throw new Error(`${what}: SPICE datasets are refreshed after each transform run; pass transformFunctionArn (AnalyticsLayer's), or use dashboardMode DIRECT_QUERY.`);
+      throw new Error(
+        `${what}: SPICE datasets are refreshed after each transform run; pass transformFunctionArn (AnalyticsLayer's), or use dashboardMode DIRECT_QUERY.`,
+      );
     }
     const bytesScannedCutoff = checked(
       args.bytesScannedCutoffPerQuery ?? DEFAULT_BYTES_SCANNED_CUTOFF,
@@ -284,7 +290,8 @@ export class Dashboards extends pulumi.ComponentResource {
                 schema: args.databaseName,
                 // Through the catalog's view list: the dataset waits for the view and fails if it is absent.
                 name: pulumi.output(args.viewNames).apply((present) => {
-                  if (!present.includes(view)) throw new Error(`${what}: the dashboard reads view ${view}, but the catalog's views are ${present.join(", ")}.`);
+                  if (!present.includes(view))
+                    throw new Error(`${what}: the dashboard reads view ${view}, but the catalog's views are ${present.join(", ")}.`);
                   return view;
                 }),
                 inputColumns: schemas.apply((all) => dataSetColumns(columnsOf(all, view))),
@@ -381,7 +388,9 @@ export const DECIMAL_SUB_TYPE: DataSetColumnDataSubType = "FLOAT";
  * QuickSight input columns of a view: its DuckDB-derived columns with {@link QUICKSIGHT_COLUMN_TYPES},
  * DECIMAL ones with sub-type {@link DECIMAL_SUB_TYPE}.
  */
-export function dataSetColumns(columns: readonly ViewColumn[]): { name: string; type: DataSetInputColumnDataType; subType?: DataSetColumnDataSubType }[] {
+export function dataSetColumns(
+  columns: readonly ViewColumn[],
+): { name: string; type: DataSetInputColumnDataType; subType?: DataSetColumnDataSubType }[] {
   return columns.map((c) => {
     const type = QUICKSIGHT_COLUMN_TYPES[c.type];
     return type === "DECIMAL" ? { name: c.name, type, subType: DECIMAL_SUB_TYPE } : { name: c.name, type };
@@ -494,7 +503,9 @@ function dashboardRoleStatements(r: DashboardResources): PolicyStatement[] {
     // AbortMultipartUpload and ListMultipartUploadParts below, as in `AWSQuicksightAthenaAccess`, scoped to
     // the results bucket and QuickSight's prefix.
     allow("UseQueryResultsBucket", ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], [r.resultsBucketArn]),
-    allow("ListDashboardResults", ["s3:ListBucket"], [r.resultsBucketArn], { StringLike: { "s3:prefix": `${QUICKSIGHT_RESULTS_PREFIX}/*` } }),
+    allow("ListDashboardResults", ["s3:ListBucket"], [r.resultsBucketArn], {
+      StringLike: { "s3:prefix": `${QUICKSIGHT_RESULTS_PREFIX}/*` },
+    }),
     allow(
       "WriteDashboardResults",
       ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],

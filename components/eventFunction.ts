@@ -57,7 +57,11 @@ export class EventFunction<E = unknown, R = unknown> extends pulumi.ComponentRes
       { description: args.description, eventPattern: pulumi.jsonStringify(args.eventPattern), tags },
       child,
     );
-    const dlq = new aws.sqs.Queue(`${name}-dlq`, { sqsManagedSseEnabled: true, messageRetentionSeconds: QUEUE_RETENTION_SECONDS, tags }, child);
+    const dlq = new aws.sqs.Queue(
+      `${name}-dlq`,
+      { sqsManagedSseEnabled: true, messageRetentionSeconds: QUEUE_RETENTION_SECONDS, tags },
+      child,
+    );
     // EventBridge sends undeliverable events to a rule target's DLQ as the events service, which the queue
     // policy must allow for this rule only (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
     new aws.sqs.QueuePolicy(

@@ -48,7 +48,8 @@ export function bundleTarget(runtime: string): string {
 export function projectRoot(from: string = process.cwd()): string {
   for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
     if (fs.existsSync(path.join(dir, "package.json"))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json in ${from} or any folder above it: run the Pulumi program from its project`);
+    if (path.dirname(dir) === dir)
+      throw new Error(`no package.json in ${from} or any folder above it: run the Pulumi program from its project`);
   }
 }
 
@@ -72,7 +73,9 @@ export function functionCode<E, R>(
   logResource?: pulumi.Resource,
 ): pulumi.asset.AssetArchive {
   return new pulumi.asset.AssetArchive(
-    bundledHandler(name, callbackFactory, runtime, logResource).then((text) => ({ [`${SERIALIZED_MODULE}.js`]: new pulumi.asset.StringAsset(text) })),
+    bundledHandler(name, callbackFactory, runtime, logResource).then((text) => ({
+      [`${SERIALIZED_MODULE}.js`]: new pulumi.asset.StringAsset(text),
+    })),
   );
 }
 
@@ -123,7 +126,8 @@ export async function bundledHandler<E, R>(
     const details = errors === undefined ? String(err) : errors.map(describeMessage).join("; ");
     throw new pulumi.ResourceError(`${name}: bundling the serialized handler failed: ${details}`, logResource);
   }
-  for (const warning of result.warnings) pulumi.log.warn(`${name}: bundling the serialized handler: ${describeMessage(warning)}`, logResource);
+  for (const warning of result.warnings)
+    pulumi.log.warn(`${name}: bundling the serialized handler: ${describeMessage(warning)}`, logResource);
   const [output] = result.outputFiles;
   return output.text;
 }

@@ -17,10 +17,7 @@ export const IAM_POLICY_VERSION = "2012-10-17";
 export type IamEffect = "Allow" | "Deny";
 
 /** A statement's principal (resource policies only): everyone, or named AWS principals / services. */
-export type IamPrincipal =
-  | "*"
-  | { AWS: pulumi.Input<string> | pulumi.Input<string>[] }
-  | { Service: string | string[] };
+export type IamPrincipal = "*" | { AWS: pulumi.Input<string> | pulumi.Input<string>[] } | { Service: string | string[] };
 
 /** Condition block: operator → condition key → value(s), e.g. `{ Bool: { "aws:SecureTransport": "false" } }`. */
 export type IamCondition = Record<string, Record<string, pulumi.Input<string> | pulumi.Input<string>[]>>;
@@ -51,7 +48,11 @@ export interface PolicyStatement {
  * - `lakeformation:GetDataAccess`: Athena asks Lake Formation for credentials to read registered
  *   locations (https://docs.aws.amazon.com/athena/latest/ug/lf-athena-user-permissions.html).
  */
-export const WILDCARD_ONLY_ACTIONS = Object.freeze(["athena:ListDataCatalogs", "athena:ListWorkGroups", "lakeformation:GetDataAccess"] as const);
+export const WILDCARD_ONLY_ACTIONS = Object.freeze([
+  "athena:ListDataCatalogs",
+  "athena:ListWorkGroups",
+  "lakeformation:GetDataAccess",
+] as const);
 /** One of {@link WILDCARD_ONLY_ACTIONS}. */
 export type WildcardOnlyAction = (typeof WILDCARD_ONLY_ACTIONS)[number];
 
@@ -104,12 +105,7 @@ function statement(
 }
 
 /** An identity-policy Allow of exact `actions` on exact `resources`. */
-export function allow(
-  sid: string,
-  actions: string[],
-  resources: pulumi.Input<string>[],
-  condition?: IamCondition,
-): PolicyStatement {
+export function allow(sid: string, actions: string[], resources: pulumi.Input<string>[], condition?: IamCondition): PolicyStatement {
   return statement(sid, "Allow", actions, resources, { condition });
 }
 
@@ -133,12 +129,7 @@ export function allowPrincipal(
 }
 
 /** A resource-policy Deny for everyone (`Principal: "*"`) matching `condition`. */
-export function denyEveryone(
-  sid: string,
-  actions: string[],
-  resources: pulumi.Input<string>[],
-  condition: IamCondition,
-): PolicyStatement {
+export function denyEveryone(sid: string, actions: string[], resources: pulumi.Input<string>[], condition: IamCondition): PolicyStatement {
   return statement(sid, "Deny", actions, resources, { principal: "*", condition });
 }
 

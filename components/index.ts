@@ -5,13 +5,7 @@
  * recorded in `api/crypto-analytics-pipeline.api.md` (API Extractor); a test fails when it drifts.
  */
 export { CryptoAnalyticsPipeline, CryptoAnalyticsPipelineArgs } from "./pipeline";
-export {
-  IngestLake,
-  IngestLakeArgs,
-  INGEST_JOB_DEFAULTS,
-  DEFAULT_RAW_COLD_STORAGE_CLASS,
-  MAX_TOP_N,
-} from "./ingestLake";
+export { IngestLake, IngestLakeArgs, INGEST_JOB_DEFAULTS, DEFAULT_RAW_COLD_STORAGE_CLASS, MAX_TOP_N } from "./ingestLake";
 export {
   AnalyticsLayer,
   AnalyticsLayerArgs,

@@ -121,13 +121,10 @@ export class IngestLake extends pulumi.ComponentResource {
     const what = `IngestLake "${name}"`;
     const hasKey = args.coingeckoApiKey !== undefined;
     const plan = checked(args.coingeckoPlan ?? (hasKey ? "demo" : "keyless"), (p) => checkPlanAndKey(what, p, hasKey));
-    const baseUrl = checked(
-      args.coingeckoBaseUrl ?? pulumi.output(plan).apply((p) => DEFAULT_BASE_URLS[p]),
-      (url) => {
-        const problem = baseUrlProblem(url, { loopbackHttp: false });
-        if (problem !== undefined) throw new Error(`${what}: coingeckoBaseUrl ${problem}, got ${JSON.stringify(url)}.`);
-      },
-    );
+    const baseUrl = checked(args.coingeckoBaseUrl ?? pulumi.output(plan).apply((p) => DEFAULT_BASE_URLS[p]), (url) => {
+      const problem = baseUrlProblem(url, { loopbackHttp: false });
+      if (problem !== undefined) throw new Error(`${what}: coingeckoBaseUrl ${problem}, got ${JSON.stringify(url)}.`);
+    });
     const vsCurrency = checked(
       args.vsCurrency ?? DEFAULT_VS_CURRENCY,
       matching(`${what}: vsCurrency`, /^[a-z]{2,10}$/, 'a lower-case CoinGecko currency code such as "usd"'),
@@ -135,7 +132,7 @@ export class IngestLake extends pulumi.ComponentResource {
     const topN = checked(args.topN ?? DEFAULT_TOP_N, (n) => checkTopN(what, n));
     const namespace = checked(
       args.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
-      matching(`${what}: metricsNamespace`, /^(?!AWS\/)[A-Za-z0-9 _.\/#:-]{1,255}$/, "a CloudWatch namespace not starting with AWS/"),
+      matching(`${what}: metricsNamespace`, /^(?!AWS\/)[A-Za-z0-9 _./#:-]{1,255}$/, "a CloudWatch namespace not starting with AWS/"),
     );
     const pipelineName = checked(
       args.pipelineName ?? `${name}-${pulumi.getStack()}`,

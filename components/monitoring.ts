@@ -203,8 +203,14 @@ export class Monitoring extends pulumi.ComponentResource {
     const namespace = checked(args.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE, metricsNamespaceFormat(`${what}: metricsNamespace`));
     const functions = args.functions ?? [];
     const queues = args.queues ?? [];
-    checkLabels(`${what}: functions`, functions.map((f) => f.label));
-    checkLabels(`${what}: queues`, queues.map((q) => q.label));
+    checkLabels(
+      `${what}: functions`,
+      functions.map((f) => f.label),
+    );
+    checkLabels(
+      `${what}: queues`,
+      queues.map((q) => q.label),
+    );
     const emails = checkEmails(what, args.alertEmails ?? []);
     const subscriptions = (args.subscriptions ?? []).map((s, i) => checkSubscription(`${what}: subscriptions[${i}]`, s));
     const ingestMetrics = args.ingestMetrics ?? true;
@@ -218,10 +224,22 @@ export class Monitoring extends pulumi.ComponentResource {
       integerIn(`${what}: minCoinsPerSnapshot`, 1, MAX_TOP_N),
     );
     checkMinCoins(what, plainValue(minCoins), plainValue(topN));
-    const stalledHours = checked(args.transformStalledHours ?? DEFAULT_TRANSFORM_STALLED_HOURS, integerIn(`${what}: transformStalledHours`, 1, 24));
-    const maxLag = checked(args.maxTransformLagHours ?? DEFAULT_MAX_TRANSFORM_LAG_HOURS, integerIn(`${what}: maxTransformLagHours`, 0, 167));
-    const errorThreshold = checked(args.functionErrorThreshold ?? DEFAULT_FUNCTION_ERROR_THRESHOLD, integerIn(`${what}: functionErrorThreshold`, 0, 100_000));
-    const queueThreshold = checked(args.queueDepthThreshold ?? DEFAULT_QUEUE_DEPTH_THRESHOLD, integerIn(`${what}: queueDepthThreshold`, 0, 100_000));
+    const stalledHours = checked(
+      args.transformStalledHours ?? DEFAULT_TRANSFORM_STALLED_HOURS,
+      integerIn(`${what}: transformStalledHours`, 1, 24),
+    );
+    const maxLag = checked(
+      args.maxTransformLagHours ?? DEFAULT_MAX_TRANSFORM_LAG_HOURS,
+      integerIn(`${what}: maxTransformLagHours`, 0, 167),
+    );
+    const errorThreshold = checked(
+      args.functionErrorThreshold ?? DEFAULT_FUNCTION_ERROR_THRESHOLD,
+      integerIn(`${what}: functionErrorThreshold`, 0, 100_000),
+    );
+    const queueThreshold = checked(
+      args.queueDepthThreshold ?? DEFAULT_QUEUE_DEPTH_THRESHOLD,
+      integerIn(`${what}: queueDepthThreshold`, 0, 100_000),
+    );
     const athenaThreshold = checked(
       args.athenaFailedQueryThreshold ?? DEFAULT_ATHENA_FAILED_QUERY_THRESHOLD,
       integerIn(`${what}: athenaFailedQueryThreshold`, 0, 100_000),

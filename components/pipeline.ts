@@ -18,7 +18,8 @@ import { Monitoring, MonitoringArgs, scheduledFunctionTargets } from "./monitori
  * args); the others are documented here.
  */
 export interface CryptoAnalyticsPipelineArgs
-  extends Pick<
+  extends
+    Pick<
       IngestLakeArgs,
       | "coingeckoPlan"
       | "coingeckoApiKey"

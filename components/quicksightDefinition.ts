@@ -82,7 +82,10 @@ export const CALCULATED_SUFFIXES = {
  * `dataSetArns[view]` gives (the view name is the dataset identifier). Throws if the spec has problems
  * (see `dashboardSpecProblems`), a view has no dataset, or a span does not divide QuickSight's grid.
  */
-export function quicksightDefinition(spec: DashboardSpec, dataSetArns: Readonly<Record<string, pulumi.Input<string>>>): DashboardDefinition {
+export function quicksightDefinition(
+  spec: DashboardSpec,
+  dataSetArns: Readonly<Record<string, pulumi.Input<string>>>,
+): DashboardDefinition {
   const problems = dashboardSpecProblems(spec);
   if (problems.length > 0) throw new Error(`dashboard spec ${spec.id} cannot be published to QuickSight:\n- ${problems.join("\n- ")}`);
   const views = dashboardViews(spec);
@@ -163,7 +166,9 @@ export function gridElements(spec: DashboardSpec): GridLayoutElement[] {
   let used = spec.gridColumns;
   for (const visual of spec.visuals) {
     if (!Number.isInteger(visual.span * scale)) {
-      throw new Error(`visual ${visual.id}: span ${visual.span} of ${spec.gridColumns} is not a whole number of QuickSight's ${QUICKSIGHT_GRID_COLUMNS} columns`);
+      throw new Error(
+        `visual ${visual.id}: span ${visual.span} of ${spec.gridColumns} is not a whole number of QuickSight's ${QUICKSIGHT_GRID_COLUMNS} columns`,
+      );
     }
     if (used + visual.span > spec.gridColumns) {
       rows.push([]);
@@ -255,10 +260,17 @@ function lineConfiguration(visual: VisualSpec): types.input.quicksight.Dashboard
   const series = fieldsWith(visual, "series")[0];
   const left = ys.filter((y) => (y.axis ?? "left") === "left");
   const right = ys.filter((y) => y.axis === "right");
-  const split = series === undefined ? {} : visual.smallMultiples === true ? { smallMultiples: [dimension(visual, series)] } : { colors: [dimension(visual, series)] };
+  const split =
+    series === undefined
+      ? {}
+      : visual.smallMultiples === true
+        ? { smallMultiples: [dimension(visual, series)] }
+        : { colors: [dimension(visual, series)] };
   return {
     type: "LINE",
-    fieldWells: { lineChartAggregatedFieldWells: { category: [dimension(visual, x)], values: ys.map((y) => measure(visual, y)), ...split } },
+    fieldWells: {
+      lineChartAggregatedFieldWells: { category: [dimension(visual, x)], values: ys.map((y) => measure(visual, y)), ...split },
+    },
     series: ys.map((y) => ({
       fieldSeriesItem: { fieldId: fieldIdOf(visual, y), axisBinding: y.axis === "right" ? "SECONDARY_YAXIS" : "PRIMARY_YAXIS" },
     })),
@@ -282,12 +294,20 @@ function tableConfiguration(visual: VisualSpec): types.input.quicksight.Dashboar
   return {
     fieldWells: {
       tableUnaggregatedFieldWells: {
-        values: columns.map((field) => ({ fieldId: fieldIdOf(visual, field), column: columnOf(visual, field), formatConfiguration: formatOf(field.format) })),
+        values: columns.map((field) => ({
+          fieldId: fieldIdOf(visual, field),
+          column: columnOf(visual, field),
+          formatConfiguration: formatOf(field.format),
+        })),
       },
     },
     fieldOptions: {
       order: columns.map((field) => fieldIdOf(visual, field)),
-      selectedFieldOptions: columns.map((field) => ({ fieldId: fieldIdOf(visual, field), customLabel: field.label, visibility: "VISIBLE" })),
+      selectedFieldOptions: columns.map((field) => ({
+        fieldId: fieldIdOf(visual, field),
+        customLabel: field.label,
+        visibility: "VISIBLE",
+      })),
     },
     ...sortOf(visual, (sort) => ({ sortConfiguration: { rowSort: [sort] } })),
   };
@@ -311,9 +331,12 @@ function measure(visual: VisualSpec, field: VisualField): MeasureField {
 function dimension(visual: VisualSpec, field: VisualField): DimensionField {
   const base = { fieldId: fieldIdOf(visual, field), column: columnOf(visual, field) };
   if (field.format === "epochSeconds") {
-    return { dateDimensionField: { ...base, dateGranularity: TIME_GRANULARITY, formatConfiguration: { dateTimeFormat: DATE_TIME_FORMAT } } };
+    return {
+      dateDimensionField: { ...base, dateGranularity: TIME_GRANULARITY, formatConfiguration: { dateTimeFormat: DATE_TIME_FORMAT } },
+    };
   }
-  if (isNumeric(field.format)) return { numericalDimensionField: { ...base, formatConfiguration: { formatConfiguration: numericFormat(field.format) } } };
+  if (isNumeric(field.format))
+    return { numericalDimensionField: { ...base, formatConfiguration: { formatConfiguration: numericFormat(field.format) } } };
   return { categoricalDimensionField: base };
 }
 
@@ -321,7 +344,10 @@ function dimension(visual: VisualSpec, field: VisualField): DimensionField {
 function axisLabels(visual: VisualSpec, fields: VisualField[]): ChartAxisLabelOptions {
   return {
     visibility: "VISIBLE",
-    axisLabelOptions: fields.map((field) => ({ customLabel: field.label, applyTo: { fieldId: fieldIdOf(visual, field), column: columnOf(visual, field) } })),
+    axisLabelOptions: fields.map((field) => ({
+      customLabel: field.label,
+      applyTo: { fieldId: fieldIdOf(visual, field), column: columnOf(visual, field) },
+    })),
   };
 }
 
@@ -345,7 +371,10 @@ function tooltipOf(visual: VisualSpec): TooltipOptions {
 }
 
 /** The spec's sort as a field sort on the sorted field, wrapped by `place`; nothing without a sort. */
-function sortOf<T>(visual: VisualSpec, place: (sort: types.input.quicksight.DashboardFieldSortOptionsArgs) => T): T | Record<string, never> {
+function sortOf<T>(
+  visual: VisualSpec,
+  place: (sort: types.input.quicksight.DashboardFieldSortOptionsArgs) => T,
+): T | Record<string, never> {
   if (visual.sort === undefined) return {};
   const field = visual.fields.find((f) => f.column === visual.sort?.column) as VisualField;
   return place({ fieldSort: { fieldId: fieldIdOf(visual, field), direction: visual.sort.direction === "asc" ? "ASC" : "DESC" } });
@@ -383,7 +412,13 @@ export function numericFormat(format: FieldFormat): NumericFormat {
       };
     case "integer":
     case "epochSeconds":
-      return { numberDisplayFormatConfiguration: { numberScale: "NONE", decimalPlacesConfiguration: { decimalPlaces: 0 }, separatorConfiguration: THOUSANDS } };
+      return {
+        numberDisplayFormatConfiguration: {
+          numberScale: "NONE",
+          decimalPlacesConfiguration: { decimalPlaces: 0 },
+          separatorConfiguration: THOUSANDS,
+        },
+      };
     case "text":
     case "symbol":
       throw new Error(`format ${format} is not numeric`);

@@ -263,7 +263,12 @@ export class ScheduledFunction<E = unknown, R = unknown> extends pulumi.Componen
  * own logs and destinations), the function from the serialized handler factory and its async invoke
  * config (retries, event age, destinations).
  */
-export function asyncFunction<E, R>(name: string, args: AsyncFunctionArgs<E, R>, settings: AsyncFunctionSettings, parent: pulumi.Resource): AsyncFunctionParts {
+export function asyncFunction<E, R>(
+  name: string,
+  args: AsyncFunctionArgs<E, R>,
+  settings: AsyncFunctionSettings,
+  parent: pulumi.Resource,
+): AsyncFunctionParts {
   const tags = args.tags;
   const child = { parent };
   // The log group must exist, with its retention, before the function's first line is written, and
@@ -291,7 +296,9 @@ export function asyncFunction<E, R>(name: string, args: AsyncFunctionArgs<E, R>,
         allow("SendToFailureDestination", ["sqs:SendMessage"], [failureQueue.arn]),
         // Lambda sends destination records with the execution role
         // (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
-        ...(args.successEventBusArn !== undefined ? [allow("SendToSuccessDestination", ["events:PutEvents"], [args.successEventBusArn])] : []),
+        ...(args.successEventBusArn !== undefined
+          ? [allow("SendToSuccessDestination", ["events:PutEvents"], [args.successEventBusArn])]
+          : []),
       ],
       tags,
     },
@@ -365,7 +372,8 @@ export function scheduledFunctionSettings(
 export type AsyncFunctionSettingsArgs = Omit<ScheduleSettings, "scheduleExpression" | "scheduleTimezone" | "scheduleRetryAttempts">;
 
 /** The sizing settings {@link asyncFunction} applies. */
-export type AsyncFunctionSettings = Required<Omit<AsyncFunctionSettingsArgs, "reservedConcurrency">> & Pick<AsyncFunctionSettingsArgs, "reservedConcurrency">;
+export type AsyncFunctionSettings = Required<Omit<AsyncFunctionSettingsArgs, "reservedConcurrency">> &
+  Pick<AsyncFunctionSettingsArgs, "reservedConcurrency">;
 
 /** Defaults applied and every value of `args` checked; `what` names the component in errors. */
 export function asyncFunctionSettings(what: string, args: AsyncFunctionSettingsArgs): AsyncFunctionSettings {
@@ -426,10 +434,7 @@ export function senderOnlyQueuePolicy(
  * of `[A-Za-z0-9-_]`, stable across deployments.
  */
 function lambdaPhysicalName(name: string): string {
-  const hash = createHash("sha256")
-    .update(`${pulumi.getProject()}/${pulumi.getStack()}/${name}`)
-    .digest("hex")
-    .slice(0, 8);
+  const hash = createHash("sha256").update(`${pulumi.getProject()}/${pulumi.getStack()}/${name}`).digest("hex").slice(0, 8);
   const prefix = name.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, LAMBDA_NAME_MAX - hash.length - 1);
   return `${prefix}-${hash}`;
 }

@@ -233,16 +233,21 @@ export const NUMERIC_FORMATS: readonly FieldFormat[] = ["usdPrice", "usdCompact"
  * whether each is numeric, or undefined for a view that does not exist) every field is also checked
  * against its view.
  */
-export function dashboardSpecProblems(spec: DashboardSpec, columnTypes?: (view: string) => Record<string, { numeric: boolean }> | undefined): string[] {
+export function dashboardSpecProblems(
+  spec: DashboardSpec,
+  columnTypes?: (view: string) => Record<string, { numeric: boolean }> | undefined,
+): string[] {
   const problems: string[] = [];
   const ids = new Set<string>();
-  if (!Number.isInteger(spec.refreshSeconds) || spec.refreshSeconds < 1) problems.push(`refreshSeconds must be a positive integer, got ${spec.refreshSeconds}`);
+  if (!Number.isInteger(spec.refreshSeconds) || spec.refreshSeconds < 1)
+    problems.push(`refreshSeconds must be a positive integer, got ${spec.refreshSeconds}`);
   for (const visual of spec.visuals) {
     const at = `visual ${visual.id}`;
     if (!/^[a-z][a-z0-9_]*$/.test(visual.id)) problems.push(`${at}: id must be lower_snake`);
     if (ids.has(visual.id)) problems.push(`${at}: id is used twice`);
     ids.add(visual.id);
-    if (!Number.isInteger(visual.span) || visual.span < 1 || visual.span > spec.gridColumns) problems.push(`${at}: span must be 1..${spec.gridColumns}, got ${visual.span}`);
+    if (!Number.isInteger(visual.span) || visual.span < 1 || visual.span > spec.gridColumns)
+      problems.push(`${at}: span must be 1..${spec.gridColumns}, got ${visual.span}`);
     const allowed = ROLE_COUNTS[visual.kind];
     for (const field of visual.fields) {
       if (allowed[field.role] === undefined) problems.push(`${at}: a ${visual.kind} takes no ${field.role} field (${field.column})`);
@@ -251,9 +256,12 @@ export function dashboardSpecProblems(spec: DashboardSpec, columnTypes?: (view: 
       const count = visual.fields.filter((f) => f.role === role).length;
       if (count < min || count > max) problems.push(`${at}: needs ${min === max ? min : `${min}..${max}`} ${role} field(s), has ${count}`);
     }
-    if (visual.fields.some((f) => f.role === "series") && visual.fields.filter((f) => f.role === "y").length > 1) problems.push(`${at}: a series split takes a single y field`);
-    if (visual.smallMultiples === true && !visual.fields.some((f) => f.role === "series")) problems.push(`${at}: small multiples need a series field`);
-    if (visual.sort !== undefined && !visual.fields.some((f) => f.column === visual.sort?.column)) problems.push(`${at}: sorts on ${visual.sort.column}, which is not one of its fields`);
+    if (visual.fields.some((f) => f.role === "series") && visual.fields.filter((f) => f.role === "y").length > 1)
+      problems.push(`${at}: a series split takes a single y field`);
+    if (visual.smallMultiples === true && !visual.fields.some((f) => f.role === "series"))
+      problems.push(`${at}: small multiples need a series field`);
+    if (visual.sort !== undefined && !visual.fields.some((f) => f.column === visual.sort?.column))
+      problems.push(`${at}: sorts on ${visual.sort.column}, which is not one of its fields`);
     if (columnTypes === undefined) continue;
     const columns = columnTypes(visual.view);
     if (columns === undefined) {
@@ -263,7 +271,8 @@ export function dashboardSpecProblems(spec: DashboardSpec, columnTypes?: (view: 
     for (const field of visual.fields) {
       const column = columns[field.column];
       if (column === undefined) problems.push(`${at}: view ${visual.view} has no column ${field.column}`);
-      else if (NUMERIC_FORMATS.includes(field.format) && !column.numeric) problems.push(`${at}: ${field.column} is not numeric but has format ${field.format}`);
+      else if (NUMERIC_FORMATS.includes(field.format) && !column.numeric)
+        problems.push(`${at}: ${field.column} is not numeric but has format ${field.format}`);
     }
   }
   return problems;

@@ -225,9 +225,7 @@ export class AthenaQueryEngine implements QueryEngine {
     let delay = this.pollInitialMs;
     for (;;) {
       await this.sleep(Math.min(delay, Math.max(0, waitUntil - this.now())));
-      const { QueryExecution: execution } = await this.client.send(
-        new GetQueryExecutionCommand({ QueryExecutionId: queryId }),
-      );
+      const { QueryExecution: execution } = await this.client.send(new GetQueryExecutionCommand({ QueryExecutionId: queryId }));
       const status = execution?.Status;
       switch (status?.State) {
         case "SUCCEEDED":
@@ -249,8 +247,7 @@ export class AthenaQueryEngine implements QueryEngine {
         await this.stop(queryId);
         const lastState = status?.State ?? "UNKNOWN";
         const error = athenaQueryError(
-          `Athena query ${queryId} timed out while ${lastState} after ${this.now() - startedAt} ms; ` +
-            `StopQueryExecution was requested`,
+          `Athena query ${queryId} timed out while ${lastState} after ${this.now() - startedAt} ms; ` + `StopQueryExecution was requested`,
           "TIMEOUT",
           queryId,
         );

@@ -20,7 +20,17 @@ import { backfillRows, BackfillCoin, MARKET_CHART_SERIES, MarketChart, parseMark
 import { gzipNdjson, parseNdjsonGz } from "./ndjson";
 import { normalizeSnapshot, parseMarketsPage } from "./normalize";
 import { ObjectStore } from "./objectStore";
-import { floorToHour, floorToSlot, HOUR_SECONDS, LAKE_PREFIXES, marketChartRawKey, marketChartRequestKey, partitionOf, processedKey, timestampOfKey } from "./partitions";
+import {
+  floorToHour,
+  floorToSlot,
+  HOUR_SECONDS,
+  LAKE_PREFIXES,
+  marketChartRawKey,
+  marketChartRequestKey,
+  partitionOf,
+  processedKey,
+  timestampOfKey,
+} from "./partitions";
 import { Logger } from "./telemetry";
 
 /** Fewest days a backfill asks for. */
@@ -98,7 +108,16 @@ export async function runBackfill(args: RunBackfillArgs): Promise<BackfillResult
   const toSlot = floorToSlot(nowSeconds);
   const fromSlot = toSlot - days * DAY_SECONDS;
   const runHour = floorToHour(nowSeconds);
-  const result: BackfillResult = { fromSlot, toSlot, alreadyCovered: false, requests: 0, reused: 0, slotsWritten: 0, slotsSkipped: 0, rows: 0 };
+  const result: BackfillResult = {
+    fromSlot,
+    toSlot,
+    alreadyCovered: false,
+    requests: 0,
+    reused: 0,
+    slotsWritten: 0,
+    slotsSkipped: 0,
+    rows: 0,
+  };
 
   const existing = await snapshotSlots(store, fromSlot, toSlot);
   if (everyHourHeld(existing, fromSlot, toSlot)) {
@@ -147,8 +166,15 @@ export async function runBackfill(args: RunBackfillArgs): Promise<BackfillResult
  * days, or, when there is none or it holds fewer coins, of a fresh `/coins/markets` snapshot from `client` (one request; the client
  * must have been created with a topN of at least `count`).
  */
-export async function topCoins(store: ObjectStore, client: Pick<CoinGeckoClient, "snapshot">, count: number, nowMs: number, vsCurrency: string): Promise<BackfillCoin[]> {
-  if (!Number.isInteger(count) || count < 1 || count > MAX_BACKFILL_COINS) throw new Error(`--coins must be a whole number from 1 to ${MAX_BACKFILL_COINS}; got ${count}`);
+export async function topCoins(
+  store: ObjectStore,
+  client: Pick<CoinGeckoClient, "snapshot">,
+  count: number,
+  nowMs: number,
+  vsCurrency: string,
+): Promise<BackfillCoin[]> {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_BACKFILL_COINS)
+    throw new Error(`--coins must be a whole number from 1 to ${MAX_BACKFILL_COINS}; got ${count}`);
   const today = floorToHour(Math.floor(nowMs / 1000));
   let rows: { id: string; symbol: string; name: string; market_cap_rank: number | null }[] | undefined;
   for (let back = 0; back < NEWEST_SNAPSHOT_LOOKBACK_DAYS && rows === undefined; back += 1) {
@@ -161,7 +187,10 @@ export async function topCoins(store: ObjectStore, client: Pick<CoinGeckoClient,
   }
   if (rows === undefined) {
     const snapshot = await client.snapshot(floorToSlot(Math.floor(nowMs / 1000)));
-    rows = normalizeSnapshot(snapshot.pages.map((p) => parseMarketsPage(p.body, p.page)), { vsCurrency, timestamp: 0 }).rows;
+    rows = normalizeSnapshot(
+      snapshot.pages.map((p) => parseMarketsPage(p.body, p.page)),
+      { vsCurrency, timestamp: 0 },
+    ).rows;
   }
   return [...rows]
     .sort((a, b) => (a.market_cap_rank ?? Number.POSITIVE_INFINITY) - (b.market_cap_rank ?? Number.POSITIVE_INFINITY))
@@ -173,14 +202,24 @@ export async function topCoins(store: ObjectStore, client: Pick<CoinGeckoClient,
  * Fetches one coin's history, checks it, and stores the exact body (put-if-absent; a body another run
  * stored first is read back and used) and then its request record. An unknown id gets a message saying so.
  */
-async function fetchChart(store: ObjectStore, args: RunBackfillArgs, coin: BackfillCoin, rawKey: string, runHour: number): Promise<Uint8Array> {
+async function fetchChart(
+  store: ObjectStore,
+  args: RunBackfillArgs,
+  coin: BackfillCoin,
+  rawKey: string,
+  runHour: number,
+): Promise<Uint8Array> {
   const path = marketChartPath(coin.id);
   let fetched;
   try {
     fetched = await args.client.get(path, { vs_currency: args.vsCurrency, days: args.days }, `${coin.id} market_chart`);
   } catch (err) {
     if (isCoinGeckoError(err) && err.status === 404) {
-      throw coinGeckoError("configuration", `unknown coin id "${coin.id}": CoinGecko has no ${path} (HTTP 404); check the id (ids are CoinGecko's, e.g. bitcoin, not BTC)`, err);
+      throw coinGeckoError(
+        "configuration",
+        `unknown coin id "${coin.id}": CoinGecko has no ${path} (HTTP 404); check the id (ids are CoinGecko's, e.g. bitcoin, not BTC)`,
+        err,
+      );
     }
     throw err;
   }
@@ -200,7 +239,9 @@ async function fetchChart(store: ObjectStore, args: RunBackfillArgs, coin: Backf
     sha256: createHash("sha256").update(body).digest("hex"),
     points: Object.fromEntries(MARKET_CHART_SERIES.map((name) => [name, chart[name].length])),
   };
-  await store.putIfAbsent(marketChartRequestKey(runHour, args.days, coin.id), JSON.stringify(record, null, 2) + "\n", { contentType: RAW_CONTENT_TYPE });
+  await store.putIfAbsent(marketChartRequestKey(runHour, args.days, coin.id), JSON.stringify(record, null, 2) + "\n", {
+    contentType: RAW_CONTENT_TYPE,
+  });
   return body;
 }
 

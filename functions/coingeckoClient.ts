@@ -289,16 +289,28 @@ export function createCoinGeckoClient(options: CoinGeckoSourceOptions = {}): Coi
       const started = Date.now();
       const getUrl = `${baseUrl}${path}`;
       const fetched = await fetchBody({ url: getUrl, params: getParams, page: 1, label, path }, started + timing.budgetMs);
-      return { body: fetched.body, request: { url: getUrl, params: getParams, plan }, fetchedAt: new Date(started).toISOString(), retries: fetched.retries, latencyMs: Date.now() - started };
+      return {
+        body: fetched.body,
+        request: { url: getUrl, params: getParams, plan },
+        fetchedAt: new Date(started).toISOString(),
+        retries: fetched.retries,
+        latencyMs: Date.now() - started,
+      };
     },
   };
 
   function budgetSpent(label: string, page: number): CoinGeckoError {
-    return coinGeckoError("unavailable", `CoinGecko fetch ran out of its ${seconds(timing.budgetMs)} time budget before ${label}`, { page, attempts: 0 });
+    return coinGeckoError("unavailable", `CoinGecko fetch ran out of its ${seconds(timing.budgetMs)} time budget before ${label}`, {
+      page,
+      attempts: 0,
+    });
   }
 
   /** One GET with retries until `deadline`; `request.page` is what retry notices and errors report as the page. */
-  async function fetchBody(request: { url: string; params: Record<string, string | number>; page: number; label: string; path: string }, deadline: number): Promise<{ body: Uint8Array; retries: number }> {
+  async function fetchBody(
+    request: { url: string; params: Record<string, string | number>; page: number; label: string; path: string },
+    deadline: number,
+  ): Promise<{ body: Uint8Array; retries: number }> {
     const { page, label } = request;
     const requestContext: MessageContext = { ...messageContext, path: request.path };
     const pageStarted = Date.now();
@@ -330,7 +342,13 @@ export function createCoinGeckoClient(options: CoinGeckoSourceOptions = {}): Coi
       onRetry: (_count, error, config) => {
         pageRetries += 1;
         config.timeout = Math.max(1, Math.min(timing.requestTimeoutMs, deadline - Date.now() - nextDelayMs));
-        onRetry({ page, label, retry: pageRetries, reason: classify(error, requestContext, timing.requestTimeoutMs).reason, delayMs: nextDelayMs });
+        onRetry({
+          page,
+          label,
+          retry: pageRetries,
+          reason: classify(error, requestContext, timing.requestTimeoutMs).reason,
+          delayMs: nextDelayMs,
+        });
       },
     };
     const timeout = Math.min(timing.requestTimeoutMs, deadline - pageStarted);
@@ -342,13 +360,23 @@ export function createCoinGeckoClient(options: CoinGeckoSourceOptions = {}): Coi
       // unredacted): refuse it before anything else reads it.
       if (holdsSecret(body, secrets)) {
         const details = { status: response.status, attempts: pageRetries + 1, elapsedMs: Date.now() - pageStarted, page };
-        throw coinGeckoError("invalid-response", `CoinGecko ${label} echoed the API key in its body (HTTP ${response.status}); refused, so the key is neither stored nor logged`, details);
+        throw coinGeckoError(
+          "invalid-response",
+          `CoinGecko ${label} echoed the API key in its body (HTTP ${response.status}); refused, so the key is neither stored nor logged`,
+          details,
+        );
       }
       return { body, retries: pageRetries };
     } catch (err) {
       if (!axios.isAxiosError(err)) throw err;
       const failure = classify(err, requestContext, timing.requestTimeoutMs);
-      const details = { status: failure.status, errorCode: failure.errorCode, attempts: pageRetries + 1, elapsedMs: Date.now() - pageStarted, page };
+      const details = {
+        status: failure.status,
+        errorCode: failure.errorCode,
+        attempts: pageRetries + 1,
+        elapsedMs: Date.now() - pageStarted,
+        page,
+      };
       if (!failure.retryable) throw coinGeckoError(failure.kind, failure.message, details);
       const what = failure.kind === "rate-limited" ? "CoinGecko kept rate limiting the requests" : "CoinGecko stayed unavailable";
       const budget = `the ${seconds(timing.budgetMs)} time budget`;
@@ -411,18 +439,38 @@ function classify(error: AxiosError, context: MessageContext, requestTimeoutMs: 
   const base = { status, errorCode };
   if (status === 429 || errorCode === 429) {
     const reason = status === 429 ? "HTTP 429" : `HTTP ${status} with error_code 429`;
-    return { ...base, kind: "rate-limited", retryable: true, reason, retryAfterMs: retryAfterMs(response.headers["retry-after"], Date.now()), message: reason };
+    return {
+      ...base,
+      kind: "rate-limited",
+      retryable: true,
+      reason,
+      retryAfterMs: retryAfterMs(response.headers["retry-after"], Date.now()),
+      message: reason,
+    };
   }
   if (status === 408 || status >= 500 || (errorCode !== undefined && errorCode >= 500 && errorCode <= 599)) {
     const reason = errorCode !== undefined && status < 500 ? `HTTP ${status} with error_code ${errorCode}` : `HTTP ${status}`;
-    return { ...base, kind: "unavailable", retryable: true, reason, retryAfterMs: retryAfterMs(response.headers["retry-after"], Date.now()), message: reason };
+    return {
+      ...base,
+      kind: "unavailable",
+      retryable: true,
+      reason,
+      retryAfterMs: retryAfterMs(response.headers["retry-after"], Date.now()),
+      message: reason,
+    };
   }
   const configuration = configurationMessage(status, errorCode, context);
   if (configuration !== undefined) {
     return { ...base, kind: "configuration", retryable: false, reason: `HTTP ${status}`, message: configuration + said };
   }
   const what = errorCode === undefined ? "an unexpected response" : `error_code ${errorCode}`;
-  return { ...base, kind: "invalid-response", retryable: false, reason: `HTTP ${status}`, message: `CoinGecko answered HTTP ${status} with ${what}${said}` };
+  return {
+    ...base,
+    kind: "invalid-response",
+    retryable: false,
+    reason: `HTTP ${status}`,
+    message: `CoinGecko answered HTTP ${status} with ${what}${said}`,
+  };
 }
 
 /** The message naming the misconfiguration behind a final status or error code; undefined if it is none. */
@@ -456,7 +504,11 @@ function configurationMessage(status: number, errorCode: number | undefined, d: 
 }
 
 /** How long to wait before retry number `retry`: Retry-After or the 429 pause, else capped exponential backoff; plus jitter. */
-function waitFor(failure: Failure, retry: number, timing: { retryBaseDelayMs: number; retryMaxDelayMs: number; rateLimitDelayMs: number }): number {
+function waitFor(
+  failure: Failure,
+  retry: number,
+  timing: { retryBaseDelayMs: number; retryMaxDelayMs: number; rateLimitDelayMs: number },
+): number {
   const backoff =
     failure.kind === "rate-limited"
       ? timing.rateLimitDelayMs
@@ -480,7 +532,9 @@ function checkPlan(plan: CoinGeckoPlan, apiKey: string | undefined): void {
 function checkHost(plan: CoinGeckoPlan, baseUrl: string): void {
   const host = hostOf(baseUrl);
   if (host === hostOf(PRO_BASE_URL) && plan !== "pro") {
-    throw configError(`base URL ${baseUrl} is the paid (Pro) host but the plan is "${plan}"; use plan "pro" or host ${hostOf(PUBLIC_BASE_URL)}`);
+    throw configError(
+      `base URL ${baseUrl} is the paid (Pro) host but the plan is "${plan}"; use plan "pro" or host ${hostOf(PUBLIC_BASE_URL)}`,
+    );
   }
   if (host === hostOf(PUBLIC_BASE_URL) && plan === "pro") {
     throw configError(`plan "pro" needs host ${hostOf(PRO_BASE_URL)} but the base URL is ${baseUrl}`);

@@ -144,7 +144,9 @@ export async function runIngest(args: RunIngestArgs): Promise<IngestResult> {
     });
     return result;
   } catch (err) {
-    const fetch = isCoinGeckoError(err) ? { kind: err.kind, status: err.status, errorCode: err.errorCode, page: err.page, attempts: err.attempts, elapsedMs: err.elapsedMs } : {};
+    const fetch = isCoinGeckoError(err)
+      ? { kind: err.kind, status: err.status, errorCode: err.errorCode, page: err.page, attempts: err.attempts, elapsedMs: err.elapsedMs }
+      : {};
     logger.error("ingest failed", { timestamp, ...fetch, ...errorFields(err) });
     metrics.emit(isCoinGeckoError(err) ? { snapshotsWritten: 0, fetchRetries: Math.max(0, err.attempts - 1) } : { snapshotsWritten: 0 });
     throw err;
@@ -181,9 +183,16 @@ export function parseIsoTime(value: unknown, what: string): Date {
 
 /** Parses and normalises pages; throws on the first invalid page or when no row has an id. */
 function normalizePages(pages: readonly FetchedPage[], context: { vsCurrency: string; timestamp: number }): NormalizedSnapshot {
-  const normalized = normalizeSnapshot(pages.map((p) => parseMarketsPage(p.body, p.page)), context);
+  const normalized = normalizeSnapshot(
+    pages.map((p) => parseMarketsPage(p.body, p.page)),
+    context,
+  );
   if (normalized.rows.length === 0) {
-    throw coinGeckoError("invalid-response", `CoinGecko snapshot has no coin with an id (${normalized.counts.input} elements, all dropped)`, { status: 200 });
+    throw coinGeckoError(
+      "invalid-response",
+      `CoinGecko snapshot has no coin with an id (${normalized.counts.input} elements, all dropped)`,
+      { status: 200 },
+    );
   }
   return normalized;
 }

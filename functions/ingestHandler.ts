@@ -139,7 +139,9 @@ export function checkScheduledTime(scheduledTime: Date, nowMs: number, maxAgeSec
     );
   }
   if (-ageSeconds > MAX_SCHEDULE_SKEW_SECONDS) {
-    throw new Error(`event for slot ${slot} is scheduled ${-ageSeconds} s in the future (more than the ${MAX_SCHEDULE_SKEW_SECONDS} s clock skew allowed); nothing was fetched or written`);
+    throw new Error(
+      `event for slot ${slot} is scheduled ${-ageSeconds} s in the future (more than the ${MAX_SCHEDULE_SKEW_SECONDS} s clock skew allowed); nothing was fetched or written`,
+    );
   }
 }
 

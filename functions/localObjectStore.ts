@@ -144,7 +144,10 @@ export class LocalObjectStore implements ObjectStore {
       key.includes("\0") ||
       segments.some((s) => s === "" || s === "." || s === "..") ||
       segments[0] === LOCAL_TEMP_DIR;
-    if (bad) throw new Error(`invalid object key ${JSON.stringify(key)}: use "/"-separated names without empty, "." or ".." parts, outside ${LOCAL_TEMP_DIR}/`);
+    if (bad)
+      throw new Error(
+        `invalid object key ${JSON.stringify(key)}: use "/"-separated names without empty, "." or ".." parts, outside ${LOCAL_TEMP_DIR}/`,
+      );
     return path.join(this.rootDir, ...segments);
   }
 }

@@ -63,7 +63,9 @@ export function parseMarketChart(body: Uint8Array, coinId: string): MarketChart 
   const record = parsed as Record<string, unknown>;
   const error = errorBodyOf(record);
   if (error !== undefined && !MARKET_CHART_SERIES.some((name) => name in record)) {
-    fail(`is an error object instead of history:${error.code === undefined ? "" : ` error_code ${error.code}`} ${error.message ?? bodySnippet(text)}`);
+    fail(
+      `is an error object instead of history:${error.code === undefined ? "" : ` error_code ${error.code}`} ${error.message ?? bodySnippet(text)}`,
+    );
   }
   const chart = {} as MarketChart;
   for (const name of MARKET_CHART_SERIES) {
@@ -123,7 +125,9 @@ export function backfillRows(
     }
   }
   for (const rows of bySlot.values()) {
-    const ranked = rows.filter((r) => r.market_cap !== null).sort((a, b) => (b.market_cap ?? 0) - (a.market_cap ?? 0) || (a.id < b.id ? -1 : 1));
+    const ranked = rows
+      .filter((r) => r.market_cap !== null)
+      .sort((a, b) => (b.market_cap ?? 0) - (a.market_cap ?? 0) || (a.id < b.id ? -1 : 1));
     ranked.forEach((row, i) => (row.market_cap_rank = i + 1));
   }
   return new Map([...bySlot].sort(([a], [b]) => a - b));

@@ -202,8 +202,7 @@ function toProcessedRow(coin: Record<string, unknown>, context: SnapshotContext)
     low_24h: toDouble(coin.low_24h),
     price_change_pct_1h: toDouble(coin.price_change_percentage_1h_in_currency),
     // Responses requested without price_change_percentage=24h carry only the plain 24h field.
-    price_change_pct_24h:
-      toDouble(coin.price_change_percentage_24h_in_currency) ?? toDouble(coin.price_change_percentage_24h),
+    price_change_pct_24h: toDouble(coin.price_change_percentage_24h_in_currency) ?? toDouble(coin.price_change_percentage_24h),
     price_change_pct_7d: toDouble(coin.price_change_percentage_7d_in_currency),
     circulating_supply: toDouble(coin.circulating_supply),
     last_updated: typeof coin.last_updated === "string" ? coin.last_updated : null,

@@ -128,7 +128,8 @@ function epochSecondsOf(m: RegExpExecArray): number | undefined {
   const back = new Date(hourStartMs);
   // Date.UTC rolls 2023-02-30 over to March, hour 24 to the next day and years 0-99 to the 1900s: only a
   // round trip shows the fields name an hour that exists.
-  const exists = back.getUTCFullYear() === year && back.getUTCMonth() === month - 1 && back.getUTCDate() === day && back.getUTCHours() === hour;
+  const exists =
+    back.getUTCFullYear() === year && back.getUTCMonth() === month - 1 && back.getUTCDate() === day && back.getUTCHours() === hour;
   if (!exists || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return undefined;
   const offsetSeconds = (m[7] === "-" ? -1 : 1) * (offsetHours * 3600 + offsetMinutes * 60);
   return hourStartMs / 1000 + minute * 60 + second - offsetSeconds;

@@ -62,6 +62,7 @@ export class S3ObjectStore implements ObjectStore {
         if (retry >= this.conflictRetries) {
           throw new Error(
             `s3://${this.bucket}/${key}: conditional write still conflicted with a concurrent write (HTTP 409 ConditionalRequestConflict) after ${retry} retries`,
+            { cause: err },
           );
         }
         await delay(this.conflictRetryDelayMs * 2 ** retry);

@@ -45,7 +45,11 @@ export const PROCESSED_COLUMNS: readonly ColumnDef[] = [
   { name: "timestamp", type: "bigint", comment: "snapshot slot, epoch seconds floored to 5 minutes" },
   // Last, so tables and Parquet files written before it existed keep their column positions (Athena reads
   // Parquet by name and gives a missing column NULL; the transform reads such rows as live).
-  { name: "source", type: "string", comment: "live (a /coins/markets snapshot) or backfill (derived from /coins/{id}/market_chart history)" },
+  {
+    name: "source",
+    type: "string",
+    comment: "live (a /coins/markets snapshot) or backfill (derived from /coins/{id}/market_chart history)",
+  },
 ];
 
 /** What a processed row came from: a live `/coins/markets` snapshot, or `/coins/{id}/market_chart` history. */

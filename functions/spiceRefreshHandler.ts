@@ -42,7 +42,10 @@ export function readSpiceRefreshSettings(env: NodeJS.ProcessEnv): SpiceRefreshSe
   const problems: string[] = [];
   const accountId = env[SPICE_REFRESH_ENV.accountId] ?? "";
   if (!ACCOUNT_ID.test(accountId)) problems.push(`${SPICE_REFRESH_ENV.accountId} must be a 12-digit account id, got "${accountId}"`);
-  const dataSetIds = (env[SPICE_REFRESH_ENV.dataSetIds] ?? "").split(",").map((id) => id.trim()).filter((id) => id !== "");
+  const dataSetIds = (env[SPICE_REFRESH_ENV.dataSetIds] ?? "")
+    .split(",")
+    .map((id) => id.trim())
+    .filter((id) => id !== "");
   if (dataSetIds.length === 0) problems.push(`${SPICE_REFRESH_ENV.dataSetIds} names no dataset`);
   const bad = dataSetIds.filter((id) => !DATA_SET_ID.test(id));
   if (bad.length > 0) problems.push(`${SPICE_REFRESH_ENV.dataSetIds} holds malformed ids: ${bad.join(", ")}`);
@@ -127,7 +130,12 @@ export function createSpiceRefreshHandler(): (event: InvocationResultEvent) => P
     for (const dataSetId of settings.dataSetIds) {
       try {
         await quicksight.send(
-          new CreateIngestionCommand({ AwsAccountId: settings.accountId, DataSetId: dataSetId, IngestionId: ingestionId, IngestionType: SPICE_INGESTION_TYPE }),
+          new CreateIngestionCommand({
+            AwsAccountId: settings.accountId,
+            DataSetId: dataSetId,
+            IngestionId: ingestionId,
+            IngestionType: SPICE_INGESTION_TYPE,
+          }),
         );
         outcome.started.push(dataSetId);
       } catch (err) {

@@ -70,12 +70,7 @@ export type MetricValues = Partial<Record<MetricKey, number>>;
  * Builds one EMF record for the given metric values under `namespace`, dimensioned by pipeline name.
  * Exported for tests and for the Monitoring component's consistency checks.
  */
-export function emfRecord(
-  namespace: string,
-  pipeline: string,
-  values: MetricValues,
-  timestampMs: number,
-): Record<string, unknown> {
+export function emfRecord(namespace: string, pipeline: string, values: MetricValues, timestampMs: number): Record<string, unknown> {
   const keys = (Object.keys(values) as MetricKey[]).filter((k) => Number.isFinite(values[k]));
   const record: Record<string, unknown> = {
     _aws: {
@@ -100,10 +95,7 @@ export interface MetricsEmitter {
 }
 
 /** Creates an EMF emitter for a pipeline; namespace defaults to {@link DEFAULT_METRICS_NAMESPACE}. */
-export function createMetrics(
-  pipeline: string,
-  options: { namespace?: string; sink?: LineSink; now?: () => number } = {},
-): MetricsEmitter {
+export function createMetrics(pipeline: string, options: { namespace?: string; sink?: LineSink; now?: () => number } = {}): MetricsEmitter {
   const sink = options.sink ?? ((line: string) => process.stdout.write(line + "\n"));
   const namespace = options.namespace ?? DEFAULT_METRICS_NAMESPACE;
   const now = options.now ?? Date.now;

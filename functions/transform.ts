@@ -9,7 +9,17 @@
  */
 import { createHash } from "node:crypto";
 import { ObjectStore } from "./objectStore";
-import { floorToHour, HOUR_SECONDS, HourPartition, hourPrefix, LAKE_PREFIXES, partitionOf, partitionPath, partitionStart, timestampOfKey } from "./partitions";
+import {
+  floorToHour,
+  HOUR_SECONDS,
+  HourPartition,
+  hourPrefix,
+  LAKE_PREFIXES,
+  partitionOf,
+  partitionPath,
+  partitionStart,
+  timestampOfKey,
+} from "./partitions";
 import { QueryEngine } from "./queryEngine";
 import { checkHourPartition } from "./sqlTemplate";
 import { errorFields, Logger, MetricsEmitter } from "./telemetry";
@@ -134,7 +144,8 @@ export function transformIdempotencyKey(p: HourPartition, snapshots: readonly nu
 export async function runTransform(deps: TransformDeps, options: TransformOptions = {}): Promise<TransformSummary> {
   const { logger } = deps;
   const lookbackHours = deps.lookbackHours ?? DEFAULT_LOOKBACK_HOURS;
-  if (!Number.isInteger(lookbackHours) || lookbackHours < 1) throw new Error(`lookbackHours must be a positive integer, got ${lookbackHours}`);
+  if (!Number.isInteger(lookbackHours) || lookbackHours < 1)
+    throw new Error(`lookbackHours must be a positive integer, got ${lookbackHours}`);
   const nowSeconds = Math.floor(deps.nowMs() / 1000);
   const currentHourStart = floorToHour(nowSeconds);
   const lastCompletedStart = currentHourStart - HOUR_SECONDS;
@@ -167,9 +178,21 @@ export async function runTransform(deps: TransformDeps, options: TransformOption
         };
         await deps.state.put(manifestKey(partition), JSON.stringify(done, null, 2) + "\n", { contentType: "application/json" });
         complete.push(partitionStart(partition));
-        hours.push({ partition, snapshots: snapshots.length, rowsWritten, ...(result.queryId !== undefined ? { queryId: result.queryId } : {}) });
+        hours.push({
+          partition,
+          snapshots: snapshots.length,
+          rowsWritten,
+          ...(result.queryId !== undefined ? { queryId: result.queryId } : {}),
+        });
         rowsMaterialised += rowsWritten;
-        logger.info("hour materialised", { partition: path, snapshots: snapshots.length, newSnapshots: pending.length, rowsWritten, queryId: result.queryId, idempotencyKey });
+        logger.info("hour materialised", {
+          partition: path,
+          snapshots: snapshots.length,
+          newSnapshots: pending.length,
+          rowsWritten,
+          queryId: result.queryId,
+          idempotencyKey,
+        });
       }
     } catch (err) {
       failures.push(`${path}: ${err instanceof Error ? err.message : String(err)}`);
@@ -179,7 +202,8 @@ export async function runTransform(deps: TransformDeps, options: TransformOption
   }
 
   const newestComplete = complete.length > 0 ? Math.max(...complete) : undefined;
-  const oldestExamined = candidates.length > 0 ? Math.min(...candidates.map(partitionStart)) : currentHourStart - lookbackHours * HOUR_SECONDS;
+  const oldestExamined =
+    candidates.length > 0 ? Math.min(...candidates.map(partitionStart)) : currentHourStart - lookbackHours * HOUR_SECONDS;
   const lagFrom = newestComplete !== undefined ? newestComplete + HOUR_SECONDS : oldestExamined;
   const summary: TransformSummary = {
     hours: hours.sort((a, b) => partitionStart(a.partition) - partitionStart(b.partition)),
@@ -225,7 +249,8 @@ export async function readManifest(store: ObjectStore, p: HourPartition, logger:
   if (bytes === undefined) return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(bytes).toString("utf8")) as Partial<TransformManifest>;
-    if (!Array.isArray(parsed.snapshots) || !parsed.snapshots.every((t) => Number.isInteger(t))) throw new Error("snapshots is not a list of integers");
+    if (!Array.isArray(parsed.snapshots) || !parsed.snapshots.every((t) => Number.isInteger(t)))
+      throw new Error("snapshots is not a list of integers");
     return parsed as TransformManifest;
   } catch (err) {
     logger.warn("unreadable manifest ignored; the hour will be materialised again", { key: manifestKey(p), ...errorFields(err) });

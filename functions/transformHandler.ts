@@ -67,19 +67,22 @@ export function manualHoursOf(event: unknown, nowMs: number): HourPartition[] | 
   const byStart = new Map<number, HourPartition>();
   for (const [index, value] of hours.entries()) {
     const what = `manual transform event: hours[${index}]`;
-    if (typeof value !== "string") throw new Error(`${what} must be an ISO-8601 time string such as "2024-09-03T07", got ${value === null ? "null" : typeof value}`);
+    if (typeof value !== "string")
+      throw new Error(`${what} must be an ISO-8601 time string such as "2024-09-03T07", got ${value === null ? "null" : typeof value}`);
     const partition = parseHour(value, what);
     try {
       checkHourPartition(partition);
     } catch (err) {
-      throw new Error(`${what} ${JSON.stringify(value)} is out of range: ${(err as Error).message}`);
+      throw new Error(`${what} ${JSON.stringify(value)} is out of range: ${(err as Error).message}`, { cause: err });
     }
     const start = partitionStart(partition);
     if (start * 1000 > nowMs) throw new Error(`${what} ${JSON.stringify(value)} is in the future (now ${new Date(nowMs).toISOString()})`);
     byStart.set(start, partition);
   }
   if (byStart.size > MAX_MANUAL_HOURS) {
-    throw new Error(`manual transform event: at most ${MAX_MANUAL_HOURS} distinct hours per invocation, got ${byStart.size}; split them over several events`);
+    throw new Error(
+      `manual transform event: at most ${MAX_MANUAL_HOURS} distinct hours per invocation, got ${byStart.size}; split them over several events`,
+    );
   }
   return [...byStart.keys()].sort((a, b) => a - b).map((start) => byStart.get(start) as HourPartition);
 }

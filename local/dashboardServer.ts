@@ -17,7 +17,7 @@ import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { DASHBOARD_SPEC, DashboardSpec, dashboardSpecProblems, dashboardViews } from "../dashboard/spec";
-import { DuckDbEngine, DuckDbEngineOptions } from "./duckdbEngine";
+import { DuckDbEngine } from "./duckdbEngine";
 
 /** Port of the local dashboard by default. */
 export const DEFAULT_DASHBOARD_PORT = 8787;
@@ -207,7 +207,13 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
 function listen(server: http.Server, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      reject(new Error(err.code === "EADDRINUSE" ? `port ${port} on ${DASHBOARD_HOST} is already in use: stop the other program or pass --port` : `cannot listen on ${DASHBOARD_HOST}:${port}: ${err.message}`));
+      reject(
+        new Error(
+          err.code === "EADDRINUSE"
+            ? `port ${port} on ${DASHBOARD_HOST} is already in use: stop the other program or pass --port`
+            : `cannot listen on ${DASHBOARD_HOST}:${port}: ${err.message}`,
+        ),
+      );
     };
     server.once("error", onError);
     server.listen(port, DASHBOARD_HOST, () => {
@@ -232,7 +238,8 @@ function send(res: http.ServerResponse, status: number, contentType: string, bod
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     // The page loads only its own files and talks only to this server.
-    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "Content-Security-Policy":
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   });
   res.end(headOnly ? undefined : bytes);
 }

@@ -141,11 +141,21 @@ const HOUR_GLOB = "year=*/month=*/day=*/hour=*";
 const COPY_OPENING = "COPY (\n";
 
 /** The analytics table's source; the views also read its files through {@link ANALYTICS_WINDOW}. */
-const ANALYTICS_SOURCE: TableSource = { name: LAKE_TABLES.analytics, glob: `${LAKE_PREFIXES.analytics}/${HOUR_GLOB}/*.parquet`, format: "parquet", columns: PROCESSED_COLUMNS };
+const ANALYTICS_SOURCE: TableSource = {
+  name: LAKE_TABLES.analytics,
+  glob: `${LAKE_PREFIXES.analytics}/${HOUR_GLOB}/*.parquet`,
+  format: "parquet",
+  columns: PROCESSED_COLUMNS,
+};
 
 const TABLE_SOURCES: readonly TableSource[] = [
   // Every column as text, as the Glue table declares it; the transform types them with TRY_CAST.
-  { name: LAKE_TABLES.processedRaw, glob: `${LAKE_PREFIXES.processed}/${HOUR_GLOB}/*.ndjson.gz`, format: "json", columns: PROCESSED_COLUMNS.map((c) => ({ ...c, type: "string" as const })) },
+  {
+    name: LAKE_TABLES.processedRaw,
+    glob: `${LAKE_PREFIXES.processed}/${HOUR_GLOB}/*.ndjson.gz`,
+    format: "json",
+    columns: PROCESSED_COLUMNS.map((c) => ({ ...c, type: "string" as const })),
+  },
   { name: LAKE_TABLES.processed, glob: `${LAKE_PREFIXES.processed}/${HOUR_GLOB}/*.ndjson.gz`, format: "json", columns: PROCESSED_COLUMNS },
   ANALYTICS_SOURCE,
 ];
@@ -190,10 +200,18 @@ export class DuckDbEngine implements QueryEngine {
    */
   static async open(lake: string, options: DuckDbEngineOptions = {}): Promise<DuckDbEngine> {
     const root = path.resolve(lake);
-    if (GLOB_CHARACTERS.test(root)) throw new Error(`lake path ${JSON.stringify(root)} must not contain any of * ? [ ] { } (DuckDB would read them as a glob)`);
+    if (GLOB_CHARACTERS.test(root))
+      throw new Error(`lake path ${JSON.stringify(root)} must not contain any of * ? [ ] { } (DuckDB would read them as a glob)`);
     const instance = await DuckDBInstance.create(":memory:");
     const connection = await instance.connect();
-    const engine = new DuckDbEngine(root, path.join(root, STAGING_DIR, inFlightName()), instance, connection, options.window ?? DEFAULT_VIEW_WINDOW, options.now ?? Date.now);
+    const engine = new DuckDbEngine(
+      root,
+      path.join(root, STAGING_DIR, inFlightName()),
+      instance,
+      connection,
+      options.window ?? DEFAULT_VIEW_WINDOW,
+      options.now ?? Date.now,
+    );
     try {
       await connection.run("SET TimeZone = 'UTC'");
       // Tables and views live in a catalog named like the Glue database, so `crypto_data.v_top_100` and
@@ -248,7 +266,9 @@ export class DuckDbEngine implements QueryEngine {
       const duckType = String(row.column_type);
       const type = GLUE_TYPES[duckType];
       if (type === undefined) {
-        throw new Error(`view ${view} column ${name} has DuckDB type ${duckType}, which is not one of ${Object.keys(GLUE_TYPES).join(", ")}: CAST it in the SQL so Athena and DuckDB agree`);
+        throw new Error(
+          `view ${view} column ${name} has DuckDB type ${duckType}, which is not one of ${Object.keys(GLUE_TYPES).join(", ")}: CAST it in the SQL so Athena and DuckDB agree`,
+        );
       }
       return { name, type };
     });
@@ -308,7 +328,6 @@ export class DuckDbEngine implements QueryEngine {
     }
   }
 
-
   /** Keeps a keyed result, forgetting the oldest beyond {@link IDEMPOTENCY_MEMORY} (a long-running local mode). */
   private remember(key: string, result: QueryResult): void {
     this.completed.set(key, result);
@@ -350,7 +369,9 @@ export class DuckDbEngine implements QueryEngine {
   private async createViews(): Promise<void> {
     if (this.viewsCreated) return;
     // The views bind to the window relation when created, so it must exist first.
-    await this.connection.run(`CREATE OR REPLACE ${this.window === "memory" ? "TABLE" : "VIEW"} ${ANALYTICS_WINDOW} AS ${relation(ANALYTICS_SOURCE, undefined)}`);
+    await this.connection.run(
+      `CREATE OR REPLACE ${this.window === "memory" ? "TABLE" : "VIEW"} ${ANALYTICS_WINDOW} AS ${relation(ANALYTICS_SOURCE, undefined)}`,
+    );
     for (const view of viewsInDependencyOrder()) await this.connection.run(`CREATE OR REPLACE VIEW ${view.name} AS\n${windowed(view.sql)}`);
     this.viewsCreated = true;
   }
@@ -389,8 +410,12 @@ export class DuckDbEngine implements QueryEngine {
     if (dropped.length > 0 || appended.length > 0) {
       await this.connection.run("BEGIN TRANSACTION");
       try {
-        if (dropped.length > 0) await this.connection.run(`DELETE FROM ${ANALYTICS_WINDOW} WHERE ${dropped.map((h) => partitionPredicate(h.partition)).join(" OR ")}`);
-        if (appended.length > 0) await this.connection.run(`INSERT INTO ${ANALYTICS_WINDOW} ${relation(ANALYTICS_SOURCE, fileList(appended))}`);
+        if (dropped.length > 0)
+          await this.connection.run(
+            `DELETE FROM ${ANALYTICS_WINDOW} WHERE ${dropped.map((h) => partitionPredicate(h.partition)).join(" OR ")}`,
+          );
+        if (appended.length > 0)
+          await this.connection.run(`INSERT INTO ${ANALYTICS_WINDOW} ${relation(ANALYTICS_SOURCE, fileList(appended))}`);
         await this.connection.run("COMMIT");
       } catch (err) {
         await this.connection.run("ROLLBACK");
@@ -531,7 +556,9 @@ function reader(source: TableSource, globLiteral: string): string {
 
 /** `id, symbol, ..., year, month, day, hour` cast to the lake types, in schema order. */
 function projection(columns: readonly ColumnDef[]): string {
-  return [...columns, ...PARTITION_COLUMNS].map((c) => `CAST(${quoteIdent(c.name)} AS ${DUCKDB_TYPES[c.type]}) AS ${quoteIdent(c.name)}`).join(", ");
+  return [...columns, ...PARTITION_COLUMNS]
+    .map((c) => `CAST(${quoteIdent(c.name)} AS ${DUCKDB_TYPES[c.type]}) AS ${quoteIdent(c.name)}`)
+    .join(", ");
 }
 
 /**

@@ -72,7 +72,8 @@ async function checkedStatement(connection: DuckDBConnection, sql: string): Prom
   const tree = JSON.parse(String(serialized.getRowObjectsJS()[0].tree)) as { error?: boolean; error_message?: string };
   if (tree.error === true) throw refused(`only a SELECT or WITH query may run (${tree.error_message ?? "not a SELECT statement"})`);
   const prepared = await oneLine(() => extracted.prepare(0));
-  if (prepared.statementType !== StatementType.SELECT) throw refused(`only a SELECT or WITH query may run, this is ${StatementType[prepared.statementType]}`);
+  if (prepared.statementType !== StatementType.SELECT)
+    throw refused(`only a SELECT or WITH query may run, this is ${StatementType[prepared.statementType]}`);
   return prepared;
 }
 
@@ -86,6 +87,9 @@ async function oneLine<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (err) {
     const message = (err instanceof Error ? err.message : String(err)).split("\n")[0].replace(/^Failed to extract statements: /, "");
-    throw new Error(message.includes("disabled by configuration") ? `refused: ${message} (queries read only files inside the lake)` : message);
+    throw new Error(
+      message.includes("disabled by configuration") ? `refused: ${message} (queries read only files inside the lake)` : message,
+      { cause: err },
+    );
   }
 }

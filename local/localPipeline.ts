@@ -12,7 +12,17 @@ import { transformCommand } from "../cli/transformCommand";
 import { FetchedPage, FetchedSnapshot, runIngest, SnapshotSource } from "../functions/ingest";
 import { inFlightOwner, LOCAL_TEMP_DIR } from "../functions/localObjectStore";
 import { ObjectStore } from "../functions/objectStore";
-import { floorToHour, HOUR_SECONDS, hourPrefix, LAKE_PREFIXES, partitionOf, processedKey, rawKey, rawRequestKey, timestampOfKey } from "../functions/partitions";
+import {
+  floorToHour,
+  HOUR_SECONDS,
+  hourPrefix,
+  LAKE_PREFIXES,
+  partitionOf,
+  processedKey,
+  rawKey,
+  rawRequestKey,
+  timestampOfKey,
+} from "../functions/partitions";
 import { errorFields, Logger, MetricsEmitter } from "../functions/telemetry";
 import { DEFAULT_LOOKBACK_HOURS } from "../functions/transform";
 import { DuckDbEngine, STAGING_DIR } from "./duckdbEngine";
@@ -68,7 +78,14 @@ export function createLocalJobs(deps: LocalPipelineDeps): LocalJobs {
   return {
     async ingest(slot) {
       if ((await deps.store.get(processedKey(slot))) !== undefined) return "already in the lake";
-      const r = await runIngest({ store: deps.store, source: deps.source, scheduledTime: slot * 1000, vsCurrency: deps.vsCurrency, logger: deps.logger, metrics: deps.metrics });
+      const r = await runIngest({
+        store: deps.store,
+        source: deps.source,
+        scheduledTime: slot * 1000,
+        vsCurrency: deps.vsCurrency,
+        logger: deps.logger,
+        metrics: deps.metrics,
+      });
       return `${r.status}, ${r.coins} coins${r.dropped > 0 ? `, ${r.dropped} dropped` : ""}`;
     },
     async transform(reason) {
@@ -77,12 +94,22 @@ export function createLocalJobs(deps: LocalPipelineDeps): LocalJobs {
         engine = undefined;
         throw err;
       });
-      const s = await transformCommand({ lake: deps.lake, all: reason === "catch-up", logger: deps.logger, metrics: deps.metrics, nowMs: () => deps.clock.now(), engine: await engine });
+      const s = await transformCommand({
+        lake: deps.lake,
+        all: reason === "catch-up",
+        logger: deps.logger,
+        metrics: deps.metrics,
+        nowMs: () => deps.clock.now(),
+        engine: await engine,
+      });
       const repairNotes = [
         ...(repair.repaired.length > 0 ? [`${repair.repaired.length} half-written snapshot(s) finished`] : []),
         ...(repair.unrecoverable.length > 0 ? [`${repair.unrecoverable.length} left in raw/ only`] : []),
       ];
-      return [...repairNotes, `${s.hours.length} hour(s) materialised, ${s.rowsMaterialised} rows, ${s.hoursCaughtUp} caught up, lag ${s.lagHours} h`].join(", ");
+      return [
+        ...repairNotes,
+        `${s.hours.length} hour(s) materialised, ${s.rowsMaterialised} rows, ${s.hoursCaughtUp} caught up, lag ${s.lagHours} h`,
+      ].join(", ");
     },
     async close() {
       const open = engine;
@@ -131,12 +158,22 @@ export async function repairInterruptedSnapshots(deps: Omit<LocalPipelineDeps, "
     for (const [slot, pageKeys] of [...pagesBySlot].sort(([a], [b]) => a - b)) {
       const source = (await storedRawSource(deps.store, slot, pageKeys, deps.logger)) ?? deps.regenerate;
       if (source === undefined) {
-        deps.logger.warn("raw pages left as is: without page 1 or a request record they may be incomplete, and CoinGecko cannot serve a past slot", { timestamp: slot, pages: [...pageKeys].sort() });
+        deps.logger.warn(
+          "raw pages left as is: without page 1 or a request record they may be incomplete, and CoinGecko cannot serve a past slot",
+          { timestamp: slot, pages: [...pageKeys].sort() },
+        );
         result.unrecoverable.push(slot);
         continue;
       }
       try {
-        await runIngest({ store: deps.store, source, scheduledTime: slot * 1000, vsCurrency: deps.vsCurrency, logger: deps.logger, metrics: deps.metrics });
+        await runIngest({
+          store: deps.store,
+          source,
+          scheduledTime: slot * 1000,
+          vsCurrency: deps.vsCurrency,
+          logger: deps.logger,
+          metrics: deps.metrics,
+        });
         result.repaired.push(slot);
       } catch (err) {
         deps.logger.error("repair of an interrupted snapshot failed", { timestamp: slot, ...errorFields(err) });
@@ -170,11 +207,20 @@ const REBUILT_REQUEST = { rebuiltFrom: "the stored raw pages; the process stoppe
  * record lists them, or, without a record, pages 1..n when page 1 is stored and they have no gap. Undefined
  * when the pages do not prove themselves complete or the record is unreadable.
  */
-async function storedRawSource(store: ObjectStore, slot: number, pageKeys: ReadonlySet<string>, logger: Logger): Promise<SnapshotSource | undefined> {
+async function storedRawSource(
+  store: ObjectStore,
+  slot: number,
+  pageKeys: ReadonlySet<string>,
+  logger: Logger,
+): Promise<SnapshotSource | undefined> {
   const bytes = await store.get(rawRequestKey(slot));
   if (bytes === undefined) return pagesSource(store, slot, pageKeys);
   try {
-    const record = JSON.parse(Buffer.from(bytes).toString("utf8")) as { pages?: { page?: unknown; key?: unknown }[]; request?: Record<string, unknown>; fetchedAt?: unknown };
+    const record = JSON.parse(Buffer.from(bytes).toString("utf8")) as {
+      pages?: { page?: unknown; key?: unknown }[];
+      request?: Record<string, unknown>;
+      fetchedAt?: unknown;
+    };
     const listed = record.pages ?? [];
     if (listed.length === 0) throw new Error("the record lists no pages");
     const pages = [];
@@ -184,7 +230,13 @@ async function storedRawSource(store: ObjectStore, slot: number, pageKeys: Reado
       if (body === undefined) throw new Error(`page ${entry.page} (${entry.key}) is missing`);
       pages.push({ page: entry.page, body });
     }
-    const snapshot: FetchedSnapshot = { pages, request: record.request ?? {}, fetchedAt: String(record.fetchedAt), retries: 0, latencyMs: 0 };
+    const snapshot: FetchedSnapshot = {
+      pages,
+      request: record.request ?? {},
+      fetchedAt: String(record.fetchedAt),
+      retries: 0,
+      latencyMs: 0,
+    };
     return async () => snapshot;
   } catch (err) {
     logger.warn("unreadable request record: the raw snapshot cannot be replayed from it", { timestamp: slot, ...errorFields(err) });
@@ -261,7 +313,9 @@ export async function acquireLakeLock(lake: string): Promise<() => Promise<void>
     const pid = Number((await fs.readFile(file, "utf8").catch(() => "")).trim());
     // An unreadable pid may be a lock being written this instant: only a provably dead holder is replaced.
     if (!Number.isInteger(pid) || pid <= 0 || processIsAlive(pid)) {
-      throw new Error(`lake ${lake} is in use by another crypto-analytics local (pid ${Number.isInteger(pid) && pid > 0 ? pid : "unknown"}); stop it first, or remove ${file} if no such process runs`);
+      throw new Error(
+        `lake ${lake} is in use by another crypto-analytics local (pid ${Number.isInteger(pid) && pid > 0 ? pid : "unknown"}); stop it first, or remove ${file} if no such process runs`,
+      );
     }
     await fs.rm(file, { force: true });
   }

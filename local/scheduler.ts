@@ -112,7 +112,8 @@ export async function runScheduler(options: SchedulerOptions, signal: AbortSigna
   const clock = options.clock ?? SYSTEM_CLOCK;
   const every = options.ingestEverySeconds ?? SNAPSHOT_SLOT_SECONDS;
   const minute = options.transformMinute ?? DEFAULT_TRANSFORM_MINUTE;
-  if (!Number.isInteger(every) || every <= 0 || every % SNAPSHOT_SLOT_SECONDS !== 0) throw new Error(`ingestEverySeconds must be a positive multiple of ${SNAPSHOT_SLOT_SECONDS}, got ${every}`);
+  if (!Number.isInteger(every) || every <= 0 || every % SNAPSHOT_SLOT_SECONDS !== 0)
+    throw new Error(`ingestEverySeconds must be a positive multiple of ${SNAPSHOT_SLOT_SECONDS}, got ${every}`);
   if (!Number.isInteger(minute) || minute < 0 || minute > 59) throw new Error(`transformMinute must be an integer 0-59, got ${minute}`);
   const emit = options.onEvent ?? (() => undefined);
   const nowSeconds = (): number => Math.floor(clock.now() / 1000);

@@ -82,7 +82,28 @@ const PRICE_SCALES = [
   { period: DAY, weight: 0.6 },
   { period: 7 * DAY, weight: 1 },
 ];
-const SYLLABLES = ["ka", "zor", "lu", "mi", "ven", "tra", "qui", "rho", "sa", "bex", "no", "pi", "dra", "xel", "mon", "ta", "fy", "gal", "or", "chi"];
+const SYLLABLES = [
+  "ka",
+  "zor",
+  "lu",
+  "mi",
+  "ven",
+  "tra",
+  "qui",
+  "rho",
+  "sa",
+  "bex",
+  "no",
+  "pi",
+  "dra",
+  "xel",
+  "mon",
+  "ta",
+  "fy",
+  "gal",
+  "or",
+  "chi",
+];
 
 /**
  * The synthetic market. `snapshotAt(slot)` gives the pages CoinGecko would have sent for that 5-minute slot;
@@ -96,7 +117,8 @@ export class MarketSimulator {
   constructor(options: MarketSimulatorOptions = {}) {
     this.seed = (options.seed ?? DEFAULT_SIMULATOR_SEED) >>> 0;
     const count = options.coins ?? DEFAULT_SIMULATED_COINS;
-    if (!Number.isInteger(count) || count < CORE_COINS.length) throw new Error(`coins must be an integer of at least ${CORE_COINS.length}, got ${count}`);
+    if (!Number.isInteger(count) || count < CORE_COINS.length)
+      throw new Error(`coins must be an integer of at least ${CORE_COINS.length}, got ${count}`);
     this.coins = Array.from({ length: count }, (_, i) => this.traits(i));
   }
 
@@ -112,7 +134,13 @@ export class MarketSimulator {
     const ordered = [...ranked, ...quotes.filter((q) => q.coin.unranked)];
     const pages = [];
     for (let start = 0; start < ordered.length; start += SIMULATOR_PAGE_SIZE) {
-      const body = "[" + ordered.slice(start, start + SIMULATOR_PAGE_SIZE).map((q) => this.coinJson(q, t)).join(",") + "]";
+      const body =
+        "[" +
+        ordered
+          .slice(start, start + SIMULATOR_PAGE_SIZE)
+          .map((q) => this.coinJson(q, t))
+          .join(",") +
+        "]";
       pages.push({ page: pages.length + 1, body: new TextEncoder().encode(body) });
     }
     return {
@@ -121,9 +149,15 @@ export class MarketSimulator {
         source: "simulator",
         seed: this.seed,
         path: "/coins/markets",
-        params: { vs_currency: SIMULATOR_VS_CURRENCY, order: "market_cap_desc", per_page: SIMULATOR_PAGE_SIZE, pages: pages.length, price_change_percentage: "1h,24h,7d" },
+        params: {
+          vs_currency: SIMULATOR_VS_CURRENCY,
+          order: "market_cap_desc",
+          per_page: SIMULATOR_PAGE_SIZE,
+          pages: pages.length,
+          price_change_percentage: "1h,24h,7d",
+        },
       },
-      fetchedAt: new Date((t + 1 + (this.unit(0, t, 1) * 20 | 0)) * 1000).toISOString(),
+      fetchedAt: new Date((t + 1 + ((this.unit(0, t, 1) * 20) | 0)) * 1000).toISOString(),
       retries: 0,
       latencyMs: 0,
     };
@@ -174,7 +208,7 @@ export class MarketSimulator {
       ["total_supply", supplyText(coin.maxSupply ?? circulating)],
       ["max_supply", coin.maxSupply === null ? "null" : supplyText(coin.maxSupply)],
       ["roi", "null"],
-      ["last_updated", JSON.stringify(new Date((t - (this.unit(coin.index, slot, 12) * 240 | 0)) * 1000).toISOString())],
+      ["last_updated", JSON.stringify(new Date((t - ((this.unit(coin.index, slot, 12) * 240) | 0)) * 1000).toISOString())],
       ["price_change_percentage_1h_in_currency", change1h === null ? "null" : floatText(change1h)],
       ["price_change_percentage_24h_in_currency", floatText(change(DAY))],
       ["price_change_percentage_7d_in_currency", floatText(change(7 * DAY))],
@@ -186,7 +220,18 @@ export class MarketSimulator {
   private traits(i: number): CoinTraits {
     const core = CORE_COINS[i];
     if (core !== undefined) {
-      return { index: i, id: core.id, symbol: core.symbol, name: core.name, basePrice: core.price, supply: core.supply, maxSupply: core.maxSupply, volatility: core.volatility, turnover: 0.04, unranked: false };
+      return {
+        index: i,
+        id: core.id,
+        symbol: core.symbol,
+        name: core.name,
+        basePrice: core.price,
+        supply: core.supply,
+        maxSupply: core.maxSupply,
+        volatility: core.volatility,
+        turnover: 0.04,
+        unranked: false,
+      };
     }
     const syllables = 2 + Math.floor(this.unit(i, 0, 1) * 2);
     const word = Array.from({ length: syllables }, (_, k) => SYLLABLES[Math.floor(this.unit(i, k, 2) * SYLLABLES.length)]).join("");
@@ -256,13 +301,21 @@ export interface SimulatedHistoryArgs {
  */
 export async function ingestSimulatedHistory(args: SimulatedHistoryArgs): Promise<number> {
   const every = args.everySeconds ?? SNAPSHOT_SLOT_SECONDS;
-  if (!Number.isInteger(every) || every <= 0 || every % SNAPSHOT_SLOT_SECONDS !== 0) throw new Error(`everySeconds must be a positive multiple of ${SNAPSHOT_SLOT_SECONDS}, got ${every}`);
+  if (!Number.isInteger(every) || every <= 0 || every % SNAPSHOT_SLOT_SECONDS !== 0)
+    throw new Error(`everySeconds must be a positive multiple of ${SNAPSHOT_SLOT_SECONDS}, got ${every}`);
   const first = floorToSlot(args.fromEpochSeconds);
   const total = first > args.toEpochSeconds ? 0 : Math.floor((args.toEpochSeconds - first) / every) + 1;
   const source = args.simulator.source();
   for (let i = 0; i < total; i++) {
     const slot = first + i * every;
-    await runIngest({ store: args.store, source, scheduledTime: slot * 1000, vsCurrency: SIMULATOR_VS_CURRENCY, logger: args.logger, metrics: args.metrics });
+    await runIngest({
+      store: args.store,
+      source,
+      scheduledTime: slot * 1000,
+      vsCurrency: SIMULATOR_VS_CURRENCY,
+      logger: args.logger,
+      metrics: args.metrics,
+    });
     args.onProgress?.(i + 1, total);
   }
   return total;

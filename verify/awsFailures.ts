@@ -28,7 +28,13 @@ const ACCESS_DENIED = new Set(["AccessDeniedException", "AccessDenied", "Authori
 /** Error names that mean the resource is not there. */
 const NOT_FOUND = new Set(["ResourceNotFoundException", "NotFoundException", "NoSuchBucket", "NotFound"]);
 /** Error names that mean the caller's credentials are missing or expired. */
-const NO_CREDENTIALS = new Set(["CredentialsProviderError", "ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException", "InvalidClientTokenId"]);
+const NO_CREDENTIALS = new Set([
+  "CredentialsProviderError",
+  "ExpiredToken",
+  "ExpiredTokenException",
+  "UnrecognizedClientException",
+  "InvalidClientTokenId",
+]);
 /** Error names of throttling. */
 const THROTTLED = new Set(["TooManyRequestsException", "ThrottlingException", "Throttling", "TooManyRequests"]);
 
@@ -73,7 +79,8 @@ export function principalName(arn: string): string {
  */
 export function accessDeniedFix(message: string, call?: Omit<FailedCall, "region">): string | undefined {
   const denial = parseAccessDenial(message);
-  if (denial !== undefined) return `grant ${denial.action} on ${denial.resource ?? call?.resource ?? "the resource"} to ${principalName(denial.principal)}`;
+  if (denial !== undefined)
+    return `grant ${denial.action} on ${denial.resource ?? call?.resource ?? "the resource"} to ${principalName(denial.principal)}`;
   if (call === undefined) return undefined;
   return `grant ${call.action} on ${call.resource} to the credentials verify runs with (see \`aws sts get-caller-identity\`)`;
 }
@@ -99,7 +106,10 @@ export function describeAwsError(err: unknown, call: FailedCall): Failure {
     return { detail, fix: accessDeniedFix(message, call) as string };
   }
   if (NOT_FOUND.has(name) || httpStatus(err) === 404) {
-    return { detail, fix: `${call.resource} does not exist in ${call.region}: deploy the stack (\`pulumi up\`), or \`pulumi refresh\` if it was deleted outside Pulumi` };
+    return {
+      detail,
+      fix: `${call.resource} does not exist in ${call.region}: deploy the stack (\`pulumi up\`), or \`pulumi refresh\` if it was deleted outside Pulumi`,
+    };
   }
   if (NO_CREDENTIALS.has(name)) {
     return { detail, fix: "configure AWS credentials for the stack's account (AWS_PROFILE, `aws configure` or `aws sso login`)" };
@@ -114,7 +124,11 @@ export function describeAwsError(err: unknown, call: FailedCall): Failure {
  * (a missing or stale view) are fixed by deploying, everything else by the query's own message.
  */
 function describeAthenaFailure(message: string, kind: string, reason: string | undefined): Failure {
-  if (kind === "TIMEOUT") return { detail: message, fix: "the query ran past its limit and was stopped: raise --view-timeout, or look for a query stuck QUEUED in the workgroup" };
+  if (kind === "TIMEOUT")
+    return {
+      detail: message,
+      fix: "the query ran past its limit and was stopped: raise --view-timeout, or look for a query stuck QUEUED in the workgroup",
+    };
   const cause = reason ?? message;
   if (/VIEW_IS_STALE|TABLE_NOT_FOUND|SCHEMA_NOT_FOUND|does not exist/i.test(cause)) {
     return { detail: message, fix: `the catalog does not match this version's views (${cause}): run \`pulumi up\`` };

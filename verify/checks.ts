@@ -206,15 +206,21 @@ class VerifyRun {
 
   async all(): Promise<CheckResult[]> {
     const slot = floorToSlot(Math.floor(this.clock.now() / 1000));
-    const ingest = await this.check("ingest", this.timeouts.ingestMs, "raise --ingest-timeout if the function needs longer", (step) => this.ingest(slot, step));
+    const ingest = await this.check("ingest", this.timeouts.ingestMs, "raise --ingest-timeout if the function needs longer", (step) =>
+      this.ingest(slot, step),
+    );
     if (ingest.status === "pass") {
-      await this.check("transform", this.timeouts.transformMs, "raise --transform-timeout if the function needs longer", (step) => this.transform(slot, step));
+      await this.check("transform", this.timeouts.transformMs, "raise --transform-timeout if the function needs longer", (step) =>
+        this.transform(slot, step),
+      );
     } else {
       this.skip("transform", "the ingest check failed, so the hour has no new snapshot to materialise");
     }
     const engine = this.viewEngine();
     for (const view of this.targets.viewNames) {
-      await this.check(`view ${view}`, this.timeouts.viewMs + VIEW_STOP_GRACE_MS, "raise --view-timeout", (step) => this.view(engine, view, step));
+      await this.check(`view ${view}`, this.timeouts.viewMs + VIEW_STOP_GRACE_MS, "raise --view-timeout", (step) =>
+        this.view(engine, view, step),
+      );
     }
     await this.check("alarm topic", this.timeouts.topicMs, "raise --topic-timeout", (step) => this.topic(step));
     await this.quicksight();
@@ -241,7 +247,9 @@ class VerifyRun {
           ? { name, status: "fail", detail: `timed out after ${Math.round(timeoutMs / 1000)} s during ${step.current}`, fix: timeoutFix }
           : { name, ...(outcome as Outcome) };
     } catch (err) {
-      const failure = isCheckFailure(err) ? err.failure : { detail: err instanceof Error ? err.message : String(err), fix: "see the error above" };
+      const failure = isCheckFailure(err)
+        ? err.failure
+        : { detail: err instanceof Error ? err.message : String(err), fix: "see the error above" };
       result = { name, status: "fail", ...failure };
     } finally {
       controller.abort();
@@ -287,7 +295,10 @@ class VerifyRun {
   private async invoke(functionName: string, event: unknown, step: Step): Promise<unknown> {
     const call = { action: "lambda:InvokeFunction", resource: this.arn("lambda", `function:${functionName}`) };
     const out = await this.aws(step, call, `function ${functionName}`, () =>
-      this.clients.lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: "RequestResponse", Payload: Buffer.from(JSON.stringify(event)) }), { abortSignal: step.signal }),
+      this.clients.lambda.send(
+        new InvokeCommand({ FunctionName: functionName, InvocationType: "RequestResponse", Payload: Buffer.from(JSON.stringify(event)) }),
+        { abortSignal: step.signal },
+      ),
     );
     const text = out.Payload === undefined ? "" : Buffer.from(out.Payload).toString("utf8");
     const body = parseJsonOrText(text);
@@ -320,7 +331,12 @@ class VerifyRun {
     const archive = new S3ObjectStore(this.clients.s3, bucket);
     const hour = partitionOf(slot);
     const list = (area: "raw" | "processed"): Promise<string[]> =>
-      this.aws(step, { action: "s3:ListBucket", resource: this.bucketArn(bucket) }, `s3://${bucket}/${hourPrefix(area, hour)}${slot}*`, () => archive.list(`${hourPrefix(area, hour)}${slot}`));
+      this.aws(
+        step,
+        { action: "s3:ListBucket", resource: this.bucketArn(bucket) },
+        `s3://${bucket}/${hourPrefix(area, hour)}${slot}*`,
+        () => archive.list(`${hourPrefix(area, hour)}${slot}`),
+      );
     const present = new Set([...(await list("raw")), ...(await list("processed"))]);
     const missing = [rawKey(slot), expected].filter((key) => !present.has(key));
     if (missing.length > 0) {
@@ -329,7 +345,10 @@ class VerifyRun {
         fix: `see the function's log group /aws/lambda/${fn}; the objects must exist after a successful run`,
       });
     }
-    return { status: "pass", detail: `slot ${isoSeconds(slot)} ${result.status}: ${rawKey(slot)} and ${expected} (${result.coins ?? "?"} coins)` };
+    return {
+      status: "pass",
+      detail: `slot ${isoSeconds(slot)} ${result.status}: ${rawKey(slot)} and ${expected} (${result.coins ?? "?"} coins)`,
+    };
   }
 
   private async transform(slot: number, step: Step): Promise<Outcome> {
@@ -339,8 +358,11 @@ class VerifyRun {
     // The manual re-run event the transform handler accepts (manualHoursOf): exactly this hour.
     const summary = (await this.invoke(fn, { hours: [hourIso] }, step)) as Partial<TransformSummary>;
     const state = new S3ObjectStore(this.clients.s3, bucket);
-    const manifest = await this.aws(step, { action: "s3:GetObject", resource: this.bucketArn(bucket, manifestKey(hour)) }, "the hour's manifest", () =>
-      readManifest(state, hour, this.logger),
+    const manifest = await this.aws(
+      step,
+      { action: "s3:GetObject", resource: this.bucketArn(bucket, manifestKey(hour)) },
+      "the hour's manifest",
+      () => readManifest(state, hour, this.logger),
     );
     if (manifest === undefined || !manifest.snapshots.includes(slot)) {
       throw checkFailure({
@@ -349,7 +371,9 @@ class VerifyRun {
       });
     }
     const prefix = hourPrefix("analytics", hour);
-    const files = await this.aws(step, { action: "s3:ListBucket", resource: this.bucketArn(bucket) }, `s3://${bucket}/${prefix}`, () => state.list(prefix));
+    const files = await this.aws(step, { action: "s3:ListBucket", resource: this.bucketArn(bucket) }, `s3://${bucket}/${prefix}`, () =>
+      state.list(prefix),
+    );
     if (files.length === 0) {
       throw checkFailure({
         detail: `the manifest lists slot ${slot}, but s3://${bucket}/${prefix} holds no Parquet file`,
@@ -357,7 +381,10 @@ class VerifyRun {
       });
     }
     const written = summary?.hours?.find((h) => partitionStart(h.partition) === partitionStart(hour))?.rowsWritten ?? 0;
-    return { status: "pass", detail: `hour ${hourIso}: manifest lists the slot (${manifest.snapshots.length} snapshots), ${files.length} file(s) under ${prefix}, ${written} row(s) written now` };
+    return {
+      status: "pass",
+      detail: `hour ${hourIso}: manifest lists the slot (${manifest.snapshots.length} snapshots), ${files.length} file(s) under ${prefix}, ${written} row(s) written now`,
+    };
   }
 
   /** One engine for every view: the stack's workgroup and database, this run's clock and per-query limit. */
@@ -376,8 +403,11 @@ class VerifyRun {
   private async view(engine: AthenaQueryEngine, view: string, step: Step): Promise<Outcome> {
     const { athenaWorkGroup: workGroup } = this.targets;
     // The name was checked to be a plain lower_snake identifier when the outputs were read.
-    const result = await this.aws(step, { action: "athena:StartQueryExecution", resource: this.arn("athena", `workgroup/${workGroup}`) }, `view ${view}`, () =>
-      engine.execute(`SELECT * FROM "${view}" LIMIT ${VIEW_SAMPLE_ROWS}`),
+    const result = await this.aws(
+      step,
+      { action: "athena:StartQueryExecution", resource: this.arn("athena", `workgroup/${workGroup}`) },
+      `view ${view}`,
+      () => engine.execute(`SELECT * FROM "${view}" LIMIT ${VIEW_SAMPLE_ROWS}`),
     );
     if (result.rows.length === 0) {
       throw checkFailure({
@@ -401,16 +431,24 @@ class VerifyRun {
         fix: "click the confirmation link AWS Notifications sent to each alertEmails address; alarms reach nobody until then",
       });
     }
-    return { status: "pass", detail: `${topicArn}: ${confirmed} confirmed subscription(s)${confirmed === 0 ? " (alarms notify nobody: set alertEmails)" : ""}` };
+    return {
+      status: "pass",
+      detail: `${topicArn}: ${confirmed} confirmed subscription(s)${confirmed === 0 ? " (alarms notify nobody: set alertEmails)" : ""}`,
+    };
   }
 
   private async quicksight(): Promise<void> {
     const qs = this.targets.quicksight;
     if (qs === undefined) {
-      this.skip("quicksight", "the stack has no QuickSight dashboard (no quicksightDataSourceArn output; set quicksightPrincipalArns to deploy one): data source and SPICE checks skipped");
+      this.skip(
+        "quicksight",
+        "the stack has no QuickSight dashboard (no quicksightDataSourceArn output; set quicksightPrincipalArns to deploy one): data source and SPICE checks skipped",
+      );
       return;
     }
-    await this.check("quicksight data source", this.timeouts.quicksightMs, "raise --quicksight-timeout", (step) => this.dataSource(qs.region, qs.account, qs.dataSourceId, step));
+    await this.check("quicksight data source", this.timeouts.quicksightMs, "raise --quicksight-timeout", (step) =>
+      this.dataSource(qs.region, qs.account, qs.dataSourceId, step),
+    );
     if (qs.importMode !== "SPICE") {
       this.skip("spice", `the data sets use ${qs.importMode}: no SPICE ingestions to check`);
       return;
@@ -426,7 +464,9 @@ class VerifyRun {
     const call = { action: "quicksight:DescribeDataSource", resource: this.arn("quicksight", `datasource/${id}`, region) };
     for (;;) {
       const out = await this.aws(step, call, `data source ${id}`, () =>
-        this.clients.quicksight.send(new DescribeDataSourceCommand({ AwsAccountId: account, DataSourceId: id }), { abortSignal: step.signal }),
+        this.clients.quicksight.send(new DescribeDataSourceCommand({ AwsAccountId: account, DataSourceId: id }), {
+          abortSignal: step.signal,
+        }),
       );
       const status = out.DataSource?.Status ?? "UNKNOWN";
       if (status.endsWith("_SUCCESSFUL")) return { status: "pass", detail: `${id}: ${status}` };
@@ -447,7 +487,10 @@ class VerifyRun {
     for (;;) {
       const latest = await this.latestIngestion(account, dataSetId, call, step);
       if (latest === undefined) {
-        throw checkFailure({ detail: `data set ${dataSetId} has no SPICE ingestion`, fix: "refresh the data set once (QuickSight console: Datasets, Refresh now) or wait for the hourly refresh" });
+        throw checkFailure({
+          detail: `data set ${dataSetId} has no SPICE ingestion`,
+          fix: "refresh the data set once (QuickSight console: Datasets, Refresh now) or wait for the hourly refresh",
+        });
       }
       const status = latest.IngestionStatus ?? "UNKNOWN";
       const what = `ingestion ${latest.IngestionId} of ${latest.CreatedTime?.toISOString() ?? "unknown time"}`;
@@ -469,12 +512,20 @@ class VerifyRun {
    * The newest ingestion by CreatedTime, reading every page: the API documents no order
    * (https://docs.aws.amazon.com/quicksight/latest/APIReference/API_ListIngestions.html).
    */
-  private async latestIngestion(account: string, dataSetId: string, call: Omit<FailedCall, "region">, step: Step): Promise<Ingestion | undefined> {
+  private async latestIngestion(
+    account: string,
+    dataSetId: string,
+    call: Omit<FailedCall, "region">,
+    step: Step,
+  ): Promise<Ingestion | undefined> {
     let latest: Ingestion | undefined;
     let token: string | undefined;
     do {
       const out = await this.aws(step, call, `data set ${dataSetId}`, () =>
-        this.clients.quicksight.send(new ListIngestionsCommand({ AwsAccountId: account, DataSetId: dataSetId, MaxResults: INGESTIONS_PAGE_SIZE, NextToken: token }), { abortSignal: step.signal }),
+        this.clients.quicksight.send(
+          new ListIngestionsCommand({ AwsAccountId: account, DataSetId: dataSetId, MaxResults: INGESTIONS_PAGE_SIZE, NextToken: token }),
+          { abortSignal: step.signal },
+        ),
       );
       for (const ingestion of out.Ingestions ?? []) {
         if (latest === undefined || (ingestion.CreatedTime?.getTime() ?? 0) > (latest.CreatedTime?.getTime() ?? 0)) latest = ingestion;

@@ -123,13 +123,19 @@ export function parseStackOutputs(outputs: unknown, source: string): VerifyTarge
     const value = o[name];
     if (value === undefined || value === null) problems.push(`${name} is missing`);
     // What `pulumi stack output --json` prints for a secret without --show-secrets, which verify never passes.
-    else if (value === SECRET_PLACEHOLDER) problems.push(`${name} is a secret in this stack; verify reads plain outputs only, so export it as a plain value`);
-    else if (typeof value !== "string" || value.trim() === "") problems.push(`${name} must be a non-empty string, got ${JSON.stringify(value)}`);
+    else if (value === SECRET_PLACEHOLDER)
+      problems.push(`${name} is a secret in this stack; verify reads plain outputs only, so export it as a plain value`);
+    else if (typeof value !== "string" || value.trim() === "")
+      problems.push(`${name} must be a non-empty string, got ${JSON.stringify(value)}`);
     return typeof value === "string" ? value : "";
   };
   const views = o[REQUIRED_OUTPUTS.viewNames];
-  const viewNames = Array.isArray(views) && views.length > 0 && views.every((v) => typeof v === "string" && VIEW_NAME.test(v)) ? (views as string[]) : [];
-  if (viewNames.length === 0) problems.push(`${REQUIRED_OUTPUTS.viewNames} must be a non-empty list of view names, got ${views === undefined ? "nothing" : JSON.stringify(views)}`);
+  const viewNames =
+    Array.isArray(views) && views.length > 0 && views.every((v) => typeof v === "string" && VIEW_NAME.test(v)) ? (views as string[]) : [];
+  if (viewNames.length === 0)
+    problems.push(
+      `${REQUIRED_OUTPUTS.viewNames} must be a non-empty list of view names, got ${views === undefined ? "nothing" : JSON.stringify(views)}`,
+    );
   const topicArn = text(REQUIRED_OUTPUTS.alarmTopicArn);
   const topic = parseArn(topicArn);
   if (topicArn !== "" && topic === undefined) problems.push(`${REQUIRED_OUTPUTS.alarmTopicArn} is not an ARN: ${JSON.stringify(topicArn)}`);
@@ -212,7 +218,9 @@ export const spawnProcess: ProcessRunner = (command, args) =>
     child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
     child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
+    child.on("close", (code) =>
+      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
+    );
   });
 
 /** The Pulumi CLI, as looked up on PATH. */
@@ -241,7 +249,9 @@ export interface OutputsSource {
  */
 export async function readStackOutputs(source: OutputsSource, run: ProcessRunner = spawnProcess): Promise<VerifyTargets> {
   if ((source.stack === undefined) === (source.outputsFile === undefined)) {
-    throw verifyConfigError("pass exactly one of --stack NAME (reads `pulumi stack output --json`) or --outputs FILE (that command's saved output)");
+    throw verifyConfigError(
+      "pass exactly one of --stack NAME (reads `pulumi stack output --json`) or --outputs FILE (that command's saved output)",
+    );
   }
   if (source.outputsFile !== undefined) {
     const file = source.outputsFile;
@@ -249,7 +259,9 @@ export async function readStackOutputs(source: OutputsSource, run: ProcessRunner
     try {
       text = fs.readFileSync(file, "utf8");
     } catch (err) {
-      throw verifyConfigError(`cannot read --outputs ${file}: ${(err as Error).message}; write it with \`pulumi stack output --json > ${file}\``);
+      throw verifyConfigError(
+        `cannot read --outputs ${file}: ${(err as Error).message}; write it with \`pulumi stack output --json > ${file}\``,
+      );
     }
     return parseStackOutputs(parseJson(text, `--outputs ${file}`), `--outputs ${file}`);
   }
@@ -268,8 +280,15 @@ export async function readStackOutputs(source: OutputsSource, run: ProcessRunner
   }
   const command = `\`${PULUMI_COMMAND} ${args.join(" ")}\``;
   if (outcome.code !== 0) {
-    const reason = outcome.stderr.trim().split("\n").filter((l) => l.trim() !== "").pop() ?? `exit code ${outcome.code}`;
-    throw verifyConfigError(`${command} failed: ${reason}. Check the stack name with \`pulumi stack ls\` (run verify in the Pulumi project's folder) and deploy it with \`pulumi up\``);
+    const reason =
+      outcome.stderr
+        .trim()
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .pop() ?? `exit code ${outcome.code}`;
+    throw verifyConfigError(
+      `${command} failed: ${reason}. Check the stack name with \`pulumi stack ls\` (run verify in the Pulumi project's folder) and deploy it with \`pulumi up\``,
+    );
   }
   return parseStackOutputs(parseJson(outcome.stdout, command), `stack ${stack}`);
 }

@@ -35,7 +35,11 @@ export function awsNativeArgs(pulumiType: string): DeclaredProperty[] {
 
 /** aws-native names of the inputs a resource type declares optional. */
 export function awsNativeOptionalArgs(pulumiType: string): Set<string> {
-  return new Set(awsNativeArgs(pulumiType).filter((p) => p.optional).map((p) => p.name));
+  return new Set(
+    awsNativeArgs(pulumiType)
+      .filter((p) => p.optional)
+      .map((p) => p.name),
+  );
 }
 
 /**
@@ -57,7 +61,9 @@ function declaredInterfaces(file: string): Map<string, DeclaredProperty[]> {
       return;
     }
     if (ts.isInterfaceDeclaration(node)) {
-      const properties = node.members.filter(ts.isPropertySignature).map((m) => ({ name: m.name.getText(source), optional: m.questionToken !== undefined }));
+      const properties = node.members
+        .filter(ts.isPropertySignature)
+        .map((m) => ({ name: m.name.getText(source), optional: m.questionToken !== undefined }));
       found.set(namespace === "" ? node.name.text : `${namespace}.${node.name.text}`, properties);
       return;
     }

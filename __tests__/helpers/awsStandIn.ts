@@ -204,7 +204,14 @@ function ssm(request: RecordedRequest, parameters: Map<string, string>): StandIn
   const value = parameters.get(name);
   if (value === undefined) return jsonError(400, "ParameterNotFound", `Parameter ${name} not found.`);
   return jsonOk({
-    Parameter: { Name: name, Type: "String", Value: value, Version: 1, DataType: "text", ARN: `arn:aws:ssm:${STAND_IN_REGION}:123456789012:parameter${name.startsWith("/") ? "" : "/"}${name}` },
+    Parameter: {
+      Name: name,
+      Type: "String",
+      Value: value,
+      Version: 1,
+      DataType: "text",
+      ARN: `arn:aws:ssm:${STAND_IN_REGION}:123456789012:parameter${name.startsWith("/") ? "" : "/"}${name}`,
+    },
   });
 }
 
@@ -224,7 +231,10 @@ function s3(request: RecordedRequest, buckets: Map<string, Map<string, StoredObj
       const pageKeys = keys.slice(0, maxKeys);
       const truncated = keys.length > pageKeys.length;
       const contents = pageKeys
-        .map((k) => `<Contents><Key>${xmlEscape(k)}</Key><LastModified>2024-09-03T07:00:00.000Z</LastModified><ETag>"e"</ETag><Size>${bucket.get(k)?.body.length ?? 0}</Size><StorageClass>STANDARD</StorageClass></Contents>`)
+        .map(
+          (k) =>
+            `<Contents><Key>${xmlEscape(k)}</Key><LastModified>2024-09-03T07:00:00.000Z</LastModified><ETag>"e"</ETag><Size>${bucket.get(k)?.body.length ?? 0}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+        )
         .join("");
       const next = truncated ? `<NextContinuationToken>${xmlEscape(pageKeys[pageKeys.length - 1])}</NextContinuationToken>` : "";
       return xml(
@@ -247,7 +257,8 @@ function s3(request: RecordedRequest, buckets: Map<string, Map<string, StoredObj
     case "GetObject":
     case "HeadObject": {
       const object = bucket.get(key);
-      if (!object) return request.operation === "GetObject" ? s3Error(404, "NoSuchKey", "The specified key does not exist.") : { status: 404 };
+      if (!object)
+        return request.operation === "GetObject" ? s3Error(404, "NoSuchKey", "The specified key does not exist.") : { status: 404 };
       const headers: Record<string, string> = { "content-length": String(object.body.length), etag: '"e"' };
       if (object.contentType) headers["content-type"] = object.contentType;
       if (object.contentEncoding) headers["content-encoding"] = object.contentEncoding;
@@ -259,7 +270,10 @@ function s3(request: RecordedRequest, buckets: Map<string, Map<string, StoredObj
 }
 
 function stripAwsChunked(encoding: string | undefined): string | undefined {
-  const rest = (encoding ?? "").split(",").map((s) => s.trim()).filter((s) => s && s !== "aws-chunked");
+  const rest = (encoding ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s && s !== "aws-chunked");
   return rest.length ? rest.join(",") : undefined;
 }
 

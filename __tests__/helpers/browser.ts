@@ -90,7 +90,10 @@ export function findBrowser(search: BrowserSearch = {}): string {
     return value;
   }
   const system = (SYSTEM_LOCATIONS[platform] ?? []).map((location) => path.join(root, location));
-  const caches = [env.PLAYWRIGHT_BROWSERS_PATH, PLAYWRIGHT_CACHES[platform] === undefined ? undefined : path.join(home, PLAYWRIGHT_CACHES[platform])];
+  const caches = [
+    env.PLAYWRIGHT_BROWSERS_PATH,
+    PLAYWRIGHT_CACHES[platform] === undefined ? undefined : path.join(home, PLAYWRIGHT_CACHES[platform]),
+  ];
   const cached = caches.filter((c): c is string => c !== undefined && c !== "" && c !== "0").flatMap(playwrightBrowsers);
   const found = [...system, ...cached].find(isExecutable);
   if (found === undefined) throw new Error(NO_BROWSER_MESSAGE);

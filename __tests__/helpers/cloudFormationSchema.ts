@@ -64,9 +64,7 @@ export function cloudFormationType(pulumiType: string): string {
 
 /** Every way `inputs` (as the Pulumi mocks recorded them) break the registry schema of `pulumiType`; empty if none. */
 export function awsNativeSchemaViolations(pulumiType: string, inputs: Record<string, unknown>): string[] {
-  const resource = schemaDatabase()
-    .lookup("resource", "cloudFormationType", "equals", cloudFormationType(pulumiType))
-    .only();
+  const resource = schemaDatabase().lookup("resource", "cloudFormationType", "equals", cloudFormationType(pulumiType)).only();
   // Required by the registry but optional in the SDK: the provider fills it (auto-naming) when absent.
   const providerFilled = awsNativeOptionalArgs(pulumiType);
   const violations: string[] = [];

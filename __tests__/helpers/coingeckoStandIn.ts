@@ -202,7 +202,11 @@ export function rateLimit(inner: Responder, limit: number, windowMs: number, now
         refused += 1;
         const waitSeconds = Math.ceil((windowStart + windowMs - t) / 1000);
         blockedUntil = t + waitSeconds * 1000;
-        return { status: 429, headers: { "content-type": "application/json", "retry-after": String(waitSeconds) }, body: JSON.stringify({ status: { error_code: 429, error_message: "You've exceeded the Rate Limit." } }) };
+        return {
+          status: 429,
+          headers: { "content-type": "application/json", "retry-after": String(waitSeconds) },
+          body: JSON.stringify({ status: { error_code: 429, error_message: "You've exceeded the Rate Limit." } }),
+        };
       }
       used += 1;
       return inner(request, index);

@@ -16,7 +16,16 @@ const REPO = path.join(__dirname, "..", "..");
  */
 export function distIsFresh(): boolean {
   const configFile = path.join(REPO, "tsconfig.build.json");
-  const config = ts.getParsedCommandLineOfConfigFile(configFile, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n")); } });
+  const config = ts.getParsedCommandLineOfConfigFile(
+    configFile,
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+      },
+    },
+  );
   if (config === undefined || config.options.outDir === undefined) throw new Error(`cannot read ${configFile}`);
   const outDir = config.options.outDir;
   const rootDir = config.options.rootDir ?? REPO;
@@ -40,9 +49,13 @@ export function libraryDeclarations(): string {
   if (distIsFresh()) return path.join(REPO, "dist");
   const outDir = path.join(REPO, ".scratch-api", "dts");
   fs.rmSync(outDir, { recursive: true, force: true });
-  execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "tsconfig.build.json", "--emitDeclarationOnly", "--outDir", outDir], {
-    cwd: REPO,
-    stdio: "pipe",
-  });
+  execFileSync(
+    process.execPath,
+    [require.resolve("typescript/bin/tsc"), "-p", "tsconfig.build.json", "--emitDeclarationOnly", "--outDir", outDir],
+    {
+      cwd: REPO,
+      stdio: "pipe",
+    },
+  );
   return outDir;
 }

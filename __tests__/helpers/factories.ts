@@ -45,7 +45,12 @@ export function errorCodeResponse(status: number, code: number, message: string,
 
 /** A 429 as CoinGecko sends it; `retryAfter` sets the `Retry-After` header (seconds or an HTTP date). */
 export function rateLimited(retryAfter?: string): ScriptedResponse {
-  return errorCodeResponse(429, 429, "You've exceeded the Rate Limit. Please visit https://www.coingecko.com/en/api/pricing to subscribe to our API plans for higher rate limits.", retryAfter === undefined ? {} : { "retry-after": retryAfter });
+  return errorCodeResponse(
+    429,
+    429,
+    "You've exceeded the Rate Limit. Please visit https://www.coingecko.com/en/api/pricing to subscribe to our API plans for higher rate limits.",
+    retryAfter === undefined ? {} : { "retry-after": retryAfter },
+  );
 }
 
 /** A 5xx (or 408) with a plain body. */
@@ -55,7 +60,11 @@ export function serverError(status = 500): ScriptedResponse {
 
 /** An HTML page, as a CDN or a maintenance page sends it. */
 export function htmlPage(status = 200): ScriptedResponse {
-  return { status, headers: { "content-type": "text/html" }, body: "<!DOCTYPE html>\n<html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>" };
+  return {
+    status,
+    headers: { "content-type": "text/html" },
+    body: "<!DOCTYPE html>\n<html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>",
+  };
 }
 
 /** A realistic `/coins/markets` coin object; override any field. */

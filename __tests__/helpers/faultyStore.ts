@@ -86,7 +86,12 @@ export function keyKind(key: string): KeyKind {
 /** An error shaped like Node's fs errors (`code`, `errno`, `syscall`, `path`). */
 function osError(code: "ENOSPC" | "EACCES", key: string): NodeJS.ErrnoException {
   const text = code === "ENOSPC" ? "no space left on device" : "permission denied";
-  return Object.assign(new Error(`${code}: ${text}, write '${key}'`), { code, errno: code === "ENOSPC" ? -28 : -13, syscall: "write", path: key });
+  return Object.assign(new Error(`${code}: ${text}, write '${key}'`), {
+    code,
+    errno: code === "ENOSPC" ? -28 : -13,
+    syscall: "write",
+    path: key,
+  });
 }
 
 /** Options of {@link FaultyStore}. */
@@ -132,7 +137,13 @@ export class FaultyStore implements ObjectStore {
 
   private async around<T>(method: StoreOperation["method"], key: string, run: () => Promise<T>): Promise<T> {
     const write = method === "putIfAbsent" || method === "put";
-    const op: StoreOperation = { method, key, kind: keyKind(key), index: this.operations.length, ...(write ? { writeIndex: this.writes++ } : {}) };
+    const op: StoreOperation = {
+      method,
+      key,
+      kind: keyKind(key),
+      index: this.operations.length,
+      ...(write ? { writeIndex: this.writes++ } : {}),
+    };
     this.operations.push(op);
     this.life.check(`${method} ${key}`);
     const fault = this.options.plan?.(op);
@@ -201,7 +212,14 @@ export async function runLocal(options: Omit<LocalCommandOptions, "status" | "lo
   const status: string[] = [];
   const logs: string[] = [];
   try {
-    const result = await localCommand({ port: 0, backfillDays: 0, ...options, status: (line) => status.push(line), logSink: (line) => logs.push(line), progressStream: { write: () => true } });
+    const result = await localCommand({
+      port: 0,
+      backfillDays: 0,
+      ...options,
+      status: (line) => status.push(line),
+      logSink: (line) => logs.push(line),
+      progressStream: { write: () => true },
+    });
     return { result, status, logs };
   } catch (error) {
     return { error, status, logs };
@@ -223,6 +241,7 @@ export function seededRandom(seed: number): () => number {
 /** The pid of a process that ran and has exited: what names the temporary files a killed process leaves. */
 export function deadPid(): number {
   const child = spawnSync(process.execPath, ["-e", ""]);
-  if (child.pid === undefined || child.status !== 0) throw new Error(`could not run a short-lived process: ${String(child.error ?? child.status)}`);
+  if (child.pid === undefined || child.status !== 0)
+    throw new Error(`could not run a short-lived process: ${String(child.error ?? child.status)}`);
   return child.pid;
 }

@@ -168,7 +168,9 @@ const T = {
 export function defaultKeyPolicy(account: string): PolicyDocument {
   return {
     Version: "2012-10-17",
-    Statement: [{ Sid: "EnableIamPolicies", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "kms:*", Resource: "*" }],
+    Statement: [
+      { Sid: "EnableIamPolicies", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "kms:*", Resource: "*" },
+    ],
   };
 }
 
@@ -288,7 +290,12 @@ export async function wildcardUses(policies: readonly LocatedPolicy[]): Promise<
       for (const resource of list(s.Resource)) {
         if (resource !== "*") continue;
         const allActionsWildcardOnly = kind === "identity" ? await everyActionWildcardOnly(actions) : undefined;
-        uses.push({ ...base, element: "Resource", value: resource, ...(allActionsWildcardOnly === undefined ? {} : { allActionsWildcardOnly }) });
+        uses.push({
+          ...base,
+          element: "Resource",
+          value: resource,
+          ...(allActionsWildcardOnly === undefined ? {} : { allActionsWildcardOnly }),
+        });
       }
       if (s.Effect === "Allow" && everyone(s.Principal)) uses.push({ ...base, element: "Principal", value: JSON.stringify(s.Principal) });
       for (const element of ["NotAction", "NotResource", "NotPrincipal"] as const) {
@@ -358,7 +365,9 @@ function extractRoles(resources: readonly RecordedResource[]): Map<string, RoleG
   const attached = (role: RecordedResource, policyArn: string, via: string): LocatedPolicy => {
     const found = customerPolicies.get(policyArn);
     if (found === undefined) {
-      throw new Error(`role ${role.name}: ${via} attaches ${policyArn}, which no recorded aws:iam/policy:Policy defines (AWS-managed policies cannot be evaluated offline)`);
+      throw new Error(
+        `role ${role.name}: ${via} attaches ${policyArn}, which no recorded aws:iam/policy:Policy defines (AWS-managed policies cannot be evaluated offline)`,
+      );
     }
     return found;
   };
@@ -370,7 +379,9 @@ function extractRoles(resources: readonly RecordedResource[]): Map<string, RoleG
     const inline = (r.inputs.inlinePolicies as { name?: string; policy?: unknown }[] | undefined) ?? [];
     const identityPolicies: LocatedPolicy[] = [
       ...inline.map((p, i) => ({ ...located(r, "identity", p.policy), origin: `Role ${r.name} inline ${p.name ?? i}` })),
-      ...resources.filter((x) => x.type === T.rolePolicy && refersToRole(x.inputs.role)).map((x) => located(x, "identity", x.inputs.policy)),
+      ...resources
+        .filter((x) => x.type === T.rolePolicy && refersToRole(x.inputs.role))
+        .map((x) => located(x, "identity", x.inputs.policy)),
       ...((r.inputs.managedPolicyArns as string[] | undefined) ?? []).map((a) => attached(r, a, "managedPolicyArns")),
       ...resources
         .filter((x) => x.type === T.attachment && refersToRole(x.inputs.role))
@@ -390,27 +401,34 @@ function extractRoles(resources: readonly RecordedResource[]): Map<string, RoleG
 
 function extractResourcePolicies(resources: readonly RecordedResource[]): ResourceGrants[] {
   const grants: ResourceGrants[] = [];
-  const bucketArnByName = new Map(resources.filter((r) => r.type === T.bucket).map((r) => [stringState(r, "bucket"), stringState(r, "arn")]));
+  const bucketArnByName = new Map(
+    resources.filter((r) => r.type === T.bucket).map((r) => [stringState(r, "bucket"), stringState(r, "arn")]),
+  );
   const queueArnByUrl = new Map(resources.filter((r) => r.type === T.queue).map((r) => [stringState(r, "url"), stringState(r, "arn")]));
-  const functionArnByName = new Map(resources.filter((r) => r.type === "aws:lambda/function:Function").map((r) => [stringState(r, "name"), stringState(r, "arn")]));
+  const functionArnByName = new Map(
+    resources.filter((r) => r.type === "aws:lambda/function:Function").map((r) => [stringState(r, "name"), stringState(r, "arn")]),
+  );
   for (const r of resources) {
     switch (r.type) {
       case T.bucketPolicy: {
         const arn = bucketArnByName.get(String(r.inputs.bucket));
-        if (arn === undefined) throw new Error(`BucketPolicy ${r.name} names bucket ${String(r.inputs.bucket)}, which no recorded bucket has`);
+        if (arn === undefined)
+          throw new Error(`BucketPolicy ${r.name} names bucket ${String(r.inputs.bucket)}, which no recorded bucket has`);
         grants.push({ arn, policy: located(r, "resource", r.inputs.policy) });
         break;
       }
       case T.queuePolicy: {
         const arn = queueArnByUrl.get(String(r.inputs.queueUrl));
-        if (arn === undefined) throw new Error(`QueuePolicy ${r.name} names queue ${String(r.inputs.queueUrl)}, which no recorded queue has`);
+        if (arn === undefined)
+          throw new Error(`QueuePolicy ${r.name} names queue ${String(r.inputs.queueUrl)}, which no recorded queue has`);
         grants.push({ arn, policy: located(r, "resource", r.inputs.policy) });
         break;
       }
       case LAMBDA_PERMISSION: {
         // A Lambda permission is one statement of the function's resource policy, as Lambda's AddPermission writes it.
         const arn = functionArnByName.get(String(r.inputs.function));
-        if (arn === undefined) throw new Error(`Permission ${r.name} names function ${String(r.inputs.function)}, which no recorded function has`);
+        if (arn === undefined)
+          throw new Error(`Permission ${r.name} names function ${String(r.inputs.function)}, which no recorded function has`);
         const statement = {
           Sid: r.name,
           Effect: "Allow",
@@ -427,7 +445,10 @@ function extractResourcePolicies(resources: readonly RecordedResource[]): Resour
         if (r.inputs.policy !== undefined) grants.push({ arn: stringState(r, "arn"), policy: located(r, "resource", r.inputs.policy) });
         break;
       case T.key:
-        grants.push({ arn: stringState(r, "arn"), policy: located(r, "resource", r.inputs.policy ?? defaultKeyPolicy(arnParts(stringState(r, "arn")).account)) });
+        grants.push({
+          arn: stringState(r, "arn"),
+          policy: located(r, "resource", r.inputs.policy ?? defaultKeyPolicy(arnParts(stringState(r, "arn")).account)),
+        });
         break;
     }
   }

@@ -112,13 +112,28 @@ export interface RecordingMarket {
  * on the request's index, so no two served bodies are equal and the lake's raw bytes tell which one was
  * stored. Every 200 is recorded as served for the slot `slotNow()` names.
  */
-export function recordingMarket(slotNow: () => number, answer: (index: number, slot: number) => ScriptedResponse | undefined = () => undefined, coins = DEFAULT_MARKET_COINS): RecordingMarket {
+export function recordingMarket(
+  slotNow: () => number,
+  answer: (index: number, slot: number) => ScriptedResponse | undefined = () => undefined,
+  coins = DEFAULT_MARKET_COINS,
+): RecordingMarket {
   const served: ServedPage[] = [];
   const responder: Responder = (request, index) => {
     const slot = slotNow();
     const response =
       answer(index, slot) ??
-      marketsPage(Array.from({ length: coins }, (_, i) => coin({ id: `coin-${i}`, symbol: `c${i}`, name: `Coin ${i}`, market_cap_rank: i + 1, current_price: 100 * (i + 1) + index / 1000, market_cap: 1_000_000 * (coins - i) + index })));
+      marketsPage(
+        Array.from({ length: coins }, (_, i) =>
+          coin({
+            id: `coin-${i}`,
+            symbol: `c${i}`,
+            name: `Coin ${i}`,
+            market_cap_rank: i + 1,
+            current_price: 100 * (i + 1) + index / 1000,
+            market_cap: 1_000_000 * (coins - i) + index,
+          }),
+        ),
+      );
     if ((response.status ?? 200) === 200 && response.hang !== true && response.destroy !== true) {
       served.push({ slot, page: Number(request.query.page ?? "1"), body: Buffer.from(response.body ?? "") });
     }
@@ -152,7 +167,10 @@ export function standInTiming(maxRetries: number): CoinGeckoSourceOptions {
  * Starts a stand-in serving `answer`'s faults and otherwise fresh valid pages, with a client source that
  * tells the recorder which slot each request belongs to (the slot runIngest passes to its source).
  */
-export async function startStandInMarket(answer?: (index: number, slot: number) => ScriptedResponse | undefined, maxRetries = DEFAULT_STAND_IN_RETRIES): Promise<StandInMarket> {
+export async function startStandInMarket(
+  answer?: (index: number, slot: number) => ScriptedResponse | undefined,
+  maxRetries = DEFAULT_STAND_IN_RETRIES,
+): Promise<StandInMarket> {
   let fetching = Number.NaN;
   const market = recordingMarket(() => fetching, answer);
   const standIn = await startCoinGeckoStandIn({ fallback: market.responder });
@@ -224,7 +242,10 @@ export async function inspectLake(lake: string, expectations: LakeExpectations):
     for (const [page, bytes] of pages) {
       const served = servedBodies.get(`${slot}#${page}`) ?? [];
       const matches = served.filter((b) => b.equals(bytes)).length;
-      if (matches === 0) violations.push(`raw slot ${slot} page ${page}: ${served.length === 0 ? "never served for this slot" : `equals none of the ${served.length} bodies served for this slot`}`);
+      if (matches === 0)
+        violations.push(
+          `raw slot ${slot} page ${page}: ${served.length === 0 ? "never served for this slot" : `equals none of the ${served.length} bodies served for this slot`}`,
+        );
       if (coinIds(bytes) === undefined) violations.push(`raw slot ${slot} page ${page}: stored although it is not a valid page`);
     }
     const record = records.get(slot);
@@ -242,7 +263,8 @@ export async function inspectLake(lake: string, expectations: LakeExpectations):
     const expected = new Set([...pages.values()].flatMap((b) => coinIds(b) ?? []));
     const ids = rows.map((r) => r.id);
     if (new Set(ids).size !== ids.length) violations.push(`processed slot ${slot}: a coin id appears twice`);
-    if (!sameSet(new Set(ids), expected)) violations.push(`processed slot ${slot}: holds ${ids.length} coin(s), the stored raw pages ${expected.size}`);
+    if (!sameSet(new Set(ids), expected))
+      violations.push(`processed slot ${slot}: holds ${ids.length} coin(s), the stored raw pages ${expected.size}`);
   }
 
   const complete = [...processed.keys()].sort((a, b) => a - b);
@@ -251,7 +273,8 @@ export async function inspectLake(lake: string, expectations: LakeExpectations):
   const lost = validServed.filter((t) => !rawPages.has(t) && !processed.has(t)).sort((a, b) => a - b);
   const mayBeLost = new Set(expectations.mayBeLost ?? []);
   const mayBeRawOnly = new Set(expectations.mayBeRawOnly ?? []);
-  for (const slot of lost) if (!mayBeLost.has(slot)) violations.push(`served slot ${slot}: a valid page was served but the lake has no trace of it`);
+  for (const slot of lost)
+    if (!mayBeLost.has(slot)) violations.push(`served slot ${slot}: a valid page was served but the lake has no trace of it`);
   for (const slot of rawOnly) if (!mayBeRawOnly.has(slot)) violations.push(`slot ${slot}: raw pages without a processed snapshot`);
 
   // Manifests and analytics.
@@ -267,17 +290,23 @@ export async function inspectLake(lake: string, expectations: LakeExpectations):
   }
   const analytics = await analyticsRows(lake, violations);
   const seen = new Map<string, number>();
-  for (const row of analytics.flatMap((f) => f.rows)) seen.set(`${row.id}@${row.timestamp}`, (seen.get(`${row.id}@${row.timestamp}`) ?? 0) + 1);
+  for (const row of analytics.flatMap((f) => f.rows))
+    seen.set(`${row.id}@${row.timestamp}`, (seen.get(`${row.id}@${row.timestamp}`) ?? 0) + 1);
   const duplicated = [...seen.entries()].filter(([, n]) => n > 1);
-  if (duplicated.length > 0) violations.push(`analytics: ${duplicated.length} (id, timestamp) pair(s) appear more than once, e.g. ${duplicated[0][0]} x${duplicated[0][1]}`);
+  if (duplicated.length > 0)
+    violations.push(
+      `analytics: ${duplicated.length} (id, timestamp) pair(s) appear more than once, e.g. ${duplicated[0][0]} x${duplicated[0][1]}`,
+    );
   const processedByKey = new Map([...processed.values()].flat().map((r) => [`${r.id}@${r.timestamp}`, r]));
   const analyticsByHour = new Map<number, RowKey[]>();
   for (const file of analytics) {
     for (const row of file.rows) {
-      if (floorToHour(row.timestamp) !== file.hour) violations.push(`${file.rel}: row of ${row.timestamp} outside the file's hour partition`);
+      if (floorToHour(row.timestamp) !== file.hour)
+        violations.push(`${file.rel}: row of ${row.timestamp} outside the file's hour partition`);
       const source = processedByKey.get(`${row.id}@${row.timestamp}`);
       if (source === undefined) violations.push(`${file.rel}: row ${row.id}@${row.timestamp} has no processed row`);
-      else if (source.price !== row.price) violations.push(`${file.rel}: row ${row.id}@${row.timestamp} price ${row.price} differs from the processed ${source.price}`);
+      else if (source.price !== row.price)
+        violations.push(`${file.rel}: row ${row.id}@${row.timestamp} price ${row.price} differs from the processed ${source.price}`);
       analyticsByHour.set(file.hour, [...(analyticsByHour.get(file.hour) ?? []), row]);
     }
   }
@@ -289,7 +318,10 @@ export async function inspectLake(lake: string, expectations: LakeExpectations):
     if (missing.length > 0) violations.push(`manifest ${iso(hour)}: lists snapshot(s) ${missing.join(", ")} that processed/ does not hold`);
     const expected = new Set(listed.flatMap((t) => (processed.get(t) ?? []).map((r) => `${r.id}@${r.timestamp}`)));
     const actual = new Set((analyticsByHour.get(hour) ?? []).map((r) => `${r.id}@${r.timestamp}`));
-    if (!sameSet(actual, expected)) violations.push(`analytics hour ${iso(hour)}: holds ${actual.size} distinct row(s), its manifest's ${listed.length} snapshot(s) ${expected.size}`);
+    if (!sameSet(actual, expected))
+      violations.push(
+        `analytics hour ${iso(hour)}: holds ${actual.size} distinct row(s), its manifest's ${listed.length} snapshot(s) ${expected.size}`,
+      );
   }
   if (expectations.materialisedBefore !== undefined) {
     const before = expectations.materialisedBefore;
@@ -298,12 +330,15 @@ export async function inspectLake(lake: string, expectations: LakeExpectations):
       const inHour = complete.filter((t) => floorToHour(t) === hour);
       const listed = new Set(manifests.get(hour) ?? []);
       const pending = inHour.filter((t) => !listed.has(t));
-      if (pending.length > 0) violations.push(`hour ${iso(hour)}: ${pending.length} of ${inHour.length} processed snapshot(s) not materialised`);
+      if (pending.length > 0)
+        violations.push(`hour ${iso(hour)}: ${pending.length} of ${inHour.length} processed snapshot(s) not materialised`);
     }
   }
 
   const hiddenLeftovers = [...filesUnder(lake, LOCAL_TEMP_DIR), ...filesUnder(lake, STAGING_DIR)];
-  if (expectations.mayLeaveHidden !== true) for (const rel of hiddenLeftovers) violations.push(`${rel}: left behind by an interrupted write (invisible to readers, but never cleaned up)`);
+  if (expectations.mayLeaveHidden !== true)
+    for (const rel of hiddenLeftovers)
+      violations.push(`${rel}: left behind by an interrupted write (invisible to readers, but never cleaned up)`);
 
   return {
     violations,
@@ -356,7 +391,8 @@ function hourOfDir(dir: string): number | undefined {
 }
 
 function checkPartition(rel: string, slot: number, dir: string, violations: string[]): void {
-  if (dir !== partitionPath(partitionOf(slot))) violations.push(`${rel}: slot ${slot} stored outside its partition ${partitionPath(partitionOf(slot))}`);
+  if (dir !== partitionPath(partitionOf(slot)))
+    violations.push(`${rel}: slot ${slot} stored outside its partition ${partitionPath(partitionOf(slot))}`);
 }
 
 function parseJson(bytes: Uint8Array): unknown {
@@ -371,7 +407,9 @@ function parseJson(bytes: Uint8Array): unknown {
 function coinIds(body: Buffer): string[] | undefined {
   const parsed = parseJson(body);
   if (!Array.isArray(parsed)) return undefined;
-  const ids = parsed.map((c) => (typeof c === "object" && c !== null ? (c as { id?: unknown }).id : undefined)).filter((id): id is string => typeof id === "string" && id !== "");
+  const ids = parsed
+    .map((c) => (typeof c === "object" && c !== null ? (c as { id?: unknown }).id : undefined))
+    .filter((id): id is string => typeof id === "string" && id !== "");
   return ids.length === 0 ? undefined : [...new Set(ids)];
 }
 
@@ -402,7 +440,8 @@ function recordProblems(record: unknown, pages: Map<number, Buffer>): string[] {
   for (const entry of listed) {
     const body = typeof entry.page === "number" ? pages.get(entry.page) : undefined;
     if (body === undefined) problems.push(`page ${String(entry.page)} is not stored`);
-    else if (createHash("sha256").update(body).digest("hex") !== entry.sha256) problems.push(`page ${entry.page}'s digest differs from the stored bytes`);
+    else if (createHash("sha256").update(body).digest("hex") !== entry.sha256)
+      problems.push(`page ${entry.page}'s digest differs from the stored bytes`);
   }
   return problems;
 }
@@ -424,8 +463,12 @@ async function analyticsRows(lake: string, violations: string[]): Promise<{ rel:
         continue;
       }
       try {
-        const reader = await connection.runAndReadAll(`SELECT id, "timestamp" AS ts, current_price AS price FROM read_parquet(${sqlStringLiteral(path.join(lake, rel))})`);
-        const rows = reader.getRowObjectsJS().map((r) => ({ id: String(r.id), timestamp: Number(r.ts), price: r.price === null ? null : Number(r.price) }));
+        const reader = await connection.runAndReadAll(
+          `SELECT id, "timestamp" AS ts, current_price AS price FROM read_parquet(${sqlStringLiteral(path.join(lake, rel))})`,
+        );
+        const rows = reader
+          .getRowObjectsJS()
+          .map((r) => ({ id: String(r.id), timestamp: Number(r.ts), price: r.price === null ? null : Number(r.price) }));
         if (rows.length === 0) violations.push(`${rel}: Parquet file without rows`);
         out.push({ rel, hour, rows });
       } catch (err) {

@@ -220,7 +220,10 @@ export function recordDependencies(): DependencyRecorder {
       names.set(args.resource, label);
       const deps = args.opts.dependsOn;
       const list = deps === undefined ? [] : Array.isArray(deps) ? deps : [deps];
-      edges.set(label, list.filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d)));
+      edges.set(
+        label,
+        list.filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d)),
+      );
       return undefined;
     },
     dependsOn: (type, name) => (edges.get(`${type} ${name}`) ?? []).map((d) => names.get(d) ?? "(outside the tree)"),
@@ -339,7 +342,10 @@ function realisticOutputs(
     }
     // QuickSight ARNs end in the resource's id (not its display name), as the verify command parses them.
     case "aws-native:quicksight:DataSet":
-      return { id: `${MOCK_ACCOUNT_ID},${str(inputs.dataSetId)}`, outputs: { arn: `arn:aws:quicksight:${ACCOUNT_REGION}:dataset/${str(inputs.dataSetId)}` } };
+      return {
+        id: `${MOCK_ACCOUNT_ID},${str(inputs.dataSetId)}`,
+        outputs: { arn: `arn:aws:quicksight:${ACCOUNT_REGION}:dataset/${str(inputs.dataSetId)}` },
+      };
     case "aws:kms/key:Key":
       return {
         id: "1234abcd-12ab-34cd-56ef-1234567890ab",

@@ -97,7 +97,11 @@ export function runSerializedHandler(dir: string, events: unknown[], env: Record
         stdout,
         stderr,
         outcomes: JSON.parse(line.slice("OUTCOMES ".length)),
-        jsonLines: () => stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>),
+        jsonLines: () =>
+          stdout
+            .split("\n")
+            .filter((l) => l.startsWith("{"))
+            .map((l) => JSON.parse(l) as Record<string, unknown>),
       });
     });
   });

@@ -49,7 +49,14 @@ function prepare(): { bundle: string; runner: string } {
   const runner = path.join(os.tmpdir(), `dt-sql-parser-trino-${version}-runner.cjs`);
   if (!fs.existsSync(bundle)) {
     const temp = `${bundle}.${process.pid}.tmp`;
-    buildSync({ entryPoints: [path.join(packageDir, "dist", "parser", "trino", "index.js")], bundle: true, platform: "node", format: "cjs", outfile: temp, logLevel: "error" });
+    buildSync({
+      entryPoints: [path.join(packageDir, "dist", "parser", "trino", "index.js")],
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      outfile: temp,
+      logLevel: "error",
+    });
     fs.renameSync(temp, bundle);
   }
   if (!fs.existsSync(runner) || fs.readFileSync(runner, "utf8") !== RUNNER) {

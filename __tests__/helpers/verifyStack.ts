@@ -3,7 +3,13 @@
  * `pulumi stack output --json` prints them, every client mocked with a healthy default, and the record of
  * every call made, in order, across all five clients.
  */
-import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, StartQueryExecutionInput } from "@aws-sdk/client-athena";
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+  StartQueryExecutionInput,
+} from "@aws-sdk/client-athena";
 import { InvokeCommand, InvokeCommandInput, InvokeCommandOutput, LambdaClient } from "@aws-sdk/client-lambda";
 import { DescribeDataSourceCommand, ListIngestionsCommand, QuickSightClient } from "@aws-sdk/client-quicksight";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
@@ -44,7 +50,9 @@ export function stackOutputs(overrides: Record<string, unknown> = {}): Record<st
     opsDashboardUrl: `https://${REGION}.console.aws.amazon.com/cloudwatch/home?region=${REGION}#dashboards/dashboard/crypto-ops`,
     queryResultsBucketName: "crypto-results-0d9e8f7",
     quicksightDataSourceArn: `arn:aws:quicksight:${REGION}:${ACCOUNT}:datasource/${DATA_SOURCE_ID}`,
-    quicksightDataSetArns: Object.fromEntries(DATA_SET_VIEWS.map((v) => [v, `arn:aws:quicksight:${REGION}:${ACCOUNT}:dataset/${dataSetId(v)}`])),
+    quicksightDataSetArns: Object.fromEntries(
+      DATA_SET_VIEWS.map((v) => [v, `arn:aws:quicksight:${REGION}:${ACCOUNT}:dataset/${dataSetId(v)}`]),
+    ),
     quicksightImportMode: "SPICE",
     transformFunctionName: TRANSFORM_FN,
     viewNames: VIEWS,
@@ -101,7 +109,12 @@ export function healthyStack(slot: number): void {
     return invokeResponse(ingestResult(current));
   });
   lambda.on(InvokeCommand, { FunctionName: TRANSFORM_FN }).callsFake(() =>
-    invokeResponse({ hours: [{ partition: hour(), snapshots: 1, rowsWritten: 250, queryId: "q-insert" }], rowsMaterialised: 250, hoursCaughtUp: 0, lagHours: 0 } satisfies TransformSummary),
+    invokeResponse({
+      hours: [{ partition: hour(), snapshots: 1, rowsWritten: 250, queryId: "q-insert" }],
+      rowsMaterialised: 250,
+      hoursCaughtUp: 0,
+      lagHours: 0,
+    } satisfies TransformSummary),
   );
   const objects = (bucket: string): string[] =>
     bucket === ARCHIVE
@@ -110,20 +123,38 @@ export function healthyStack(slot: number): void {
         ? [`${hourPrefix("analytics", hour())}20261202_154801_00012_abcde_6f1c2d3e`, manifestKey(hour())]
         : [];
   s3.on(ListObjectsV2Command).callsFake((input: { Bucket: string; Prefix: string }) => ({
-    Contents: objects(input.Bucket).filter((k) => k.startsWith(input.Prefix)).map((Key) => ({ Key })),
+    Contents: objects(input.Bucket)
+      .filter((k) => k.startsWith(input.Prefix))
+      .map((Key) => ({ Key })),
     IsTruncated: false,
   }));
   s3.on(GetObjectCommand).callsFake((input: { Bucket: string; Key: string }) => {
-    if (input.Bucket !== ANALYTICS || input.Key !== manifestKey(hour())) throw serviceError("NoSuchKey", "The specified key does not exist.", 404);
-    const manifest = { version: 1, partition: "", snapshots: [partitionStart(hour()), current], updatedAt: new Date(current * 1000).toISOString() };
+    if (input.Bucket !== ANALYTICS || input.Key !== manifestKey(hour()))
+      throw serviceError("NoSuchKey", "The specified key does not exist.", 404);
+    const manifest = {
+      version: 1,
+      partition: "",
+      snapshots: [partitionStart(hour()), current],
+      updatedAt: new Date(current * 1000).toISOString(),
+    };
     return { Body: { transformToByteArray: async () => new Uint8Array(Buffer.from(JSON.stringify(manifest))) } };
   });
-  athena.on(StartQueryExecutionCommand).callsFake((input: StartQueryExecutionInput) => ({ QueryExecutionId: queryIdOf(input.QueryString ?? "") }));
-  athena.on(GetQueryExecutionCommand).callsFake((input: { QueryExecutionId: string }) => selectExecution(input.QueryExecutionId, "SUCCEEDED"));
-  athena.on(GetQueryResultsCommand).resolves({ ResultSet: { ResultSetMetadata: { ColumnInfo: [{ Name: "id", Type: "varchar" }] }, Rows: VIEW_ROWS } } as never);
-  sns.on(GetTopicAttributesCommand).resolves({ Attributes: { TopicArn: TOPIC_ARN, SubscriptionsConfirmed: "1", SubscriptionsPending: "0", SubscriptionsDeleted: "0" } });
+  athena
+    .on(StartQueryExecutionCommand)
+    .callsFake((input: StartQueryExecutionInput) => ({ QueryExecutionId: queryIdOf(input.QueryString ?? "") }));
+  athena
+    .on(GetQueryExecutionCommand)
+    .callsFake((input: { QueryExecutionId: string }) => selectExecution(input.QueryExecutionId, "SUCCEEDED"));
+  athena
+    .on(GetQueryResultsCommand)
+    .resolves({ ResultSet: { ResultSetMetadata: { ColumnInfo: [{ Name: "id", Type: "varchar" }] }, Rows: VIEW_ROWS } } as never);
+  sns
+    .on(GetTopicAttributesCommand)
+    .resolves({ Attributes: { TopicArn: TOPIC_ARN, SubscriptionsConfirmed: "1", SubscriptionsPending: "0", SubscriptionsDeleted: "0" } });
   quicksight.on(DescribeDataSourceCommand).resolves({ DataSource: { DataSourceId: DATA_SOURCE_ID, Status: "CREATION_SUCCESSFUL" } });
-  quicksight.on(ListIngestionsCommand).callsFake((input: { DataSetId: string }) => ({ Ingestions: [ingestion(`${input.DataSetId}-hourly`, "COMPLETED", slot)] }));
+  quicksight
+    .on(ListIngestionsCommand)
+    .callsFake((input: { DataSetId: string }) => ({ Ingestions: [ingestion(`${input.DataSetId}-hourly`, "COMPLETED", slot)] }));
 }
 
 /** A GetQueryExecution response of a view's SELECT. */
@@ -138,7 +169,13 @@ export function queryIdOf(sql: string): string {
 
 /** A SPICE ingestion created at `createdSeconds`. */
 export function ingestion(id: string, status: string, createdSeconds: number, errorInfo?: { Type: string; Message: string }): object {
-  return { IngestionId: id, IngestionStatus: status, CreatedTime: new Date(createdSeconds * 1000), RowInfo: { RowsIngested: 250 }, ...(errorInfo ? { ErrorInfo: errorInfo } : {}) };
+  return {
+    IngestionId: id,
+    IngestionStatus: status,
+    CreatedTime: new Date(createdSeconds * 1000),
+    RowInfo: { RowsIngested: 250 },
+    ...(errorInfo ? { ErrorInfo: errorInfo } : {}),
+  };
 }
 
 /** A call as sinon records it: its global sequence number and the arguments of `send`. */
@@ -163,7 +200,8 @@ export function recordedCalls(): RecordedCall[] {
   return sentCalls().map((call) => {
     const command = call.args[0] as { constructor: { name: string }; input: Record<string, unknown> };
     const input = { ...command.input };
-    if (command.constructor.name === "InvokeCommand") input.Payload = JSON.parse(Buffer.from((command.input as InvokeCommandInput).Payload as Uint8Array).toString("utf8"));
+    if (command.constructor.name === "InvokeCommand")
+      input.Payload = JSON.parse(Buffer.from((command.input as InvokeCommandInput).Payload as Uint8Array).toString("utf8"));
     return { command: command.constructor.name, input };
   });
 }
@@ -203,7 +241,12 @@ export function viewCalls(view: string): RecordedCall[] {
   return [
     {
       command: "StartQueryExecutionCommand",
-      input: { QueryString: `SELECT * FROM "${view}" LIMIT 10`, ClientRequestToken: ANY_TOKEN, WorkGroup: WORKGROUP, QueryExecutionContext: { Database: DATABASE } },
+      input: {
+        QueryString: `SELECT * FROM "${view}" LIMIT 10`,
+        ClientRequestToken: ANY_TOKEN,
+        WorkGroup: WORKGROUP,
+        QueryExecutionContext: { Database: DATABASE },
+      },
     },
     { command: "GetQueryExecutionCommand", input: { QueryExecutionId: id } },
     { command: "GetQueryResultsCommand", input: { QueryExecutionId: id, MaxResults: 1000, NextToken: undefined } },

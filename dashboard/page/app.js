@@ -29,7 +29,12 @@
 
   function usdCompact(n) {
     var abs = Math.abs(n);
-    var units = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "K"]];
+    var units = [
+      [1e12, "T"],
+      [1e9, "B"],
+      [1e6, "M"],
+      [1e3, "K"],
+    ];
     for (var i = 0; i < units.length; i++) {
       if (abs >= units[i][0]) return (n < 0 ? "-$" : "$") + (abs / units[i][0]).toFixed(2) + units[i][1];
     }
@@ -39,9 +44,11 @@
   function usdPrice(n) {
     var abs = Math.abs(n);
     var text =
-      abs >= 1 ? abs.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })
-      : abs >= 0.01 ? abs.toLocaleString("en-US", { minimumFractionDigits: 4, maximumFractionDigits: 4 })
-      : abs.toLocaleString("en-US", { maximumSignificantDigits: 3 });
+      abs >= 1
+        ? abs.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+        : abs >= 0.01
+          ? abs.toLocaleString("en-US", { minimumFractionDigits: 4, maximumFractionDigits: 4 })
+          : abs.toLocaleString("en-US", { maximumSignificantDigits: 3 });
     return (n < 0 ? "-$" : "$") + text;
   }
 
@@ -63,16 +70,21 @@
     var n = toNumber(value);
     if (n === null) return "–";
     switch (fmt) {
-      case "usdCompact": return usdCompact(n);
-      case "usdPrice": return usdPrice(n);
+      case "usdCompact":
+        return usdCompact(n);
+      case "usdPrice":
+        return usdPrice(n);
       case "percent": {
         // Rounded before the sign is chosen, so -0.001 reads 0.00%, not -0.00%.
         var rounded = Math.round(n * 100) / 100 || 0;
         return (rounded > 0 ? "+" : "") + rounded.toFixed(2) + "%";
       }
-      case "integer": return Math.round(n).toLocaleString("en-US");
-      case "epochSeconds": return utcTime(n, true) + " UTC";
-      default: return String(value);
+      case "integer":
+        return Math.round(n).toLocaleString("en-US");
+      case "epochSeconds":
+        return utcTime(n, true) + " UTC";
+      default:
+        return String(value);
     }
   }
 
@@ -91,7 +103,9 @@
   }
 
   function fieldsOf(visual, role) {
-    return visual.fields.filter(function (f) { return f.role === role; });
+    return visual.fields.filter(function (f) {
+      return f.role === role;
+    });
   }
 
   /** One card per visual, in spec order, spanning its grid columns. */
@@ -149,8 +163,10 @@
   function compareRows(column, direction) {
     var sign = direction === "asc" ? 1 : -1;
     return function (a, b) {
-      var x = a[column], y = b[column];
-      var nx = toNumber(x), ny = toNumber(y);
+      var x = a[column],
+        y = b[column];
+      var nx = toNumber(x),
+        ny = toNumber(y);
       // Nulls go last whichever way the column is sorted.
       if ((x === null || x === undefined) && (y === null || y === undefined)) return 0;
       if (x === null || x === undefined) return 1;
@@ -241,25 +257,44 @@
     if (visual.sort) sorted.sort(compareRows(visual.sort.column, visual.sort.direction));
     state.barRows[visual.id] = sorted;
     var data = {
-      labels: sorted.map(function (r) { return format(r[category.column], category.format); }),
-      datasets: [{
-        label: value.label,
-        data: sorted.map(function (r) { return toNumber(r[value.column]); }),
-        backgroundColor: sorted.map(function (r) { var c = trendClass(r[value.column]); return c === "up" ? UP : c === "down" ? DOWN : NEUTRAL; }),
-        borderRadius: 3,
-      }],
+      labels: sorted.map(function (r) {
+        return format(r[category.column], category.format);
+      }),
+      datasets: [
+        {
+          label: value.label,
+          data: sorted.map(function (r) {
+            return toNumber(r[value.column]);
+          }),
+          backgroundColor: sorted.map(function (r) {
+            var c = trendClass(r[value.column]);
+            return c === "up" ? UP : c === "down" ? DOWN : NEUTRAL;
+          }),
+          borderRadius: 3,
+        },
+      ],
     };
     drawChart(visual.id, card.querySelector("canvas"), "bar", data, function () {
       var options = baseOptions();
       options.indexAxis = "y";
       options.scales = {
-        x: { ticks: { callback: function (v) { return format(v, value.format); } } },
+        x: {
+          ticks: {
+            callback: function (v) {
+              return format(v, value.format);
+            },
+          },
+        },
         y: { ticks: { autoSkip: false } },
       };
       options.plugins.tooltip = {
         callbacks: {
-          label: function (ctx) { return value.label + ": " + format(ctx.parsed.x, value.format); },
-          afterLabel: function (ctx) { return tooltipLines(visual, state.barRows[visual.id][ctx.dataIndex]); },
+          label: function (ctx) {
+            return value.label + ": " + format(ctx.parsed.x, value.format);
+          },
+          afterLabel: function (ctx) {
+            return tooltipLines(visual, state.barRows[visual.id][ctx.dataIndex]);
+          },
         },
       };
       return options;
@@ -271,7 +306,10 @@
     var steps = [3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400];
     var step = steps[steps.length - 1];
     for (var i = 0; i < steps.length; i++) {
-      if ((axis.max - axis.min) / steps[i] <= 8) { step = steps[i]; break; }
+      if ((axis.max - axis.min) / steps[i] <= 8) {
+        step = steps[i];
+        break;
+      }
     }
     var ticks = [];
     for (var t = Math.ceil(axis.min / step) * step; t <= axis.max; t += step) ticks.push({ value: t });
@@ -286,7 +324,9 @@
       ticks: {
         autoSkip: false,
         maxRotation: 0,
-        callback: function (v) { return this.timeStep >= 86400 || v % 86400 === 0 ? utcTime(v, true).slice(5, 10) : utcTime(v, false); },
+        callback: function (v) {
+          return this.timeStep >= 86400 || v % 86400 === 0 ? utcTime(v, true).slice(5, 10) : utcTime(v, false);
+        },
       },
     };
   }
@@ -299,7 +339,10 @@
     var step = ticks.length > 1 ? Math.abs(ticks[1].value - ticks[0].value) : 0;
     if (field.format !== "usdPrice" || !(step > 0)) return format(value, field.format);
     var decimals = step >= 1 ? 0 : Math.min(10, Math.ceil(-Math.log10(step) - 1e-9));
-    return (value < 0 ? "-$" : "$") + Math.abs(value).toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+    return (
+      (value < 0 ? "-$" : "$") +
+      Math.abs(value).toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals })
+    );
   }
 
   function valueAxis(field, position) {
@@ -308,18 +351,37 @@
       position: position,
       grace: "5%",
       title: { display: true, text: field.label },
-      ticks: { maxTicksLimit: 6, callback: function (v, i, ticks) { return axisLabel(v, field, ticks); } },
+      ticks: {
+        maxTicksLimit: 6,
+        callback: function (v, i, ticks) {
+          return axisLabel(v, field, ticks);
+        },
+      },
     };
   }
 
   function linePoints(rows, x, y) {
     return rows
-      .filter(function (r) { return toNumber(r[y.column]) !== null && toNumber(r[x.column]) !== null; })
-      .map(function (r) { return { x: toNumber(r[x.column]), y: toNumber(r[y.column]), row: r }; });
+      .filter(function (r) {
+        return toNumber(r[y.column]) !== null && toNumber(r[x.column]) !== null;
+      })
+      .map(function (r) {
+        return { x: toNumber(r[x.column]), y: toNumber(r[y.column]), row: r };
+      });
   }
 
   function lineDataset(label, points, color, field, axisId) {
-    return { label: label, data: points, borderColor: color, backgroundColor: color, yAxisID: axisId, field: field, pointRadius: 0, borderWidth: 2, spanGaps: true };
+    return {
+      label: label,
+      data: points,
+      borderColor: color,
+      backgroundColor: color,
+      yAxisID: axisId,
+      field: field,
+      pointRadius: 0,
+      borderWidth: 2,
+      spanGaps: true,
+    };
   }
 
   function lineOptions(visual, x, scales, legend) {
@@ -330,9 +392,15 @@
     options.scales = scales;
     options.plugins.tooltip = {
       callbacks: {
-        title: function (items) { return items.length ? format(items[0].parsed.x, x.format) : ""; },
-        label: function (ctx) { return ctx.dataset.label + ": " + format(ctx.parsed.y, ctx.dataset.field.format); },
-        afterBody: function (items) { return items.length ? tooltipLines(visual, items[0].raw.row) : []; },
+        title: function (items) {
+          return items.length ? format(items[0].parsed.x, x.format) : "";
+        },
+        label: function (ctx) {
+          return ctx.dataset.label + ": " + format(ctx.parsed.y, ctx.dataset.field.format);
+        },
+        afterBody: function (items) {
+          return items.length ? tooltipLines(visual, items[0].raw.row) : [];
+        },
       },
     };
     return options;
@@ -344,8 +412,13 @@
     var series = fieldsOf(visual, "series")[0];
     var sorted = rows.slice().sort(compareRows(x.column, "asc"));
     if (!series) {
-      var left = ys.filter(function (y) { return y.axis !== "right"; })[0] || ys[0];
-      var right = ys.filter(function (y) { return y.axis === "right"; })[0];
+      var left =
+        ys.filter(function (y) {
+          return y.axis !== "right";
+        })[0] || ys[0];
+      var right = ys.filter(function (y) {
+        return y.axis === "right";
+      })[0];
       var datasets = ys.map(function (y, i) {
         return lineDataset(y.label, linePoints(sorted, x, y), PALETTE[i % PALETTE.length], y, y.axis === "right" ? "y1" : "y");
       });
@@ -360,16 +433,38 @@
       return;
     }
     var names = [];
-    sorted.forEach(function (r) { if (names.indexOf(r[series.column]) < 0) names.push(r[series.column]); });
+    sorted.forEach(function (r) {
+      if (names.indexOf(r[series.column]) < 0) names.push(r[series.column]);
+    });
     names.sort();
     var y = ys[0];
     var groups = names.map(function (name, i) {
-      return { name: name, color: PALETTE[i % PALETTE.length], points: linePoints(sorted.filter(function (r) { return r[series.column] === name; }), x, y) };
+      return {
+        name: name,
+        color: PALETTE[i % PALETTE.length],
+        points: linePoints(
+          sorted.filter(function (r) {
+            return r[series.column] === name;
+          }),
+          x,
+          y,
+        ),
+      };
     });
     if (!visual.smallMultiples) {
-      drawChart(visual.id, card.querySelector("canvas"), "line", {
-        datasets: groups.map(function (g) { return lineDataset(format(g.name, series.format), g.points, g.color, y, "y"); }),
-      }, function () { return lineOptions(visual, x, { x: timeAxis(), y: valueAxis(y, "left") }, true); });
+      drawChart(
+        visual.id,
+        card.querySelector("canvas"),
+        "line",
+        {
+          datasets: groups.map(function (g) {
+            return lineDataset(format(g.name, series.format), g.points, g.color, y, "y");
+          }),
+        },
+        function () {
+          return lineOptions(visual, x, { x: timeAxis(), y: valueAxis(y, "left") }, true);
+        },
+      );
       return;
     }
     renderSmallMultiples(visual, card, groups, x, y, series);
@@ -384,7 +479,9 @@
       grid = el("div", "multiples");
       body.appendChild(grid);
     }
-    var wanted = groups.map(function (g) { return visual.id + "/" + g.name; });
+    var wanted = groups.map(function (g) {
+      return visual.id + "/" + g.name;
+    });
     Object.keys(state.charts).forEach(function (key) {
       if (key.indexOf(visual.id + "/") === 0 && wanted.indexOf(key) < 0) {
         state.charts[key].destroy();
@@ -417,13 +514,19 @@
       var changeEl = cell.querySelector(".multiple-change");
       changeEl.textContent = change === null ? "" : format(change, "percent");
       changeEl.className = "multiple-change " + trendClass(change);
-      drawChart(key, cell.querySelector("canvas"), "line", {
-        datasets: [lineDataset(format(g.name, series.format), g.points, g.color, y, "y")],
-      }, function () {
-        var scales = { x: timeAxis(), y: valueAxis(y, "left") };
-        scales.y.title.display = false;
-        return lineOptions(visual, x, scales, false);
-      });
+      drawChart(
+        key,
+        cell.querySelector("canvas"),
+        "line",
+        {
+          datasets: [lineDataset(format(g.name, series.format), g.points, g.color, y, "y")],
+        },
+        function () {
+          var scales = { x: timeAxis(), y: valueAxis(y, "left") };
+          scales.y.title.display = false;
+          return lineOptions(visual, x, scales, false);
+        },
+      );
     });
   }
 
@@ -461,16 +564,24 @@
 
   function distinctViews(spec) {
     var names = [];
-    spec.visuals.forEach(function (v) { if (names.indexOf(v.view) < 0) names.push(v.view); });
+    spec.visuals.forEach(function (v) {
+      if (names.indexOf(v.view) < 0) names.push(v.view);
+    });
     return names;
   }
 
   function loadViews(spec) {
     if (embedded) return Promise.resolve(embedded.views);
     var names = distinctViews(spec);
-    return Promise.all(names.map(function (name) { return fetchJson("api/views/" + encodeURIComponent(name)); })).then(function (results) {
+    return Promise.all(
+      names.map(function (name) {
+        return fetchJson("api/views/" + encodeURIComponent(name));
+      }),
+    ).then(function (results) {
       var views = {};
-      names.forEach(function (name, i) { views[name] = results[i]; });
+      names.forEach(function (name, i) {
+        views[name] = results[i];
+      });
       return views;
     });
   }
@@ -501,7 +612,9 @@
         state.lastSuccess = new Date();
         var newest = newestSnapshot(views);
         var snapshot = newest === null ? "no materialised snapshot yet" : "newest snapshot " + format(newest, "epochSeconds");
-        var when = embedded ? "exported " + format(Date.parse(embedded.generatedAt) / 1000, "epochSeconds") : "refreshed " + state.lastSuccess.toISOString().slice(11, 19) + " UTC, every " + spec.refreshSeconds + " s";
+        var when = embedded
+          ? "exported " + format(Date.parse(embedded.generatedAt) / 1000, "epochSeconds")
+          : "refreshed " + state.lastSuccess.toISOString().slice(11, 19) + " UTC, every " + spec.refreshSeconds + " s";
         setStatus(snapshot + " · " + when, "ok");
         document.body.dataset.state = "ready";
         document.body.dataset.refreshes = String(state.refreshes);
@@ -532,6 +645,11 @@
   }
 
   // For tests and the curious: the Chart.js instances and a manual refresh.
-  window.dashboard = { charts: state.charts, refresh: function () { return refresh(); } };
+  window.dashboard = {
+    charts: state.charts,
+    refresh: function () {
+      return refresh();
+    },
+  };
   start();
 })();
