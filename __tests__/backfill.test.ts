@@ -11,7 +11,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { localCommand } from "../cli/localCommand";
-import { transformCommand } from "../cli/transformCommand";
+import { localTransform } from "../local/localTransform";
 import { runBackfill } from "../functions/backfill";
 import { createCoinGeckoClient, createCoinGeckoSource } from "../functions/coingeckoClient";
 import { runIngest } from "../functions/ingest";
@@ -162,7 +162,7 @@ describe("backfill of 7 days from the loopback CoinGecko", () => {
   it("materialises like any snapshot: the 7-day trendline and the top 100 equal a computation from the served series", async () => {
     const lake = tempDir("backfill-views");
     fs.cpSync(cleanLake, lake, { recursive: true });
-    await transformCommand({ lake, all: true, logger: recorder().logger, nowMs: () => NOW });
+    await localTransform({ lake, all: true, logger: recorder().logger, nowMs: () => NOW });
     const engine = await DuckDbEngine.open(lake);
     try {
       const latest = Math.max(...COINS.flatMap((c) => [...servedSlots(c.id).keys()]));

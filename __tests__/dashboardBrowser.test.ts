@@ -11,7 +11,7 @@ import { Browser, chromium, Page } from "playwright-core";
 import { dashboardCommand } from "../cli/dashboardCommand";
 import { queryCommand } from "../cli/queryCommand";
 import { simulateCommand } from "../cli/simulateCommand";
-import { transformCommand } from "../cli/transformCommand";
+import { localTransform } from "../local/localTransform";
 import { DASHBOARD_SPEC } from "../dashboard/spec";
 import { DashboardServer, startDashboardServer } from "../local/dashboardServer";
 import { findBrowser } from "./helpers/browser";
@@ -42,7 +42,7 @@ beforeAll(async () => {
   lake = makeTempDir("dashboard-browser");
   // A little over a day, hourly: the KPIs' 24 h comparison and every chart have data.
   await simulateCommand({ lake, days: 1.1, coins: COINS, everyMinutes: 60 });
-  await transformCommand({ lake, all: true, logger: recorder().logger });
+  await localTransform({ lake, all: true, logger: recorder().logger });
   server = await startDashboardServer({ lake, port: 0 });
   browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
   fs.mkdirSync(ARTIFACTS, { recursive: true });

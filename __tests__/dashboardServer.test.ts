@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
 import * as os from "os";
-import { transformCommand } from "../cli/transformCommand";
+import { localTransform } from "../local/localTransform";
 import { simulateCommand } from "../cli/simulateCommand";
 import { queryCommand } from "../cli/queryCommand";
 import { DASHBOARD_SPEC, DashboardSpec, dashboardSpecProblems, dashboardViews, VisualSpec } from "../dashboard/spec";
@@ -58,7 +58,7 @@ const viewFailures: string[] = [];
 beforeAll(async () => {
   lake = makeTempDir("dashboard-server");
   await simulateCommand({ lake, days: 1, coins: 60, everyMinutes: 60 });
-  await transformCommand({ lake, all: true, logger: recorder().logger });
+  await localTransform({ lake, all: true, logger: recorder().logger });
   server = await startDashboardServer({ lake, port: 0, onError: (view) => viewFailures.push(view) });
 }, 60_000);
 

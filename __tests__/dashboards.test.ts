@@ -12,7 +12,7 @@
  */
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import * as pulumi from "@pulumi/pulumi";
-import { transformCommand } from "../cli/transformCommand";
+import { localTransform } from "../local/localTransform";
 import { DEFAULT_BYTES_SCANNED_CUTOFF } from "../components/analyticsLayer";
 import { ATHENA_ENGINE_VERSION } from "../components/athenaWorkgroup";
 import { catalogObjectsRead, Dashboards, DashboardsArgs } from "../components/dashboards";
@@ -373,7 +373,7 @@ describe("the KPI comparison on real data", () => {
     // The views' window follows the real clock, so the lake ends now; 25 hours hold a 24 h comparison.
     const end = now - (now % 1800);
     await simulateInto(lake, { from: end - 25 * 3600, to: end, every: 1800, coins: 12 });
-    await transformCommand({ lake, all: true, logger: recorder().logger, nowMs: () => now * 1000 });
+    await localTransform({ lake, all: true, logger: recorder().logger, nowMs: () => now * 1000 });
     engine = await DuckDbEngine.open(lake);
   }, 120_000);
   afterAll(() => {

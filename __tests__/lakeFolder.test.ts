@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { lakeMarkers, requireLake, requireLakeOrNew } from "../cli/lakeFolder";
+import { lakeMarkers, requireLake, requireLakeOrNew } from "../local/lakeFolder";
 import { localCommand } from "../cli/localCommand";
 import { simulateCommand } from "../cli/simulateCommand";
 import { tempDirsRemovedAfterAll } from "./helpers/factories";

@@ -8,7 +8,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { sqlCommand } from "../cli/sqlCommand";
-import { transformCommand } from "../cli/transformCommand";
+import { localTransform } from "../local/localTransform";
 import { floorToSlot } from "../functions/partitions";
 import { queryLake } from "../local/lakeSql";
 import { makeTempDir, recorder, removeTempDir } from "./helpers/factories";
@@ -59,7 +59,7 @@ beforeAll(async () => {
   // minutes after it, so the answer does not depend on when during the test the query runs.
   target = floorToSlot(now - 12 * HOUR - 600);
   await simulateInto(lake, { from: target - 2 * HOUR, to: target + 23 * EVERY, every: EVERY, coins: COINS });
-  await transformCommand({ lake, all: true, logger: recorder().logger, nowMs: () => now * 1000 });
+  await localTransform({ lake, all: true, logger: recorder().logger, nowMs: () => now * 1000 });
   // Files outside the lake that refused queries try to read.
   fs.mkdirSync(path.join(root, "outside"));
   fs.writeFileSync(path.join(root, "outside", "secret.txt"), "outside the lake\n");

@@ -10,7 +10,7 @@ import { gzipSync } from "zlib";
 import { dashboardCommand } from "../cli/dashboardCommand";
 import { main } from "../cli/main";
 import { queryCommand } from "../cli/queryCommand";
-import { transformCommand } from "../cli/transformCommand";
+import { localTransform } from "../local/localTransform";
 import { LocalObjectStore } from "../functions/localObjectStore";
 import { floorToSlot, processedKey } from "../functions/partitions";
 import { PROCESSED_COLUMNS } from "../functions/schema";
@@ -28,7 +28,7 @@ beforeAll(async () => {
   const now = Math.floor(Date.now() / 1000);
   latest = now - (now % 1800);
   await simulateInto(lake, { from: latest - 7200, to: latest, every: 1800, coins: COINS });
-  await transformCommand({ lake, all: true, logger: recorder().logger, nowMs: () => now * 1000 });
+  await localTransform({ lake, all: true, logger: recorder().logger, nowMs: () => now * 1000 });
 }, 60_000);
 
 afterAll(() => removeTempDir(lake));
@@ -119,7 +119,7 @@ describe("queryCommand", () => {
         line({ id: "b", symbol: "b", name: "Two\nLines", market_cap_rank: 2 }),
       ].join("\n");
       await new LocalObjectStore(odd).put(processedKey(t), new Uint8Array(gzipSync(body + "\n")));
-      await transformCommand({ lake: odd, all: true, logger: recorder().logger, nowMs: () => now * 1000 });
+      await localTransform({ lake: odd, all: true, logger: recorder().logger, nowMs: () => now * 1000 });
 
       const csv = await queryCommand({ lake: odd, view: "v_top_100", format: "csv" });
 
@@ -146,7 +146,7 @@ describe("read commands on a folder that is not a lake", () => {
   const commands: [string, (lake: string) => Promise<unknown>][] = [
     ["query", (l) => queryCommand({ lake: l, view: "v_top_100" })],
     ["dashboard", (l) => dashboardCommand({ lake: l, out: path.join(dirs, "out", "dashboard.html") })],
-    ["transform", (l) => transformCommand({ lake: l, all: true, logger: recorder().logger })],
+    ["transform", (l) => localTransform({ lake: l, all: true, logger: recorder().logger })],
   ];
   const folders: [string, string, string][] = [
     ["a missing folder", missing, `${missing} is not a lake: no such folder ${how}`],

@@ -6,7 +6,7 @@
 import * as fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
-import { transformCommand } from "../cli/transformCommand";
+import { localTransform } from "../local/localTransform";
 import { LocalObjectStore } from "../functions/localObjectStore";
 import { HourPartition, partitionOf, partitionPath, processedKey } from "../functions/partitions";
 import { QueryEngine } from "../functions/queryEngine";
@@ -332,27 +332,27 @@ describe("runTransform on DuckDB", () => {
   });
 });
 
-describe("transformCommand", () => {
+describe("localTransform", () => {
   it("--all materialises every hour holding snapshots, the current one included", async () => {
     await ingestHours(0, 2);
-    const summary = await transformCommand({ lake, all: true, logger: recorder().logger, nowMs: () => clock(1, 30) });
+    const summary = await localTransform({ lake, all: true, logger: recorder().logger, nowMs: () => clock(1, 30) });
     expect(summary.hours.map((h) => h.partition)).toEqual([hourAt(0), hourAt(1)]);
     expect(summary.rowsMaterialised).toBe(2 * PER_HOUR * COINS);
   });
 
   it("--hour materialises the hour holding that time", async () => {
     await ingestHours(0, 2);
-    const summary = await transformCommand({ lake, hour: "2024-09-03T01:59:59Z", logger: recorder().logger });
+    const summary = await localTransform({ lake, hour: "2024-09-03T01:59:59Z", logger: recorder().logger });
     expect(summary.hours.map((h) => h.partition)).toEqual([hourAt(1)]);
   });
 
   it("runs on an engine it is given and leaves it open; that engine reads snapshots and Parquet published after it opened", async () => {
     await ingestHours(0, 1);
     const engine = await openEngine();
-    const first = await transformCommand({ lake, hour: "2024-09-03T00:00Z", logger: recorder().logger, engine });
+    const first = await localTransform({ lake, hour: "2024-09-03T00:00Z", logger: recorder().logger, engine });
     // Both areas now hold files the engine's table views were not defined over (hour 1's snapshots, hour 1's Parquet).
     await ingestHours(1, 2);
-    const second = await transformCommand({ lake, hour: "2024-09-03T01:00Z", logger: recorder().logger, engine });
+    const second = await localTransform({ lake, hour: "2024-09-03T01:00Z", logger: recorder().logger, engine });
     const { rows } = await engine.execute(`SELECT hour, count(*) AS n FROM ${LAKE_TABLES.analytics} GROUP BY hour ORDER BY hour`);
 
     expect([first.rowsMaterialised, second.rowsMaterialised]).toEqual([PER_HOUR * COINS, PER_HOUR * COINS]);
@@ -363,14 +363,14 @@ describe("transformCommand", () => {
   });
 
   it("refuses --hour together with --all", async () => {
-    await expect(transformCommand({ lake, hour: "2024-09-03T01:00Z", all: true })).rejects.toThrow(/--hour and --all exclude each other/);
+    await expect(localTransform({ lake, hour: "2024-09-03T01:00Z", all: true })).rejects.toThrow(/--hour and --all exclude each other/);
   });
 
   // The parser itself (offsets, calendar checks) is covered in partitions.test.ts; this pins the CLI's wording.
   it.each(["yesterday", "2024-09-03", "2023-02-29T00:00Z", "2024-09-03T24:00Z", ""])(
     "rejects --hour %p with the CLI's wording",
     async (iso) => {
-      await expect(transformCommand({ lake, hour: iso })).rejects.toThrow(
+      await expect(localTransform({ lake, hour: iso })).rejects.toThrow(
         `--hour must be an ISO-8601 time such as 2024-09-03T07:00Z, got ${JSON.stringify(iso)}`,
       );
     },

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { transformCommand } from "../cli/transformCommand";
+import { localTransform } from "../local/localTransform";
 import { HOUR_SECONDS, LAKE_PREFIXES, partitionOf, partitionPath } from "../functions/partitions";
 import { PROCESSED_COLUMNS } from "../functions/schema";
 import { viewNames, viewsInDependencyOrder, viewSql } from "../functions/sqlFiles";
@@ -51,7 +51,7 @@ beforeAll(async () => {
   const end = now - (now % EVERY);
   await simulateInto(lake, { from: end - 3 * DAY, to: end, every: EVERY, coins: COINS });
   await simulateInto(lake, { from: end - OLD_HISTORY_DAYS * DAY, to: end - OLD_HISTORY_DAYS * DAY + 2 * HOUR, every: EVERY, coins: COINS });
-  await transformCommand({ lake, all: true, logger: recorder().logger, nowMs: () => now * 1000 });
+  await localTransform({ lake, all: true, logger: recorder().logger, nowMs: () => now * 1000 });
   engine = await DuckDbEngine.open(lake);
   rows = processedRows(lake);
   latest = Math.max(...rows.map((r) => r.timestamp));

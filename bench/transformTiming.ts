@@ -7,7 +7,7 @@
  */
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { transformCommand } from "../cli/transformCommand";
+import { localTransform } from "../local/localTransform";
 import { hourPrefix, LAKE_PREFIXES, partitionOf, partitionPath, processedKey } from "../functions/partitions";
 import { manifestKey } from "../functions/transform";
 import { createLogger } from "../functions/telemetry";
@@ -35,7 +35,7 @@ export async function measureFullMaterialisation(lake: string, label: string, ru
   for (let i = 0; i < runs; i++) {
     await clearMaterialisation(lake);
     const [ms] = await timeRuns(1, async () => {
-      const summary = await transformCommand({ lake, all: true, logger: silentLogger, nowMs: () => nowMs });
+      const summary = await localTransform({ lake, all: true, logger: silentLogger, nowMs: () => nowMs });
       rows.push(summary.rowsMaterialised);
       hours.push(summary.hours.length);
     });
@@ -81,7 +81,7 @@ export async function measureIncremental(
   try {
     incremental = await timeRuns(heldOut.length, async (i) => {
       await linkKey(cacheDir, lake, processedKey(heldOut[i]));
-      const summary = await transformCommand({ lake, engine, logger: silentLogger, nowMs: () => nowMs });
+      const summary = await localTransform({ lake, engine, logger: silentLogger, nowMs: () => nowMs });
       if (summary.hours.length !== 1 || summary.rowsMaterialised === 0) {
         throw new Error(
           `incremental run ${i} materialised ${summary.hours.length} hours and ${summary.rowsMaterialised} rows; expected one hour with the new snapshot's rows`,
@@ -105,6 +105,6 @@ async function rematerialiseHour(lake: string, slot: number, nowMs: number): Pro
   const hour = partitionOf(slot);
   await fs.rm(path.join(lake, ...hourPrefix("analytics", hour).split("/")), { recursive: true, force: true });
   await fs.rm(path.join(lake, ...manifestKey(hour).split("/")), { force: true });
-  const summary = await transformCommand({ lake, hour: new Date(slot * 1000).toISOString(), logger: silentLogger, nowMs: () => nowMs });
+  const summary = await localTransform({ lake, hour: new Date(slot * 1000).toISOString(), logger: silentLogger, nowMs: () => nowMs });
   if (summary.hours.length !== 1) throw new Error(`re-materialising ${partitionPath(hour)} materialised ${summary.hours.length} hours`);
 }

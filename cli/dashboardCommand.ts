@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { DASHBOARD_SPEC, DashboardSpec, dashboardViews } from "../dashboard/spec";
 import { DuckDbEngine } from "../local/duckdbEngine";
 import { checkSpecAgainstViews, pageAssets, viewRows } from "../local/dashboardServer";
-import { requireLake } from "./lakeFolder";
+import { requireLake } from "../local/lakeFolder";
 
 /** Options of {@link dashboardCommand}. */
 export interface DashboardCommandOptions {

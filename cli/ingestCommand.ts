@@ -19,7 +19,7 @@ import {
 import { IngestResult, parseIsoTime, runIngest, SnapshotSource } from "../functions/ingest";
 import { LocalObjectStore } from "../functions/localObjectStore";
 import { createLogger, createMetrics, LineSink, redact } from "../functions/telemetry";
-import { requireLakeOrNew } from "./lakeFolder";
+import { requireLakeOrNew } from "../local/lakeFolder";
 
 /** Environment variable read for the API key when `--api-key` is not given. */
 export const API_KEY_ENV = "CRYPTO_ANALYTICS_API_KEY";

@@ -39,7 +39,7 @@ import {
   SIMULATOR_VS_CURRENCY,
 } from "../local/simulator";
 import { dashboardCommand } from "./dashboardCommand";
-import { requireLakeOrNew } from "./lakeFolder";
+import { requireLakeOrNew } from "../local/lakeFolder";
 import { describeRetry, LiveSource, liveSourceFromFlags } from "./ingestCommand";
 import { createProgress, ProgressStream } from "./progress";
 

@@ -15,7 +15,7 @@ import { createProgress } from "./progress";
 import { QUERY_FORMATS, queryCommand } from "./queryCommand";
 import { DEFAULT_SIMULATE_EVERY_MINUTES, simulateCommand } from "./simulateCommand";
 import { sqlCommand } from "./sqlCommand";
-import { transformCommand } from "./transformCommand";
+import { localTransform } from "../local/localTransform";
 import { verifyCommand, VerifyCommandOptions } from "./verifyCommand";
 import {
   DEFAULT_INGEST_CHECK_TIMEOUT_MS,
@@ -81,7 +81,7 @@ export function buildProgram(): Command {
     .action(async (o: { lake: string; hour?: string; all?: boolean }) => {
       const progress = o.all === true ? createProgress({ label: "hours" }) : undefined;
       try {
-        const s = await transformCommand({ ...o, onProgress: (p) => progress?.update(p.done, p.total, `${p.rowsMaterialised} rows`) });
+        const s = await localTransform({ ...o, onProgress: (p) => progress?.update(p.done, p.total, `${p.rowsMaterialised} rows`) });
         progress?.finish();
         process.stdout.write(`materialised ${s.rowsMaterialised} rows in ${s.hours.length} hour(s)\n`);
       } finally {

@@ -4,7 +4,7 @@
  */
 import { viewNames } from "../functions/sqlFiles";
 import { DuckDbEngine } from "../local/duckdbEngine";
-import { requireLake } from "./lakeFolder";
+import { requireLake } from "../local/lakeFolder";
 
 /** Output formats of {@link queryCommand}. */
 export const QUERY_FORMATS = ["table", "json", "csv"] as const;

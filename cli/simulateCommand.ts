@@ -8,7 +8,7 @@ import { LocalObjectStore } from "../functions/localObjectStore";
 import { floorToSlot, SNAPSHOT_SLOT_SECONDS } from "../functions/partitions";
 import { createLogger, LineSink } from "../functions/telemetry";
 import { DEFAULT_SIMULATED_COINS, DEFAULT_SIMULATOR_SEED, ingestSimulatedHistory, MarketSimulator } from "../local/simulator";
-import { requireLakeOrNew } from "./lakeFolder";
+import { requireLakeOrNew } from "../local/lakeFolder";
 
 /** Longest history `simulate` writes, in days. */
 export const MAX_SIMULATED_DAYS = 400;

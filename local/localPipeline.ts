@@ -8,7 +8,7 @@
  */
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { transformCommand } from "../cli/transformCommand";
+import { localTransform } from "./localTransform";
 import { FetchedPage, FetchedSnapshot, runIngest, SnapshotSource } from "../functions/ingest";
 import { inFlightOwner, LOCAL_TEMP_DIR } from "../functions/localObjectStore";
 import { ObjectStore } from "../functions/objectStore";
@@ -94,7 +94,7 @@ export function createLocalJobs(deps: LocalPipelineDeps): LocalJobs {
         engine = undefined;
         throw err;
       });
-      const s = await transformCommand({
+      const s = await localTransform({
         lake: deps.lake,
         all: reason === "catch-up",
         logger: deps.logger,

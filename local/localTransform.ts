@@ -1,16 +1,17 @@
 /**
- * `crypto-analytics transform --lake DIR [--hour ISO-8601 | --all]`: the hourly transform on the local lake,
- * with DuckDB as the engine and the lake folder as both the processed store and the manifest store.
+ * The hourly transform on a local lake, with DuckDB as the engine and the lake folder as both the processed
+ * store and the manifest store: what `crypto-analytics transform` runs, local mode's hourly job and the
+ * benchmark's incremental run.
  */
 import { LocalObjectStore } from "../functions/localObjectStore";
 import { HourPartition, LAKE_PREFIXES, parseHour, partitionOf, partitionStart, timestampOfKey } from "../functions/partitions";
 import { createLogger, Logger, MetricsEmitter } from "../functions/telemetry";
 import { runTransform, TransformProgress, TransformSummary } from "../functions/transform";
-import { DuckDbEngine } from "../local/duckdbEngine";
+import { DuckDbEngine } from "./duckdbEngine";
 import { requireLake } from "./lakeFolder";
 
-/** Arguments of {@link transformCommand}. */
-export interface TransformCommandArgs {
+/** Arguments of {@link localTransform}. */
+export interface LocalTransformArgs {
   /** The lake folder; must be a lake ({@link requireLake}). */
   lake: string;
   /** Materialise the hour holding this ISO-8601 time (UTC when it has no offset), e.g. `2024-09-03T07:00Z`. */
@@ -40,7 +41,7 @@ export interface TransformCommandArgs {
  * Throws if both are given, if `hour` is not an ISO-8601 time, if the folder is not a lake, or if any hour
  * fails (after the others ran).
  */
-export async function transformCommand(args: TransformCommandArgs): Promise<TransformSummary> {
+export async function localTransform(args: LocalTransformArgs): Promise<TransformSummary> {
   if (args.hour !== undefined && args.all === true)
     throw new Error("--hour and --all exclude each other: pass one of them, or neither for the scheduled behaviour");
   const hours = args.hour !== undefined ? [parseHour(args.hour, "--hour")] : undefined;
