@@ -267,4 +267,19 @@ describe("the dashboard spec", () => {
       "dashboard spec crypto_market is invalid: visual top_100: view v_missing does not exist",
     );
   });
+
+  it("reports why a known view could not be described (here its clock failing), never as a missing view", async () => {
+    // Arrange: a clock that answers the engine's opening read, then fails as a killed process's does.
+    let reads = 0;
+    const now = (): number => {
+      if (++reads > 1) throw new Error("the clock is gone");
+      return Date.now();
+    };
+
+    // Act + Assert: the clock's own error, with the view it stopped, and no spec problem invented.
+    const start = startDashboardServer({ lake, port: 0, now });
+    await expect(start).rejects.toThrow(`dashboard spec crypto_market: cannot describe view ${dashboardViews(DASHBOARD_SPEC)[0]}`);
+    await expect(start).rejects.toThrow("the clock is gone");
+    await expect(start).rejects.not.toThrow("does not exist");
+  });
 });

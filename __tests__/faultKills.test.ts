@@ -21,6 +21,7 @@ import { LocalObjectStore } from "../functions/localObjectStore";
 import { floorToSlot, HOUR_SECONDS, SNAPSHOT_SLOT_SECONDS, timestampOfKey } from "../functions/partitions";
 import { LAKE_LOCK_FILE } from "../local/localPipeline";
 import { MarketSimulator } from "../local/simulator";
+import { cliMain, removeCliBuild } from "./helpers/cliProcess";
 import { makeTempDir, removeTempDir } from "./helpers/factories";
 import { FaultyStore, isProcessDied, KeyKind, MortalClock, ProcessLife, runLocal, seededRandom } from "./helpers/faultyStore";
 import { inspectLake, ServedPage, StandInMarket, startStandInMarket } from "./helpers/lakeInvariants";
@@ -199,13 +200,15 @@ describe("real crypto-analytics processes SIGKILLed at random moments", () => {
   const COINS = 6;
   const random = seededRandom(7_031);
 
-  /** Starts the CLI under ts-node, as a user's shell would. */
+  let main: string;
+  beforeAll(async () => {
+    main = await cliMain();
+  });
+  afterAll(removeCliBuild);
+
+  /** Starts the (transpiled) CLI in its own process, as a user's shell would. */
   function start(args: string[]): { child: ChildProcess; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
-    const child = spawn(
-      process.execPath,
-      ["-r", "ts-node/register/transpile-only", path.join(__dirname, "..", "cli", "main.ts"), ...args],
-      { cwd: path.join(__dirname, ".."), stdio: "ignore" },
-    );
+    const child = spawn(process.execPath, [main, ...args], { cwd: path.join(__dirname, ".."), stdio: "ignore" });
     return { child, exit: new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal }))) };
   }
 

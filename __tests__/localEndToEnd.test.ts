@@ -22,6 +22,7 @@ import { ObjectStore } from "../functions/objectStore";
 import { HOUR_SECONDS, processedKey, rawKey, rawRequestKey } from "../functions/partitions";
 import { LAKE_LOCK_FILE } from "../local/localPipeline";
 import { MarketSimulator } from "../local/simulator";
+import { cliMain, removeCliBuild } from "./helpers/cliProcess";
 import { CoinGeckoStandIn, ScriptedResponse, startCoinGeckoStandIn } from "./helpers/coingeckoStandIn";
 import { FAST_RETRY_OPTIONS, fixtureBytes, fixturePage, serverError, tempDirsRemovedAfterAll } from "./helpers/factories";
 import { VirtualClock } from "./helpers/virtualClock";
@@ -573,29 +574,18 @@ describe("resilience on a virtual clock", () => {
 });
 
 describe("a real crypto-analytics local process", () => {
-  /** Starts the CLI under ts-node; resolves once it prints its "running" line. */
+  let main: string;
+  beforeAll(async () => {
+    main = await cliMain();
+  });
+  afterAll(removeCliBuild);
+
+  /** Starts the (transpiled) CLI; resolves once it prints its "running" line. */
   function startLocal(lake: string): { child: ChildProcess; stdout: string[]; running: Promise<void>; exit: Promise<number | null> } {
-    const child = spawn(
-      process.execPath,
-      [
-        "-r",
-        "ts-node/register/transpile-only",
-        path.join(__dirname, "..", "cli", "main.ts"),
-        "local",
-        "--lake",
-        lake,
-        "--source",
-        "simulate",
-        "--coins",
-        "20",
-        "--port",
-        "0",
-      ],
-      {
-        cwd: path.join(__dirname, ".."),
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+    const child = spawn(process.execPath, [main, "local", "--lake", lake, "--source", "simulate", "--coins", "20", "--port", "0"], {
+      cwd: path.join(__dirname, ".."),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const stdout: string[] = [];
     const running = new Promise<void>((resolve, reject) => {
       child.stdout?.on("data", (chunk: Buffer) => {

@@ -20,7 +20,7 @@ import { lambdaRuntimeNodePath, writeArchiveFiles } from "../__tests__/helpers/s
 import { makeTempDir, removeTempDir } from "../__tests__/helpers/factories";
 import { Figure, single, summarize } from "./stats";
 
-/** Fresh Node processes that each load one function's archive once. */
+/** Fresh Node processes that each load one function's archive once (a full run; see {@link measureArchives}). */
 export const MODULE_LOAD_RUNS = 15;
 
 /** Prints the wall time of loading the archive's module, ms, and nothing else. */
@@ -59,9 +59,10 @@ export interface ArchiveBench {
 
 /**
  * Builds both components under Pulumi mocks (in this process: call it once, after every other group,
- * as it installs the mocks for the rest of the process) and measures each function's archive and bundle.
+ * as it installs the mocks for the rest of the process) and measures each function's archive and bundle,
+ * loading each archive in `loadRuns` fresh processes (default {@link MODULE_LOAD_RUNS}).
  */
-export async function measureArchives(repoRoot: string): Promise<ArchiveBench> {
+export async function measureArchives(repoRoot: string, loadRuns = MODULE_LOAD_RUNS): Promise<ArchiveBench> {
   const mocks = installPulumiMocks();
   try {
     new IngestLake("bench", { coingeckoPlan: "keyless" });
@@ -81,7 +82,7 @@ export async function measureArchives(repoRoot: string): Promise<ArchiveBench> {
         files: files.size,
         bundle: bundle.length,
         bundleZipped: zippedSize(new Map([["index.js", bundle]])),
-        loadMs: moduleLoadSamples(files, environment, MODULE_LOAD_RUNS),
+        loadMs: moduleLoadSamples(files, environment, loadRuns),
       });
     }
     const figures = sizes.flatMap((s) => [

@@ -82,6 +82,8 @@ interface BenchProfile {
   refreshRuns: number;
   /** Timed runs of the CLI's `query`, after one warm-up. */
   cliRuns: number;
+  /** Fresh Node processes loading each function's archive. */
+  moduleLoadRuns: number;
 }
 
 const FULL: BenchProfile = {
@@ -103,6 +105,7 @@ const FULL: BenchProfile = {
   engineStartRuns: 5,
   refreshRuns: 15,
   cliRuns: 5,
+  moduleLoadRuns: MODULE_LOAD_RUNS,
 };
 
 const QUICK: BenchProfile = {
@@ -119,6 +122,7 @@ const QUICK: BenchProfile = {
   engineStartRuns: 1,
   refreshRuns: 1,
   cliRuns: 1,
+  moduleLoadRuns: 3,
 };
 
 /** Command-line options. */
@@ -374,7 +378,7 @@ async function main(): Promise<void> {
   figures.push(...athenaFigures(short, long, dashboard, cache.slots.length));
 
   progress("deployment archives under Pulumi mocks, esbuild bundles");
-  const archives = await measureArchives(REPO_ROOT);
+  const archives = await measureArchives(REPO_ROOT, profile.moduleLoadRuns);
   figures.push(...archives.figures);
 
   const targets: Target[] = [
@@ -411,7 +415,7 @@ async function main(): Promise<void> {
       `the ${long.label} lake is the cached history ending at the current slot, the ${short.label} lake its newest ${short.label} (hard links to the same files)`,
     `the hour before the current one (${heldOut.length} snapshot${heldOut.length === 1 ? "" : "s"}) is held out of each full materialisation; its snapshots arrive one per incremental run, then the hour is materialised again as one file`,
     "zips: fflate deflate level 6; the deployed archive is the serialized handler bundled by esbuild, unminified (readable stack traces); the floor is the handler module bundled and minified",
-    `module load: require("./__index.js") of the archive in ${MODULE_LOAD_RUNS} fresh Node processes, only the AWS SDK on NODE_PATH, the function's environment set`,
+    `module load: require("./__index.js") of the archive in ${profile.moduleLoadRuns} fresh Node processes, only the AWS SDK on NODE_PATH, the function's environment set`,
     `the ${year.label} lake: ${historyText(yearHistory)}; its newest 12 days are the same market as the ${long.label} lake's`,
     "view latency: CREATE TEMP TABLE AS SELECT * FROM view (the whole result, not converted to JS), after one warm-up run; v_recent_prices, the window itself, as count(*) and max(timestamp), which is what a page needs of it; " +
       "on the long-lived engine (the dashboard server's: the window's rows held in memory, loaded once) and on the one-shot engine (query, dashboard export: the window's files read by each statement)",

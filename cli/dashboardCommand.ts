@@ -84,14 +84,18 @@ export function renderStaticDashboard(spec: DashboardSpec, views: Record<string,
   let html = read("/");
   for (const asset of assets.filter((a) => a.urlPath !== "/")) {
     const ref = asset.urlPath.slice(1);
-    const tag = asset.urlPath.endsWith(".css") ? `<link rel="stylesheet" href="${ref}">` : `<script src="${ref}"></script>`;
+    const quotedRef = ref.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    // A <link> is a void element: `<link ...>` and `<link ... />` (as Prettier writes it) are the same tag.
+    const tag = asset.urlPath.endsWith(".css")
+      ? new RegExp(`<link rel="stylesheet" href="${quotedRef}"\\s*/?>`)
+      : new RegExp(`<script src="${quotedRef}"></script>`);
     const inline = asset.urlPath.endsWith(".css")
       ? `<style>\n${read(asset.urlPath)}\n</style>`
       : asset.urlPath === "/app.js"
         ? `${data}\n${script(asset.urlPath)}`
         : script(asset.urlPath);
     const parts = html.split(tag);
-    if (parts.length !== 2) throw new Error(`the page must reference ${ref} exactly once as ${tag}`);
+    if (parts.length !== 2) throw new Error(`the page must reference ${ref} exactly once as ${tag.source}`);
     // Joined, not String.replace: Chart.js's code holds "$&"-like sequences that replace() would expand.
     html = parts.join(inline);
   }

@@ -17,6 +17,7 @@ import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { DASHBOARD_SPEC, DashboardSpec, dashboardSpecProblems, dashboardViews } from "../dashboard/spec";
+import { viewNames } from "../functions/sqlFiles";
 import { DuckDbEngine } from "./duckdbEngine";
 
 /** Port of the local dashboard by default. */
@@ -95,13 +96,19 @@ export async function viewRows(engine: DuckDbEngine, view: string): Promise<Reco
  */
 export async function checkSpecAgainstViews(engine: DuckDbEngine, spec: DashboardSpec): Promise<void> {
   const schemas = new Map<string, Record<string, { numeric: boolean }>>();
-  for (const view of dashboardViews(spec)) {
+  const known = new Set(viewNames());
+  // An unknown view is left out: dashboardSpecProblems reports it below, with the visual that names it. A
+  // known view that cannot be described is a broken engine or lake, not a bad spec: its error propagates.
+  for (const view of dashboardViews(spec).filter((v) => known.has(v))) {
+    let columns;
     try {
-      const columns = await engine.viewSchema(view);
-      schemas.set(view, Object.fromEntries(columns.map((c) => [c.name, { numeric: c.type !== "string" }])));
-    } catch {
-      // An unknown view is reported by dashboardSpecProblems below, with the visual that names it.
+      columns = await engine.viewSchema(view);
+    } catch (err) {
+      throw new Error(`dashboard spec ${spec.id}: cannot describe view ${view}: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     }
+    schemas.set(view, Object.fromEntries(columns.map((c) => [c.name, { numeric: c.type !== "string" }])));
   }
   const problems = dashboardSpecProblems(spec, (view) => schemas.get(view));
   if (problems.length > 0) throw new Error(`dashboard spec ${spec.id} is invalid: ${problems.join("; ")}`);
