@@ -17,7 +17,7 @@ import {
 import { createIngestHandler, DEFAULT_MAX_SCHEDULED_EVENT_AGE_SECONDS, INGEST_ENV } from "../functions/ingestHandler";
 import { DEFAULT_METRICS_NAMESPACE } from "../functions/metricsCatalog";
 import { LAKE_PREFIXES } from "../functions/partitions";
-import { checked, integerIn, matching, oneOf } from "./args";
+import { checked, integerIn, matching, metricsNamespaceFormat, oneOf, pipelineNameFormat } from "./args";
 import { HardenedBucket, PrefixLifecycleRule, TransitionStorageClass } from "./hardenedBucket";
 import { allow, PolicyStatement } from "./iam";
 import { JobDefaults, jobSettings, ScheduledFunction, scheduledFunctionSettings, ScheduledJobSettings } from "./scheduledFunction";
@@ -130,14 +130,8 @@ export class IngestLake extends pulumi.ComponentResource {
       matching(`${what}: vsCurrency`, /^[a-z]{2,10}$/, 'a lower-case CoinGecko currency code such as "usd"'),
     );
     const topN = checked(args.topN ?? DEFAULT_TOP_N, (n) => checkTopN(what, n));
-    const namespace = checked(
-      args.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
-      matching(`${what}: metricsNamespace`, /^(?!AWS\/)[A-Za-z0-9 _./#:-]{1,255}$/, "a CloudWatch namespace not starting with AWS/"),
-    );
-    const pipelineName = checked(
-      args.pipelineName ?? `${name}-${pulumi.getStack()}`,
-      matching(`${what}: pipelineName`, /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, "1-128 letters, digits, '_', '.', '-'"),
-    );
+    const namespace = checked(args.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE, metricsNamespaceFormat(`${what}: metricsNamespace`));
+    const pipelineName = checked(args.pipelineName ?? `${name}-${pulumi.getStack()}`, pipelineNameFormat(`${what}: pipelineName`));
     const apiKey = hasKey ? checked(args.coingeckoApiKey as pulumi.Input<string>, (key) => checkKey(what, key)) : undefined;
     const ingestName = `${name}-ingest`;
     const settings = scheduledFunctionSettings(ingestName, jobSettings(args, INGEST_JOB_DEFAULTS));
